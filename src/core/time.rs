@@ -1,0 +1,200 @@
+//! Wall-clock times the way Python's aware `datetime` holds them.
+//!
+//! APScheduler's trigger arithmetic happens on wall-clock fields plus a `fold` bit, and it can
+//! produce wall times that do not exist (a DST gap): Python simply maps them to an instant with
+//! the offset in force before the gap. To give the same answers we keep that model instead of
+//! chrono's "an instant with an offset": a [`ZonedTime`] is local fields + fold + zone, and its
+//! instant is computed with `zoneinfo`'s rules.
+
+use chrono::{DateTime, Duration, FixedOffset, LocalResult, NaiveDateTime, Offset, TimeZone, Utc};
+use chrono_tz::{OffsetName, Tz};
+
+/// A time zone: what a `tzinfo` maps to in the core.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Zone {
+    /// `datetime.timezone.utc`.
+    Utc,
+    /// `datetime.timezone(timedelta(...))`: a fixed offset (seconds east of UTC).
+    Fixed(i32),
+    /// An IANA zone (`zoneinfo.ZoneInfo`, pytz zones, zone names).
+    Iana(Tz),
+}
+
+impl Zone {
+    /// UTC offset (seconds) in force at a UTC instant.
+    pub fn offset_at_utc(&self, utc: NaiveDateTime) -> i32 {
+        match self {
+            Zone::Utc => 0,
+            Zone::Fixed(s) => *s,
+            Zone::Iana(tz) => tz.offset_from_utc_datetime(&utc).fix().local_minus_utc(),
+        }
+    }
+
+    /// UTC offset (seconds) of a wall time, with Python's `fold` rules: in an overlap fold=0 is
+    /// the first occurrence; in a gap fold=0 uses the offset from before the gap (so the instant
+    /// lands after the transition) and fold=1 the offset from after it.
+    pub fn offset_of_local(&self, local: NaiveDateTime, fold: bool) -> i32 {
+        match self {
+            Zone::Utc => 0,
+            Zone::Fixed(s) => *s,
+            Zone::Iana(tz) => match tz.offset_from_local_datetime(&local) {
+                LocalResult::Single(o) => o.fix().local_minus_utc(),
+                LocalResult::Ambiguous(first, second) => {
+                    if fold { second.fix().local_minus_utc() } else { first.fix().local_minus_utc() }
+                }
+                LocalResult::None => {
+                    // Offsets on either side of the gap; no zone has two transitions within a day.
+                    let before = self.offset_at_utc(local - Duration::hours(24));
+                    let after = self.offset_at_utc(local + Duration::hours(24));
+                    if fold { after } else { before }
+                }
+            },
+        }
+    }
+
+    /// The `%Z` text Python prints for a time in this zone.
+    pub fn abbreviation(&self, utc: NaiveDateTime) -> String {
+        match self {
+            Zone::Utc => "UTC".to_owned(),
+            Zone::Fixed(s) => format_utc_offset(*s),
+            Zone::Iana(tz) => {
+                let off = tz.offset_from_utc_datetime(&utc);
+                match off.abbreviation() {
+                    Some(a) => a.to_owned(),
+                    None => format_short_offset(off.fix().local_minus_utc()),
+                }
+            }
+        }
+    }
+}
+
+/// `UTC+05:30`, as `datetime.timezone` names an unnamed fixed offset.
+pub fn format_utc_offset(seconds: i32) -> String {
+    if seconds == 0 {
+        return "UTC".to_owned();
+    }
+    let sign = if seconds < 0 { '-' } else { '+' };
+    let s = seconds.unsigned_abs();
+    let (h, m, sec) = (s / 3600, (s % 3600) / 60, s % 60);
+    if sec != 0 { format!("UTC{sign}{h:02}:{m:02}:{sec:02}") } else { format!("UTC{sign}{h:02}:{m:02}") }
+}
+
+/// `-03` / `+0530`: the tzdata name of a zone without an abbreviation.
+fn format_short_offset(seconds: i32) -> String {
+    let sign = if seconds < 0 { '-' } else { '+' };
+    let s = seconds.unsigned_abs();
+    let (h, m) = (s / 3600, (s % 3600) / 60);
+    if m != 0 { format!("{sign}{h:02}{m:02}") } else { format!("{sign}{h:02}") }
+}
+
+/// An aware wall-clock time: local fields, Python's `fold` bit, and the zone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ZonedTime {
+    pub local: NaiveDateTime,
+    pub fold: bool,
+    pub zone: Zone,
+}
+
+impl ZonedTime {
+    pub fn new(local: NaiveDateTime, fold: bool, zone: Zone) -> Self {
+        ZonedTime { local, fold, zone }
+    }
+
+    /// `datetime.fromtimestamp(ts, tz)`: the wall time of an instant, with `fold` set on the
+    /// second occurrence of a repeated wall time.
+    pub fn from_instant(instant: DateTime<Utc>, zone: Zone) -> Self {
+        let utc = instant.naive_utc();
+        let offset = zone.offset_at_utc(utc);
+        let local = utc + Duration::seconds(offset as i64);
+        let fold = zone.offset_of_local(local, false) != offset;
+        ZonedTime { local, fold, zone }
+    }
+
+    pub fn from_micros(micros: i64, zone: Zone) -> Self {
+        Self::from_instant(micros_to_instant(micros), zone)
+    }
+
+    /// The UTC offset Python's `utcoffset()` gives for this value.
+    pub fn utc_offset(&self) -> i32 {
+        self.zone.offset_of_local(self.local, self.fold)
+    }
+
+    /// The instant this wall time denotes (`dt.timestamp()`).
+    pub fn instant(&self) -> DateTime<Utc> {
+        (self.local - Duration::seconds(self.utc_offset() as i64)).and_utc()
+    }
+
+    /// Microseconds since the epoch: the sort key of run times everywhere in the core.
+    pub fn micros(&self) -> i64 {
+        self.instant().timestamp_micros()
+    }
+
+    /// `normalize()`: re-derive the wall time from the instant (moves gap times forward).
+    pub fn normalized(&self) -> Self {
+        Self::from_instant(self.instant(), self.zone)
+    }
+
+    /// The same instant seen in another zone (`astimezone`).
+    pub fn in_zone(&self, zone: Zone) -> Self {
+        Self::from_instant(self.instant(), zone)
+    }
+
+    pub fn fixed_offset(&self) -> FixedOffset {
+        FixedOffset::east_opt(self.utc_offset()).unwrap_or(FixedOffset::east_opt(0).expect("zero offset"))
+    }
+
+    /// `%Z` for this value.
+    pub fn abbreviation(&self) -> String {
+        self.zone.abbreviation(self.instant().naive_utc())
+    }
+
+    /// `datetime_repr`: `%Y-%m-%d %H:%M:%S %Z`.
+    pub fn repr(&self) -> String {
+        format!("{} {}", self.local.format("%Y-%m-%d %H:%M:%S"), self.abbreviation())
+    }
+}
+
+pub fn micros_to_instant(micros: i64) -> DateTime<Utc> {
+    DateTime::<Utc>::from_timestamp_micros(micros).unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    fn local(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> NaiveDateTime {
+        NaiveDate::from_ymd_opt(y, mo, d).unwrap().and_hms_opt(h, mi, 0).unwrap()
+    }
+
+    #[test]
+    fn gap_time_maps_like_zoneinfo() {
+        let ny = Zone::Iana(chrono_tz::America::New_York);
+        // 02:30 does not exist on 2026-03-08; fold=0 uses EST (-5) -> 07:30Z = 03:30 EDT.
+        let t = ZonedTime::new(local(2026, 3, 8, 2, 30), false, ny);
+        assert_eq!(t.instant(), Utc.with_ymd_and_hms(2026, 3, 8, 7, 30, 0).unwrap());
+        assert_eq!(t.normalized().local, local(2026, 3, 8, 3, 30));
+        let t1 = ZonedTime::new(local(2026, 3, 8, 2, 30), true, ny);
+        assert_eq!(t1.instant(), Utc.with_ymd_and_hms(2026, 3, 8, 6, 30, 0).unwrap());
+    }
+
+    #[test]
+    fn overlap_sets_fold_on_second_occurrence() {
+        let ny = Zone::Iana(chrono_tz::America::New_York);
+        let first = ZonedTime::from_instant(Utc.with_ymd_and_hms(2026, 11, 1, 5, 30, 0).unwrap(), ny);
+        let second = ZonedTime::from_instant(Utc.with_ymd_and_hms(2026, 11, 1, 6, 30, 0).unwrap(), ny);
+        assert_eq!((first.local, first.fold), (local(2026, 11, 1, 1, 30), false));
+        assert_eq!((second.local, second.fold), (local(2026, 11, 1, 1, 30), true));
+        assert_eq!(first.abbreviation(), "EDT");
+        assert_eq!(second.abbreviation(), "EST");
+    }
+
+    #[test]
+    fn fixed_offsets_print_like_datetime_timezone() {
+        assert_eq!(format_utc_offset(19800), "UTC+05:30");
+        assert_eq!(format_utc_offset(-3600), "UTC-01:00");
+        assert_eq!(Zone::Utc.abbreviation(local(2026, 1, 1, 0, 0)), "UTC");
+        let sp = Zone::Iana(chrono_tz::America::Sao_Paulo);
+        assert_eq!(sp.abbreviation(local(2026, 1, 1, 0, 0)), "-03");
+    }
+}
