@@ -1,3 +1,6 @@
-//! The pure-Rust core: no pyo3 here. Clock, triggers, job model, stores, engine, executors.
+//! The pure-Rust core: no pyo3 here. Clock, time model, triggers, stores and the engine pass.
+pub mod clock;
+pub mod engine;
+pub mod store;
 pub mod time;
 pub mod trigger;

@@ -1,0 +1,161 @@
+//! The processing pass: APScheduler's `_process_jobs`, over abstract stores and executors.
+//!
+//! One pass takes the due jobs of every store, works out their run times (misfire decisions
+//! happen in the executor, when a run starts), submits them, and advances or removes each job.
+//! It returns the earliest next run time so the loop knows how long to sleep. Everything that
+//! touches Python (events, logging, Python-written stores and executors) sits behind the
+//! [`EngineStore`] / [`EngineHost`] traits, so this file is tested with fakes and a fake clock.
+
+use crate::core::time::ZonedTime;
+use std::sync::Arc;
+
+/// Guards against a (user-written) trigger that never moves past `now`.
+const MAX_RUN_TIMES_PER_PASS: usize = 1_000_000;
+
+/// What the engine needs to know about a stored job.
+pub trait EngineJob {
+    fn id(&self) -> Arc<str>;
+    fn coalesce(&self) -> bool;
+    fn next_run_time(&self) -> Option<ZonedTime>;
+    fn set_next_run_time(&self, next: Option<ZonedTime>);
+    /// The job trigger's next fire time after `previous`.
+    fn next_fire_time(&self, previous: &ZonedTime, now: &ZonedTime) -> Option<ZonedTime>;
+}
+
+/// A job store as the engine sees it. Errors are messages for the log.
+pub trait EngineStore<J> {
+    fn alias(&self) -> &str;
+    /// Jobs whose next run time is at or before `now`, earliest first.
+    fn due_jobs(&self, now: &ZonedTime) -> Result<Vec<J>, String>;
+    /// Persists the job's (already changed) next run time.
+    fn update_job(&self, job: &J) -> Result<(), String>;
+    fn remove_job(&self, job_id: &str) -> Result<(), String>;
+    /// Earliest next run time of a job that is not paused, in epoch microseconds.
+    fn next_run_time(&self) -> Result<Option<i64>, String>;
+}
+
+/// The outcome of handing run times to an executor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Submission {
+    Accepted,
+    MaxInstancesReached,
+    Failed(String),
+}
+
+/// The scheduler around the engine: executors, events and logging.
+pub trait EngineHost<J> {
+    fn has_executor(&mut self, job: &J) -> bool;
+    fn submit(&mut self, job: &J, store: &str, run_times: &[ZonedTime]) -> Submission;
+    fn store_failed(&mut self, store: &str, error: &str);
+    fn executor_missing(&mut self, job: &J, store: &str);
+    /// A job left its store during the pass (no next fire time, or no executor).
+    fn job_removed(&mut self, job_id: &str, store: &str);
+    fn submitted(&mut self, job: &J, store: &str, run_times: Vec<ZonedTime>);
+    fn max_instances_reached(&mut self, job: &J, store: &str, run_times: Vec<ZonedTime>);
+    fn submit_failed(&mut self, job: &J, error: &str);
+}
+
+/// Every run time from the job's next run time up to `now` (coalesced to the last one).
+pub fn due_run_times<J: EngineJob>(job: &J, now: &ZonedTime) -> Vec<ZonedTime> {
+    let now_us = now.micros();
+    let coalesce = job.coalesce();
+    let mut times = Vec::new();
+    let mut next = job.next_run_time();
+    while let Some(t) = next {
+        if t.micros() > now_us || times.len() >= MAX_RUN_TIMES_PER_PASS {
+            break;
+        }
+        next = job.next_fire_time(&t, now);
+        if coalesce {
+            times.clear();
+        }
+        times.push(t);
+    }
+    times
+}
+
+/// One processing pass over `stores` at `now`. Returns the earliest instant (epoch µs) at
+/// which another pass is needed, or `None` when no job is scheduled.
+pub fn process_jobs<J: EngineJob>(
+    stores: &[&dyn EngineStore<J>],
+    host: &mut dyn EngineHost<J>,
+    now: &ZonedTime,
+    retry_interval_us: i64,
+) -> Option<i64> {
+    let mut next_wakeup: Option<i64> = None;
+    let mut earliest = |t: i64, next: &mut Option<i64>| {
+        *next = Some(next.map_or(t, |n| n.min(t)));
+    };
+    for store in stores {
+        let alias = store.alias();
+        let due = match store.due_jobs(now) {
+            Ok(due) => due,
+            Err(e) => {
+                host.store_failed(alias, &e);
+                earliest(now.micros().saturating_add(retry_interval_us), &mut next_wakeup);
+                continue;
+            }
+        };
+        for job in due {
+            if !host.has_executor(&job) {
+                host.executor_missing(&job, alias);
+                remove(*store, host, &job);
+                continue;
+            }
+            let run_times = due_run_times(&job, now);
+            let Some(last) = run_times.last().copied() else { continue };
+            match host.submit(&job, alias, &run_times) {
+                Submission::Accepted => host.submitted(&job, alias, run_times),
+                Submission::MaxInstancesReached => host.max_instances_reached(&job, alias, run_times),
+                Submission::Failed(e) => host.submit_failed(&job, &e),
+            }
+            // Skipped runs are never retried: the schedule moves on whatever happened.
+            match job.next_fire_time(&last, now) {
+                Some(next) => {
+                    job.set_next_run_time(Some(next));
+                    if let Err(e) = store.update_job(&job) {
+                        host.store_failed(alias, &e);
+                    }
+                }
+                None => remove(*store, host, &job),
+            }
+        }
+        match store.next_run_time() {
+            Ok(Some(t)) => earliest(t, &mut next_wakeup),
+            Ok(None) => {}
+            Err(e) => host.store_failed(alias, &e),
+        }
+    }
+    next_wakeup
+}
+
+fn remove<J: EngineJob>(store: &dyn EngineStore<J>, host: &mut dyn EngineHost<J>, job: &J) {
+    let id = job.id();
+    match store.remove_job(&id) {
+        Ok(()) => host.job_removed(&id, store.alias()),
+        Err(e) => host.store_failed(store.alias(), &e),
+    }
+}
+
+/// Seconds to sleep until `next_wakeup` (APScheduler caps the wait at `threading.TIMEOUT_MAX`).
+pub fn wait_seconds(next_wakeup_us: i64, now_us: i64) -> f64 {
+    const TIMEOUT_MAX: f64 = 9_223_372_036.0;
+    ((next_wakeup_us - now_us) as f64 / 1e6).clamp(0.0, TIMEOUT_MAX)
+}
+
+/// Python's `str(timedelta)` for a non-negative or negative span of microseconds.
+pub fn format_timedelta(micros: i64) -> String {
+    let days = micros.div_euclid(86_400_000_000);
+    let rest = micros.rem_euclid(86_400_000_000);
+    let (secs, us) = (rest / 1_000_000, rest % 1_000_000);
+    let hms = format!("{}:{:02}:{:02}", secs / 3600, (secs % 3600) / 60, secs % 60);
+    let hms = if us != 0 { format!("{hms}.{us:06}") } else { hms };
+    match days {
+        0 => hms,
+        1 | -1 => format!("{days} day, {hms}"),
+        _ => format!("{days} days, {hms}"),
+    }
+}
+
+#[cfg(test)]
+mod tests;
