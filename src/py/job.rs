@@ -1,0 +1,786 @@
+//! `apscheduler_rs.job.Job`: one scheduled job.
+//!
+//! The job's fields live behind a mutex so the engine thread can read its schedule (next run
+//! time, coalesce, native trigger) without the GIL. Rule that keeps this deadlock-free: the
+//! mutex is never held while Python runs or while the GIL is being acquired.
+
+use crate::core::engine::EngineJob;
+use crate::core::time::ZonedTime;
+use crate::core::trigger::Trigger;
+use crate::py::pyref::*;
+use crate::py::time::{zoned_from_datetime, zoned_to_datetime};
+use crate::py::trigger::native_trigger;
+use parking_lot::Mutex;
+use pyo3::exceptions::{PyAttributeError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyDateTime, PyDict, PyInt, PyList, PyString, PyTuple};
+use std::sync::Arc;
+
+/// The job's attributes. `None` means "not set yet" (a pending job before its defaults).
+#[derive(Default)]
+pub struct JobFields {
+    pub id: Option<Arc<str>>,
+    pub name: Option<Py<PyAny>>,
+    pub func: Option<Py<PyAny>>,
+    /// `Some(None)` is a job whose callable has no textual reference.
+    pub func_ref: Option<Option<Py<PyAny>>>,
+    pub args: Option<Py<PyAny>>,
+    pub kwargs: Option<Py<PyAny>>,
+    pub trigger: Option<Py<PyAny>>,
+    pub native_trigger: Option<Arc<dyn Trigger>>,
+    pub executor: Option<Arc<str>>,
+    pub misfire_grace_time: Option<Option<i64>>,
+    pub coalesce: Option<bool>,
+    pub max_instances: Option<i64>,
+    /// `Some(None)` is a paused job.
+    pub next_run_time: Option<Option<ZonedTime>>,
+    pub scheduler: Option<Py<PyAny>>,
+    pub jobstore_alias: Option<Py<PyAny>>,
+}
+
+#[pyclass(module = "apscheduler_rs.job", name = "Job", subclass, weakref, frozen)]
+pub struct Job {
+    pub fields: Mutex<JobFields>,
+}
+
+fn missing(attr: &str) -> PyErr {
+    PyAttributeError::new_err(format!("'Job' object has no attribute '{attr}'"))
+}
+
+fn clone_opt(py: Python<'_>, v: &Option<Py<PyAny>>, attr: &str) -> PyResult<Py<PyAny>> {
+    v.as_ref().map(|o| o.clone_ref(py)).ok_or_else(|| missing(attr))
+}
+
+/// Changes approved by validation, applied all at once.
+#[derive(Default)]
+struct Approved {
+    id: Option<Arc<str>>,
+    func: Option<(Py<PyAny>, Option<Py<PyAny>>, Py<PyAny>, Py<PyAny>)>,
+    name: Option<Py<PyAny>>,
+    misfire_grace_time: Option<Option<i64>>,
+    coalesce: Option<bool>,
+    max_instances: Option<i64>,
+    trigger: Option<(Py<PyAny>, Option<Arc<dyn Trigger>>)>,
+    executor: Option<Arc<str>>,
+    next_run_time: Option<Option<ZonedTime>>,
+}
+
+fn positive_int(value: &Bound<'_, PyAny>) -> Option<i64> {
+    if !value.is_instance_of::<PyInt>() {
+        return None;
+    }
+    match value.extract::<i64>() {
+        Ok(v) if v > 0 => Some(v),
+        Ok(_) => None,
+        Err(_) => value.gt(0).ok().filter(|b| *b).map(|_| i64::MAX), // huge ints: effectively unlimited
+    }
+}
+
+/// `(name, func_ref)` of a callable, cached by identity: `obj_to_ref` imports and resolves.
+fn describe_callable(func: &Bound<'_, PyAny>) -> PyResult<(Py<PyAny>, Option<Py<PyAny>>)> {
+    use std::collections::HashMap;
+    static CACHE: Mutex<Option<HashMap<usize, (Py<PyAny>, Py<PyAny>, Option<Py<PyAny>>)>>> =
+        Mutex::new(None);
+    let py = func.py();
+    let key = func.as_ptr() as usize;
+    if let Some(map) = CACHE.lock().as_ref() {
+        if let Some((f, name, r)) = map.get(&key) {
+            if f.is(func) {
+                return Ok((name.clone_ref(py), r.as_ref().map(|r| r.clone_ref(py))));
+            }
+        }
+    }
+    let func_ref = match OBJ_TO_REF.get(py)?.call1((func,)) {
+        Ok(r) => Some(r.unbind()),
+        Err(e) if e.is_instance_of::<PyValueError>(py) => None,
+        Err(e) => return Err(e),
+    };
+    let name = GET_CALLABLE_NAME.get(py)?.call1((func,))?.unbind();
+    // Bound methods are new objects on every attribute access: caching them only grows the map.
+    if !INSPECT_ISMETHOD.get(py)?.call1((func,))?.is_truthy()? {
+        let mut guard = CACHE.lock();
+        let map = guard.get_or_insert_with(HashMap::new);
+        if map.len() >= 4096 {
+            map.clear();
+        }
+        let entry = (func.clone().unbind(), name.clone_ref(py), func_ref.as_ref().map(|r| r.clone_ref(py)));
+        map.insert(key, entry);
+    }
+    Ok((name, func_ref))
+}
+
+impl Job {
+    pub fn empty() -> Self {
+        Job { fields: Mutex::new(JobFields::default()) }
+    }
+
+    /// The validated modify of jobs-and-events §1.4: everything is checked before anything
+    /// is assigned, in the same order and with the same messages as APScheduler.
+    pub fn modify_fields(&self, py: Python<'_>, changes: &Bound<'_, PyDict>) -> PyResult<()> {
+        let mut ok = Approved::default();
+        let pop = |key: &str| -> PyResult<Option<Bound<'_, PyAny>>> {
+            let key = PyString::new(py, key);
+            match changes.get_item(&key)? {
+                Some(v) => {
+                    changes.del_item(&key)?;
+                    Ok(Some(v))
+                }
+                None => Ok(None),
+            }
+        };
+        let has_id = self.fields.lock().id.is_some();
+
+        if let Some(value) = pop("id")? {
+            if !value.is_instance_of::<PyString>() {
+                return Err(PyTypeError::new_err("id must be a nonempty string"));
+            }
+            if has_id {
+                return Err(PyValueError::new_err("The job ID may not be changed"));
+            }
+            ok.id = Some(Arc::from(value.extract::<String>()?));
+        }
+
+        let (func, args, kwargs) = (pop("func")?, pop("args")?, pop("kwargs")?);
+        if func.is_some() || args.is_some() || kwargs.is_some() {
+            let (cur_func, cur_args, cur_kwargs, has_name) = {
+                let f = self.fields.lock();
+                (
+                    f.func.as_ref().map(|o| o.clone_ref(py)),
+                    f.args.as_ref().map(|o| o.clone_ref(py)),
+                    f.kwargs.as_ref().map(|o| o.clone_ref(py)),
+                    f.name.is_some(),
+                )
+            };
+            let func = match func {
+                Some(f) => f,
+                None => cur_func.ok_or_else(|| missing("func"))?.into_bound(py),
+            };
+            let args = match args {
+                Some(a) => a,
+                None => cur_args.ok_or_else(|| missing("args"))?.into_bound(py),
+            };
+            let kwargs = match kwargs {
+                Some(k) => k,
+                None => cur_kwargs.ok_or_else(|| missing("kwargs"))?.into_bound(py),
+            };
+            let (func, func_ref, default_name) = if func.is_instance_of::<PyString>() {
+                let target = REF_TO_OBJ.get(py)?.call1((&func,))?;
+                (target, Some(func.clone().unbind()), None)
+            } else if func.is_callable() {
+                let (name, func_ref) = describe_callable(&func)?;
+                (func, func_ref, Some(name))
+            } else {
+                return Err(PyTypeError::new_err("func must be a callable or a textual reference to one"));
+            };
+            let name_given = matches!(changes.get_item("name")?, Some(n) if !n.is_none());
+            if !has_name && !name_given {
+                let name = match default_name {
+                    Some(n) => n.into_bound(py),
+                    None => GET_CALLABLE_NAME.get(py)?.call1((&func,))?,
+                };
+                changes.set_item("name", name)?;
+            }
+            let args_ok = args.is_instance_of::<PyTuple>()
+                || args.is_instance_of::<PyList>()
+                || (!args.is_instance_of::<PyString>() && args.is_instance(ITERABLE.get(py)?)?);
+            if !args_ok {
+                return Err(PyTypeError::new_err("args must be a non-string iterable"));
+            }
+            let kwargs_ok = kwargs.is_instance_of::<PyDict>()
+                || (!kwargs.is_instance_of::<PyString>() && kwargs.is_instance(MAPPING.get(py)?)?);
+            if !kwargs_ok {
+                return Err(PyTypeError::new_err("kwargs must be a dict-like object"));
+            }
+            CHECK_CALLABLE_ARGS.get(py)?.call1((&func, &args, &kwargs))?;
+            ok.func = Some((func.unbind(), func_ref, args.unbind(), kwargs.unbind()));
+        }
+
+        if let Some(value) = pop("name")? {
+            if !value.is_instance_of::<PyString>() || !value.is_truthy()? {
+                return Err(PyTypeError::new_err("name must be a nonempty string"));
+            }
+            ok.name = Some(value.unbind());
+        }
+
+        if let Some(value) = pop("misfire_grace_time")? {
+            ok.misfire_grace_time = Some(if value.is_none() {
+                None
+            } else {
+                Some(positive_int(&value).ok_or_else(|| {
+                    PyTypeError::new_err("misfire_grace_time must be either None or a positive integer")
+                })?)
+            });
+        }
+
+        if let Some(value) = pop("coalesce")? {
+            ok.coalesce = Some(value.is_truthy()?);
+        }
+
+        if let Some(value) = pop("max_instances")? {
+            ok.max_instances = Some(
+                positive_int(&value).ok_or_else(|| PyTypeError::new_err("max_instances must be a positive integer"))?,
+            );
+        }
+
+        if let Some(value) = pop("trigger")? {
+            let native = native_trigger(&value);
+            if native.is_none() && !value.is_instance(BASE_TRIGGER.get(py)?)? {
+                return Err(PyTypeError::new_err(format!(
+                    "Expected a trigger instance, got {} instead",
+                    value.get_type().name()?
+                )));
+            }
+            ok.trigger = Some((value.unbind(), native));
+        }
+
+        if let Some(value) = pop("executor")? {
+            if !value.is_instance_of::<PyString>() {
+                return Err(PyTypeError::new_err("executor must be a string"));
+            }
+            ok.executor = Some(Arc::from(value.extract::<String>()?));
+        }
+
+        if let Some(value) = pop("next_run_time")? {
+            ok.next_run_time = Some(self.convert_run_time(py, &value)?);
+        }
+
+        if !changes.is_empty() {
+            let keys: Vec<String> = changes.keys().iter().map(|k| k.str().map(|s| s.to_string())).collect::<PyResult<_>>()?;
+            return Err(PyAttributeError::new_err(format!(
+                "The following are not modifiable attributes of Job: {}",
+                keys.join(", ")
+            )));
+        }
+
+        let mut f = self.fields.lock();
+        if let Some(id) = ok.id {
+            f.id = Some(id);
+        }
+        if let Some((func, func_ref, args, kwargs)) = ok.func {
+            f.func = Some(func);
+            f.func_ref = Some(func_ref);
+            f.args = Some(args);
+            f.kwargs = Some(kwargs);
+        }
+        if let Some(name) = ok.name {
+            f.name = Some(name);
+        }
+        if let Some(v) = ok.misfire_grace_time {
+            f.misfire_grace_time = Some(v);
+        }
+        if let Some(v) = ok.coalesce {
+            f.coalesce = Some(v);
+        }
+        if let Some(v) = ok.max_instances {
+            f.max_instances = Some(v);
+        }
+        if let Some((trigger, native)) = ok.trigger {
+            f.trigger = Some(trigger);
+            f.native_trigger = native;
+        }
+        if let Some(v) = ok.executor {
+            f.executor = Some(v);
+        }
+        if let Some(v) = ok.next_run_time {
+            f.next_run_time = Some(v);
+        }
+        Ok(())
+    }
+
+    /// `convert_to_datetime(value, scheduler.timezone, 'next_run_time')`, aware values fast.
+    fn convert_run_time(&self, py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<Option<ZonedTime>> {
+        if value.is_none() {
+            return Ok(None);
+        }
+        if let Ok(dt) = value.cast::<PyDateTime>() {
+            if pyo3::types::PyTzInfoAccess::get_tzinfo(dt).is_some() {
+                return zoned_from_datetime(value).map(Some);
+            }
+        }
+        let scheduler = self.fields.lock().scheduler.as_ref().map(|s| s.clone_ref(py));
+        let tz = match scheduler {
+            Some(s) => s.bind(py).getattr("timezone")?,
+            None => py.None().into_bound(py),
+        };
+        let converted = CONVERT_TO_DATETIME.get(py)?.call1((value, tz, "next_run_time"))?;
+        zoned_from_datetime(&converted).map(Some)
+    }
+
+    pub fn id(&self) -> Option<Arc<str>> {
+        self.fields.lock().id.clone()
+    }
+
+    /// `str(job)`, built without calling back into Python except for the trigger's `str`.
+    pub fn describe(&self, py: Python<'_>) -> PyResult<String> {
+        let (name, trigger, next) = {
+            let f = self.fields.lock();
+            (
+                f.name.as_ref().map(|n| n.clone_ref(py)),
+                f.trigger.as_ref().map(|t| t.clone_ref(py)),
+                f.next_run_time,
+            )
+        };
+        let name = name.ok_or_else(|| missing("name"))?;
+        let trigger = trigger.ok_or_else(|| missing("trigger"))?;
+        let status = match next {
+            Some(Some(t)) => format!("next run at: {}", t.repr()),
+            Some(None) => "paused".to_owned(),
+            None => "pending".to_owned(),
+        };
+        Ok(format!("{} (trigger: {}, {})", name.bind(py).str()?, trigger.bind(py).str()?, status))
+    }
+
+    /// The trigger's next fire time, natively when possible.
+    pub fn trigger_next(&self, previous: Option<&ZonedTime>, now: &ZonedTime) -> PyResult<Option<ZonedTime>> {
+        let native = self.fields.lock().native_trigger.clone();
+        if let Some(trigger) = native {
+            return Ok(trigger.next_fire_time(previous, now));
+        }
+        Python::attach(|py| {
+            let trigger = self.fields.lock().trigger.as_ref().map(|t| t.clone_ref(py));
+            let trigger = trigger.ok_or_else(|| missing("trigger"))?;
+            let prev = previous.map(|p| zoned_to_datetime(py, p, None)).transpose()?;
+            let now = zoned_to_datetime(py, now, None)?;
+            let next = trigger.bind(py).call_method1("get_next_fire_time", (prev, now))?;
+            if next.is_none() { Ok(None) } else { zoned_from_datetime(&next).map(Some) }
+        })
+    }
+}
+
+/// The engine's view of a job: a reference to the Python object.
+impl EngineJob for Py<Job> {
+    fn id(&self) -> Arc<str> {
+        self.get().fields.lock().id.clone().unwrap_or_else(|| Arc::from(""))
+    }
+    fn coalesce(&self) -> bool {
+        self.get().fields.lock().coalesce.unwrap_or(true)
+    }
+    fn next_run_time(&self) -> Option<ZonedTime> {
+        self.get().fields.lock().next_run_time.flatten()
+    }
+    fn set_next_run_time(&self, next: Option<ZonedTime>) {
+        self.get().fields.lock().next_run_time = Some(next);
+    }
+    fn next_fire_time(&self, previous: &ZonedTime, now: &ZonedTime) -> Option<ZonedTime> {
+        match self.get().trigger_next(Some(previous), now) {
+            Ok(next) => next,
+            Err(err) => {
+                // A raising Python trigger ends the job, as an exception in APScheduler's loop
+                // would have stopped it; say why.
+                Python::attach(|py| err.print(py));
+                None
+            }
+        }
+    }
+}
+
+#[pymethods]
+impl Job {
+    #[new]
+    #[pyo3(signature = (scheduler=None, id=None, **kwargs))]
+    fn py_new(
+        py: Python<'_>,
+        scheduler: Option<Bound<'_, PyAny>>,
+        id: Option<Bound<'_, PyAny>>,
+        kwargs: Option<Bound<'_, PyDict>>,
+    ) -> PyResult<Self> {
+        let job = Job::empty();
+        // `Job.__new__(Job)` (how stores rebuild jobs before `__setstate__`) builds an empty job.
+        if scheduler.is_none() && id.is_none() && kwargs.is_none() {
+            return Ok(job);
+        }
+        job.fields.lock().scheduler = scheduler.map(Bound::unbind);
+        let changes = kwargs.unwrap_or_else(|| PyDict::new(py));
+        let id = match id {
+            Some(id) if id.is_truthy()? => id,
+            _ => PyString::new(py, &new_job_id()).into_any(),
+        };
+        changes.set_item("id", id)?;
+        job.modify_fields(py, &changes)?;
+        Ok(job)
+    }
+
+    #[pyo3(signature = (**changes))]
+    fn _modify(&self, py: Python<'_>, changes: Option<Bound<'_, PyDict>>) -> PyResult<()> {
+        let changes = match changes {
+            Some(c) => c.copy()?,
+            None => PyDict::new(py),
+        };
+        self.modify_fields(py, &changes)
+    }
+
+    #[pyo3(signature = (**changes))]
+    fn modify(slf: &Bound<'_, Self>, changes: Option<Bound<'_, PyDict>>) -> PyResult<Py<Self>> {
+        let (scheduler, id, alias) = slf.get().scheduler_call_args(slf.py())?;
+        scheduler.call_method("modify_job", (id, alias), changes.as_ref())?;
+        Ok(slf.clone().unbind())
+    }
+
+    #[pyo3(signature = (trigger, **trigger_args))]
+    fn reschedule(
+        slf: &Bound<'_, Self>,
+        trigger: Bound<'_, PyAny>,
+        trigger_args: Option<Bound<'_, PyDict>>,
+    ) -> PyResult<Py<Self>> {
+        let (scheduler, id, alias) = slf.get().scheduler_call_args(slf.py())?;
+        scheduler.call_method("reschedule_job", (id, alias, trigger), trigger_args.as_ref())?;
+        Ok(slf.clone().unbind())
+    }
+
+    fn pause(slf: &Bound<'_, Self>) -> PyResult<Py<Self>> {
+        let (scheduler, id, alias) = slf.get().scheduler_call_args(slf.py())?;
+        scheduler.call_method1("pause_job", (id, alias))?;
+        Ok(slf.clone().unbind())
+    }
+
+    fn resume(slf: &Bound<'_, Self>) -> PyResult<Py<Self>> {
+        let (scheduler, id, alias) = slf.get().scheduler_call_args(slf.py())?;
+        scheduler.call_method1("resume_job", (id, alias))?;
+        Ok(slf.clone().unbind())
+    }
+
+    fn remove(slf: &Bound<'_, Self>) -> PyResult<()> {
+        let (scheduler, id, alias) = slf.get().scheduler_call_args(slf.py())?;
+        scheduler.call_method1("remove_job", (id, alias))?;
+        Ok(())
+    }
+
+    /// Every run time from `next_run_time` up to and including `now`.
+    fn _get_run_times(&self, py: Python<'_>, now: &Bound<'_, PyAny>) -> PyResult<Vec<Py<PyAny>>> {
+        let now = zoned_from_datetime(now)?;
+        let mut out = Vec::new();
+        let mut next = self.fields.lock().next_run_time.flatten();
+        while let Some(t) = next {
+            if t.micros() > now.micros() {
+                break;
+            }
+            out.push(zoned_to_datetime(py, &t, None)?.into_any().unbind());
+            next = self.trigger_next(Some(&t), &now)?;
+        }
+        Ok(out)
+    }
+
+    #[getter]
+    fn pending(&self) -> bool {
+        self.fields.lock().jobstore_alias.is_none()
+    }
+
+    #[getter]
+    fn get_id(&self) -> PyResult<String> {
+        self.fields.lock().id.as_deref().map(str::to_owned).ok_or_else(|| missing("id"))
+    }
+    #[setter]
+    fn set_id(&self, value: String) {
+        self.fields.lock().id = Some(Arc::from(value));
+    }
+
+    #[getter]
+    fn get_name(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        clone_opt(py, &self.fields.lock().name, "name")
+    }
+    #[setter]
+    fn set_name(&self, value: Py<PyAny>) {
+        self.fields.lock().name = Some(value);
+    }
+
+    #[getter]
+    fn get_func(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        clone_opt(py, &self.fields.lock().func, "func")
+    }
+    #[setter]
+    fn set_func(&self, value: Py<PyAny>) {
+        self.fields.lock().func = Some(value);
+    }
+
+    #[getter]
+    fn get_func_ref(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        match &self.fields.lock().func_ref {
+            Some(Some(r)) => Ok(r.clone_ref(py)),
+            Some(None) => Ok(py.None()),
+            None => Err(missing("func_ref")),
+        }
+    }
+    #[setter]
+    fn set_func_ref(&self, value: Bound<'_, PyAny>) {
+        self.fields.lock().func_ref = Some(if value.is_none() { None } else { Some(value.unbind()) });
+    }
+
+    #[getter]
+    fn get_args(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        clone_opt(py, &self.fields.lock().args, "args")
+    }
+    #[setter]
+    fn set_args(&self, value: Py<PyAny>) {
+        self.fields.lock().args = Some(value);
+    }
+
+    #[getter]
+    fn get_kwargs(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        clone_opt(py, &self.fields.lock().kwargs, "kwargs")
+    }
+    #[setter]
+    fn set_kwargs(&self, value: Py<PyAny>) {
+        self.fields.lock().kwargs = Some(value);
+    }
+
+    #[getter]
+    fn get_trigger(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        clone_opt(py, &self.fields.lock().trigger, "trigger")
+    }
+    #[setter]
+    fn set_trigger(&self, value: Bound<'_, PyAny>) {
+        let native = native_trigger(&value);
+        let mut f = self.fields.lock();
+        f.trigger = Some(value.unbind());
+        f.native_trigger = native;
+    }
+
+    #[getter]
+    fn get_executor(&self) -> PyResult<String> {
+        self.fields.lock().executor.as_deref().map(str::to_owned).ok_or_else(|| missing("executor"))
+    }
+    #[setter]
+    fn set_executor(&self, value: String) {
+        self.fields.lock().executor = Some(Arc::from(value));
+    }
+
+    #[getter]
+    fn get_misfire_grace_time(&self) -> PyResult<Option<i64>> {
+        self.fields.lock().misfire_grace_time.ok_or_else(|| missing("misfire_grace_time"))
+    }
+    #[setter]
+    fn set_misfire_grace_time(&self, value: Option<i64>) {
+        self.fields.lock().misfire_grace_time = Some(value);
+    }
+
+    #[getter]
+    fn get_coalesce(&self) -> PyResult<bool> {
+        self.fields.lock().coalesce.ok_or_else(|| missing("coalesce"))
+    }
+    #[setter]
+    fn set_coalesce(&self, value: bool) {
+        self.fields.lock().coalesce = Some(value);
+    }
+
+    #[getter]
+    fn get_max_instances(&self) -> PyResult<i64> {
+        self.fields.lock().max_instances.ok_or_else(|| missing("max_instances"))
+    }
+    #[setter]
+    fn set_max_instances(&self, value: i64) {
+        self.fields.lock().max_instances = Some(value);
+    }
+
+    #[getter]
+    fn get_next_run_time(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let next = self.fields.lock().next_run_time;
+        match next {
+            Some(Some(t)) => Ok(zoned_to_datetime(py, &t, None)?.into_any().unbind()),
+            Some(None) => Ok(py.None()),
+            None => Err(missing("next_run_time")),
+        }
+    }
+    #[setter]
+    fn set_next_run_time(&self, value: Bound<'_, PyAny>) -> PyResult<()> {
+        let next = if value.is_none() { None } else { Some(zoned_from_datetime(&value)?) };
+        self.fields.lock().next_run_time = Some(next);
+        Ok(())
+    }
+
+    #[getter]
+    fn get__scheduler(&self, py: Python<'_>) -> Py<PyAny> {
+        self.fields.lock().scheduler.as_ref().map_or_else(|| py.None(), |s| s.clone_ref(py))
+    }
+    #[setter]
+    fn set__scheduler(&self, value: Bound<'_, PyAny>) {
+        self.fields.lock().scheduler = if value.is_none() { None } else { Some(value.unbind()) };
+    }
+
+    #[getter]
+    fn get__jobstore_alias(&self, py: Python<'_>) -> Py<PyAny> {
+        self.fields.lock().jobstore_alias.as_ref().map_or_else(|| py.None(), |s| s.clone_ref(py))
+    }
+    #[setter]
+    fn set__jobstore_alias(&self, value: Bound<'_, PyAny>) {
+        self.fields.lock().jobstore_alias = if value.is_none() { None } else { Some(value.unbind()) };
+    }
+
+    fn __getstate__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let f = self.snapshot(py);
+        let func_ref = match f.func_ref {
+            Some(Some(r)) => r,
+            Some(None) => {
+                let func = f.func.map(|x| x.into_bound(py).repr().map(|r| r.to_string())).transpose()?;
+                return Err(PyValueError::new_err(format!(
+                    "This Job cannot be serialized since the reference to its callable ({}) could not be \
+                     determined. Consider giving a textual reference (module:function name) instead.",
+                    func.unwrap_or_default()
+                )));
+            }
+            None => return Err(missing("func_ref")),
+        };
+        let func = f.func.ok_or_else(|| missing("func"))?.into_bound(py);
+        let mut args = f.args.ok_or_else(|| missing("args"))?.into_bound(py);
+        // A bound method is stored as its function plus the instance as the first argument.
+        if INSPECT_ISMETHOD.get(py)?.call1((&func,))?.is_truthy()? {
+            let owner = func.getattr("__self__")?;
+            if !INSPECT_ISCLASS.get(py)?.call1((&owner,))?.is_truthy()?
+                && OBJ_TO_REF.get(py)?.call1((&func,))?.eq(&func_ref)?
+            {
+                let mut items = vec![owner];
+                items.extend(args.try_iter()?.collect::<PyResult<Vec<_>>>()?);
+                args = PyTuple::new(py, items)?.into_any();
+            }
+        }
+        let state = PyDict::new(py);
+        state.set_item("version", 1)?;
+        state.set_item("id", f.id.as_deref().ok_or_else(|| missing("id"))?)?;
+        state.set_item("func", func_ref)?;
+        state.set_item("trigger", f.trigger.ok_or_else(|| missing("trigger"))?)?;
+        state.set_item("executor", f.executor.as_deref().ok_or_else(|| missing("executor"))?)?;
+        state.set_item("args", args)?;
+        state.set_item("kwargs", f.kwargs.ok_or_else(|| missing("kwargs"))?)?;
+        state.set_item("name", f.name.ok_or_else(|| missing("name"))?)?;
+        state.set_item("misfire_grace_time", f.misfire_grace_time.ok_or_else(|| missing("misfire_grace_time"))?)?;
+        state.set_item("coalesce", f.coalesce.ok_or_else(|| missing("coalesce"))?)?;
+        state.set_item("max_instances", f.max_instances.ok_or_else(|| missing("max_instances"))?)?;
+        let next = match f.next_run_time.ok_or_else(|| missing("next_run_time"))? {
+            Some(t) => zoned_to_datetime(py, &t, None)?.into_any(),
+            None => py.None().into_bound(py),
+        };
+        state.set_item("next_run_time", next)?;
+        Ok(state)
+    }
+
+    fn __setstate__(&self, state: &Bound<'_, PyDict>) -> PyResult<()> {
+        let py = state.py();
+        let version = match state.get_item("version")? {
+            Some(v) => v,
+            None => 1i64.into_pyobject(py)?.into_any(),
+        };
+        if version.gt(1)? {
+            return Err(PyValueError::new_err(format!(
+                "Job has version {}, but only version 1 can be handled",
+                version.str()?
+            )));
+        }
+        let get = |key: &str| -> PyResult<Bound<'_, PyAny>> {
+            state.get_item(key)?.ok_or_else(|| pyo3::exceptions::PyKeyError::new_err(key.to_owned()))
+        };
+        let id: String = get("id")?.extract()?;
+        let func_ref = get("func")?;
+        let func = REF_TO_OBJ.get(py)?.call1((&func_ref,))?;
+        let trigger = get("trigger")?;
+        let native = native_trigger(&trigger);
+        let executor: String = get("executor")?.extract()?;
+        let (args, kwargs, name) = (get("args")?, get("kwargs")?, get("name")?);
+        let misfire: Option<i64> = get("misfire_grace_time")?.extract()?;
+        let coalesce: bool = get("coalesce")?.extract()?;
+        let max_instances: i64 = get("max_instances")?.extract()?;
+        let next = get("next_run_time")?;
+        let next = if next.is_none() { None } else { Some(zoned_from_datetime(&next)?) };
+        let mut f = self.fields.lock();
+        f.id = Some(Arc::from(id));
+        f.func_ref = Some(Some(func_ref.unbind()));
+        f.func = Some(func.unbind());
+        f.trigger = Some(trigger.unbind());
+        f.native_trigger = native;
+        f.executor = Some(Arc::from(executor));
+        f.args = Some(args.unbind());
+        f.kwargs = Some(kwargs.unbind());
+        f.name = Some(name.unbind());
+        f.misfire_grace_time = Some(misfire);
+        f.coalesce = Some(coalesce);
+        f.max_instances = Some(max_instances);
+        f.next_run_time = Some(next);
+        Ok(())
+    }
+
+    fn __eq__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        match other.cast::<Job>() {
+            Ok(other) => Ok(pyo3::types::PyBool::new(py, self.id() == other.get().id()).to_owned().into_any().unbind()),
+            Err(_) => Ok(py.NotImplemented()),
+        }
+    }
+
+    fn __hash__(&self) -> PyResult<isize> {
+        Err(PyTypeError::new_err("unhashable type: 'Job'"))
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let (id, name) = {
+            let f = self.fields.lock();
+            (f.id.clone(), f.name.as_ref().map(|n| n.clone_ref(py)))
+        };
+        let id = id.ok_or_else(|| missing("id"))?;
+        let name = name.ok_or_else(|| missing("name"))?;
+        Ok(format!("<Job (id={} name={})>", id, name.bind(py).str()?))
+    }
+
+    fn __str__(&self, py: Python<'_>) -> PyResult<String> {
+        self.describe(py)
+    }
+}
+
+/// Owned copies of the Python-visible fields, taken under the lock.
+struct Snapshot {
+    id: Option<Arc<str>>,
+    name: Option<Py<PyAny>>,
+    func: Option<Py<PyAny>>,
+    func_ref: Option<Option<Py<PyAny>>>,
+    args: Option<Py<PyAny>>,
+    kwargs: Option<Py<PyAny>>,
+    trigger: Option<Py<PyAny>>,
+    executor: Option<Arc<str>>,
+    misfire_grace_time: Option<Option<i64>>,
+    coalesce: Option<bool>,
+    max_instances: Option<i64>,
+    next_run_time: Option<Option<ZonedTime>>,
+}
+
+impl Job {
+    fn snapshot(&self, py: Python<'_>) -> Snapshot {
+        let f = self.fields.lock();
+        let c = |o: &Option<Py<PyAny>>| o.as_ref().map(|x| x.clone_ref(py));
+        Snapshot {
+            id: f.id.clone(),
+            name: c(&f.name),
+            func: c(&f.func),
+            func_ref: f.func_ref.as_ref().map(|r| r.as_ref().map(|x| x.clone_ref(py))),
+            args: c(&f.args),
+            kwargs: c(&f.kwargs),
+            trigger: c(&f.trigger),
+            executor: f.executor.clone(),
+            misfire_grace_time: f.misfire_grace_time,
+            coalesce: f.coalesce,
+            max_instances: f.max_instances,
+            next_run_time: f.next_run_time,
+        }
+    }
+
+    /// `(scheduler, id, store alias)` for the Job methods that call the scheduler.
+    fn scheduler_call_args<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyAny>, String, Py<PyAny>)> {
+        let f = self.fields.lock();
+        let scheduler = f.scheduler.as_ref().map(|s| s.clone_ref(py).into_bound(py));
+        let id = f.id.as_deref().map(str::to_owned);
+        let alias = f.jobstore_alias.as_ref().map_or_else(|| py.None(), |a| a.clone_ref(py));
+        drop(f);
+        let scheduler = scheduler.ok_or_else(|| missing("_scheduler"))?;
+        Ok((scheduler, id.ok_or_else(|| missing("id"))?, alias))
+    }
+}
+
+/// `uuid4().hex`: 32 lowercase hex digits with the version-4 and variant bits set.
+pub fn new_job_id() -> String {
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&fastrand::u64(..).to_le_bytes());
+    bytes[8..].copy_from_slice(&fastrand::u64(..).to_le_bytes());
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let mut s = String::with_capacity(32);
+    for b in bytes {
+        use std::fmt::Write;
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
