@@ -347,8 +347,11 @@ impl Job {
     }
 }
 
+/// A shared reference to a job object, clonable without the GIL.
+pub type JobRef = Arc<Py<Job>>;
+
 /// The engine's view of a job: a reference to the Python object.
-impl EngineJob for Py<Job> {
+impl EngineJob for JobRef {
     fn id(&self) -> Arc<str> {
         self.get().fields.lock().id.clone().unwrap_or_else(|| Arc::from(""))
     }

@@ -1,13 +1,21 @@
 //! PyO3 bindings: the only layer that names Python.
 use pyo3::prelude::*;
 
+pub mod engine;
+pub mod errors;
+pub mod events;
+pub mod executor;
 pub mod job;
 pub mod pyref;
+pub mod store;
 pub mod time;
 pub mod trigger;
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<job::Job>()?;
+    m.add_class::<store::MemoryIndexStore>()?;
+    m.add_class::<executor::ThreadPool>()?;
+    m.add_class::<engine::Engine>()?;
     trigger::register(m)?;
     Ok(())
 }

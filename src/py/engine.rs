@@ -1,0 +1,389 @@
+//! The scheduler's engine: sleeps without the GIL until the next run time or a wake-up, then
+//! runs a processing pass ([`crate::core::engine::process_jobs`]) over the scheduler's stores.
+//!
+//! The Python face owns the scheduler's state and registries and mirrors them here
+//! (`set_state`, `set_stores`, `set_executors`, `set_listener_mask`), so the loop never has to
+//! ask Python what to do.
+
+use crate::core::clock::{Clock, SystemClock, Wakeup};
+use crate::core::engine::{process_jobs, wait_seconds, EngineHost, EngineJob, EngineStore, Submission};
+use crate::core::time::{Zone, ZonedTime};
+use crate::py::errors::MAX_INSTANCES_REACHED;
+use crate::py::events::*;
+use crate::py::executor::ThreadPool;
+use crate::py::job::JobRef;
+use crate::py::store::{EngineStoreRef, MemoryIndexStore, StoreHandle};
+use crate::py::time::{zone_from_tzinfo, zoned_to_datetime};
+use parking_lot::RwLock;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU8, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub const STATE_STOPPED: u8 = 0;
+pub const STATE_PAUSED: u8 = 2;
+/// How often a loop running on the main thread looks for signals (Ctrl+C).
+const SIGNAL_POLL: Duration = Duration::from_millis(100);
+
+enum ExecutorHandle {
+    Native(Py<ThreadPool>),
+    Python(Py<PyAny>),
+}
+
+#[pyclass(module = "apscheduler_rs._core", frozen)]
+pub struct Engine {
+    pub listener_mask: Arc<AtomicU32>,
+    wakeup: Wakeup,
+    state: AtomicU8,
+    stop_requested: AtomicBool,
+    /// When the sleeping loop will wake by itself (epoch µs): later additions need no wake-up.
+    deadline: AtomicI64,
+    retry_interval_us: AtomicI64,
+    zone: RwLock<Zone>,
+    stores: RwLock<Arc<Vec<(Arc<str>, StoreHandle)>>>,
+    executors: RwLock<Arc<HashMap<Arc<str>, ExecutorHandle>>>,
+}
+
+/// The scheduler side of one pass: executors, events, logs. Attaches to Python only when a
+/// listener, a log record or a Python-written executor needs it.
+struct PassHost<'a> {
+    scheduler: &'a Py<PyAny>,
+    logger: &'a Py<PyAny>,
+    executors: &'a HashMap<Arc<str>, ExecutorHandle>,
+    mask: u32,
+    queued: Vec<(u32, JobRef, Arc<str>, Vec<ZonedTime>)>,
+    submit_error: Option<PyErr>,
+}
+
+fn executor_of(job: &JobRef) -> Arc<str> {
+    job.get().fields.lock().executor.clone().unwrap_or_else(|| Arc::from(""))
+}
+
+impl PassHost<'_> {
+    fn log(&self, level: u8, args: impl FnOnce(Python<'_>) -> PyResult<Bound<'_, pyo3::types::PyTuple>>) {
+        Python::attach(|py| {
+            let logger = self.logger.bind(py);
+            if enabled(logger, level) {
+                if let Ok(args) = args(py) {
+                    let _ = logger.call_method1("log", args);
+                }
+            }
+        })
+    }
+}
+
+impl EngineHost<JobRef> for PassHost<'_> {
+    fn has_executor(&mut self, job: &JobRef) -> bool {
+        self.executors.contains_key(&executor_of(job))
+    }
+
+    fn submit(&mut self, job: &JobRef, store: &str, run_times: &[ZonedTime]) -> Submission {
+        match self.executors.get(&executor_of(job)) {
+            Some(ExecutorHandle::Native(pool)) => pool.get().submit(job, &Arc::from(store), run_times),
+            Some(ExecutorHandle::Python(executor)) => Python::attach(|py| {
+                let times: PyResult<Vec<_>> = run_times.iter().map(|t| zoned_to_datetime(py, t, None)).collect();
+                let result = times.and_then(|times| {
+                    executor.bind(py).call_method1("submit_job", (job.clone_ref(py), PyList::new(py, times)?))
+                });
+                match result {
+                    Ok(_) => Submission::Accepted,
+                    Err(e) if MAX_INSTANCES_REACHED.get(py).map(|c| e.is_instance(py, c)).unwrap_or(false) => {
+                        Submission::MaxInstancesReached
+                    }
+                    Err(e) => {
+                        let text = e.to_string();
+                        self.submit_error = Some(e);
+                        Submission::Failed(text)
+                    }
+                }
+            }),
+            None => Submission::Failed("no such executor".into()),
+        }
+    }
+
+    fn store_failed(&mut self, store: &str, error: &str) {
+        self.log(WARNING, |py| {
+            let alias = pyo3::types::PyString::new(py, store).repr()?;
+            pyo3::types::PyTuple::new(py, [
+                WARNING.into_pyobject(py)?.into_any(),
+                "Error getting due jobs from job store %s: %s".into_pyobject(py)?.into_any(),
+                alias.into_any(),
+                error.into_pyobject(py)?.into_any(),
+            ])
+        });
+    }
+
+    fn executor_missing(&mut self, job: &JobRef, _store: &str) {
+        let executor = executor_of(job);
+        self.log(ERROR, |py| {
+            pyo3::types::PyTuple::new(py, [
+                ERROR.into_pyobject(py)?.into_any(),
+                "Executor lookup (\"%s\") failed for job \"%s\" -- removing it from the job store".into_pyobject(py)?.into_any(),
+                (*executor).into_pyobject(py)?.into_any(),
+                job.clone_ref(py).into_bound(py).into_any(),
+            ])
+        });
+    }
+
+    fn job_removed(&mut self, job_id: &str, store: &str) {
+        Python::attach(|py| {
+            if self.mask & EVENT_JOB_REMOVED != 0 {
+                let event = JOB_EVENT.get(py).and_then(|c| c.call1((EVENT_JOB_REMOVED, job_id, store)));
+                if let Ok(event) = event {
+                    let _ = self.scheduler.bind(py).call_method1("_dispatch_event", (event,));
+                }
+            }
+            let logger = self.logger.bind(py);
+            if enabled(logger, INFO) {
+                let _ = logger.call_method1("info", ("Removed job %s", job_id));
+            }
+        })
+    }
+
+    fn submitted(&mut self, job: &JobRef, store: &str, run_times: Vec<ZonedTime>) {
+        if self.mask & EVENT_JOB_SUBMITTED != 0 {
+            self.queued.push((EVENT_JOB_SUBMITTED, job.clone(), Arc::from(store), run_times));
+        }
+    }
+
+    fn max_instances_reached(&mut self, job: &JobRef, store: &str, run_times: Vec<ZonedTime>) {
+        let max = job.get().fields.lock().max_instances.unwrap_or(1);
+        self.log(WARNING, |py| {
+            pyo3::types::PyTuple::new(py, [
+                WARNING.into_pyobject(py)?.into_any(),
+                "Execution of job \"%s\" skipped: maximum number of running instances reached (%s)".into_pyobject(py)?.into_any(),
+                job.clone_ref(py).into_bound(py).into_any(),
+                max.into_pyobject(py)?.into_any(),
+            ])
+        });
+        if self.mask & EVENT_JOB_MAX_INSTANCES != 0 {
+            self.queued.push((EVENT_JOB_MAX_INSTANCES, job.clone(), Arc::from(store), run_times));
+        }
+    }
+
+    fn submit_failed(&mut self, job: &JobRef, error: &str) {
+        let err = self.submit_error.take();
+        let executor = executor_of(job);
+        Python::attach(|py| {
+            let logger = self.logger.bind(py);
+            if !enabled(logger, ERROR) {
+                return;
+            }
+            let err = err.unwrap_or_else(|| pyo3::exceptions::PyRuntimeError::new_err(error.to_owned()));
+            let kw = PyDict::new(py);
+            let _ = kw.set_item("exc_info", err.into_value(py));
+            let _ = logger.call_method(
+                "error",
+                ("Error submitting job \"%s\" to executor \"%s\"", job.clone_ref(py), &*executor),
+                Some(&kw),
+            );
+        })
+    }
+}
+
+impl Engine {
+    fn now(&self) -> ZonedTime {
+        ZonedTime::from_micros(SystemClock.now_micros(), *self.zone.read())
+    }
+
+    /// One processing pass; returns seconds to sleep (`None`: until woken).
+    fn process(&self, py: Python<'_>, scheduler: &Py<PyAny>) -> PyResult<Option<f64>> {
+        let sched = scheduler.bind(py);
+        let logger = sched.getattr("_logger")?;
+        if self.state.load(Ordering::SeqCst) == STATE_PAUSED {
+            if enabled(&logger, DEBUG) {
+                logger.call_method1("debug", ("Scheduler is paused -- not processing jobs",))?;
+            }
+            return Ok(None);
+        }
+        if enabled(&logger, DEBUG) {
+            logger.call_method1("debug", ("Looking for jobs to run",))?;
+        }
+        let lock = sched.getattr("_jobstores_lock")?;
+        let stores = self.stores.read().clone();
+        let executors = self.executors.read().clone();
+        let mut host = PassHost {
+            scheduler,
+            logger: &logger.clone().unbind(),
+            executors: &executors,
+            mask: self.listener_mask.load(Ordering::Relaxed),
+            queued: Vec::new(),
+            submit_error: None,
+        };
+        let now = self.now();
+        let retry = self.retry_interval_us.load(Ordering::Relaxed);
+        lock.call_method0("acquire")?;
+        let next_wakeup = py.detach(|| {
+            let refs: Vec<EngineStoreRef<'_>> =
+                stores.iter().map(|(alias, handle)| EngineStoreRef { alias, handle }).collect();
+            let dyn_refs: Vec<&dyn EngineStore<JobRef>> = refs.iter().map(|r| r as &dyn EngineStore<JobRef>).collect();
+            process_jobs(&dyn_refs, &mut host, &now, retry)
+        });
+        lock.call_method0("release")?;
+
+        for (code, job, store, run_times) in std::mem::take(&mut host.queued) {
+            let times = run_times.iter().map(|t| zoned_to_datetime(py, t, None)).collect::<PyResult<Vec<_>>>()?;
+            let event = JOB_SUBMISSION_EVENT.get(py)?.call1((code, &*job.id(), &*store, times))?;
+            sched.call_method1("_dispatch_event", (event,))?;
+        }
+
+        if self.state.load(Ordering::SeqCst) == STATE_PAUSED {
+            if enabled(&logger, DEBUG) {
+                logger.call_method1("debug", ("Scheduler is paused; waiting until resume() is called",))?;
+            }
+            return Ok(None);
+        }
+        let Some(next) = next_wakeup else {
+            if enabled(&logger, DEBUG) {
+                logger.call_method1("debug", ("No jobs; waiting until a job is added",))?;
+            }
+            return Ok(None);
+        };
+        let wait = wait_seconds(next, SystemClock.now_micros());
+        if enabled(&logger, DEBUG) {
+            let at = zoned_to_datetime(py, &ZonedTime::from_micros(next, *self.zone.read()), None)?;
+            logger.call_method1("debug", (format!("Next wakeup is due at {} (in {wait:.6} seconds)", at.str()?),))?;
+        }
+        Ok(Some(wait))
+    }
+}
+
+#[pymethods]
+impl Engine {
+    #[new]
+    fn new() -> Self {
+        Engine {
+            listener_mask: Arc::new(AtomicU32::new(0)),
+            wakeup: Wakeup::default(),
+            state: AtomicU8::new(STATE_STOPPED),
+            stop_requested: AtomicBool::new(false),
+            deadline: AtomicI64::new(i64::MIN),
+            retry_interval_us: AtomicI64::new(10_000_000),
+            zone: RwLock::new(Zone::Utc),
+            stores: RwLock::new(Arc::new(Vec::new())),
+            executors: RwLock::new(Arc::new(HashMap::new())),
+        }
+    }
+
+    #[getter]
+    fn get_state(&self) -> u8 {
+        self.state.load(Ordering::SeqCst)
+    }
+    #[setter]
+    fn set_state(&self, state: u8) {
+        self.state.store(state, Ordering::SeqCst);
+    }
+
+    fn set_listener_mask(&self, mask: u32) {
+        self.listener_mask.store(mask, Ordering::Relaxed);
+    }
+
+    fn set_retry_interval(&self, seconds: f64) {
+        self.retry_interval_us.store((seconds * 1e6) as i64, Ordering::Relaxed);
+    }
+
+    /// The zone of the pass's `now`; zones the core cannot model fall back to UTC (only the
+    /// zone `now` is expressed in changes, never the instant).
+    fn set_timezone(&self, tz: &Bound<'_, PyAny>) {
+        *self.zone.write() = zone_from_tzinfo(tz).unwrap_or(Zone::Utc);
+    }
+
+    /// `[(alias, store, native_index_or_None)]` in the scheduler's store order.
+    fn set_stores(&self, stores: Vec<(String, Py<PyAny>, Option<Py<MemoryIndexStore>>)>) {
+        let entries = stores
+            .into_iter()
+            .map(|(alias, store, native)| {
+                let handle = match native {
+                    Some(index) => StoreHandle::Native(index),
+                    None => StoreHandle::Python(store),
+                };
+                (Arc::from(alias), handle)
+            })
+            .collect();
+        *self.stores.write() = Arc::new(entries);
+    }
+
+    /// `[(alias, executor, native_pool_or_None)]`.
+    fn set_executors(&self, executors: Vec<(String, Py<PyAny>, Option<Py<ThreadPool>>)>) {
+        let entries = executors
+            .into_iter()
+            .map(|(alias, executor, native)| {
+                let handle = match native {
+                    Some(pool) => ExecutorHandle::Native(pool),
+                    None => ExecutorHandle::Python(executor),
+                };
+                (Arc::from(alias), handle)
+            })
+            .collect();
+        *self.executors.write() = Arc::new(entries);
+    }
+
+    /// Ask for a processing pass as soon as possible.
+    fn wakeup(&self) {
+        self.wakeup.notify();
+    }
+
+    /// Wake the loop only if a job now runs before the loop would wake by itself.
+    fn wakeup_for(&self, run_at: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+        let at = match run_at {
+            Some(t) if !t.is_none() => crate::py::time::zoned_from_datetime(t)?.micros(),
+            _ => return Ok(()),
+        };
+        if at < self.deadline.load(Ordering::SeqCst) {
+            self.wakeup.notify();
+        }
+        Ok(())
+    }
+
+    /// Makes `run_loop` return after its current pass.
+    fn stop(&self) {
+        self.stop_requested.store(true, Ordering::SeqCst);
+        self.wakeup.notify();
+    }
+
+    /// The main loop: returns when `stop()` is called. On the main thread it also returns (with
+    /// the exception) when a signal handler raises, e.g. `KeyboardInterrupt` on Ctrl+C.
+    #[pyo3(signature = (scheduler, main_thread=false))]
+    fn run_loop(&self, py: Python<'_>, scheduler: Py<PyAny>, main_thread: bool) -> PyResult<()> {
+        self.stop_requested.store(false, Ordering::SeqCst);
+        let mut wait: Option<f64> = Some(9_223_372_036.0);
+        loop {
+            if self.stop_requested.load(Ordering::SeqCst) {
+                return Ok(());
+            }
+            let now = SystemClock.now_micros();
+            let deadline = wait.map(|w| now.saturating_add((w * 1e6) as i64));
+            self.deadline.store(deadline.unwrap_or(i64::MAX), Ordering::SeqCst);
+            loop {
+                let remaining = deadline.map(|d| Duration::from_micros((d - SystemClock.now_micros()).max(0) as u64));
+                let slice = match (main_thread, remaining) {
+                    (true, Some(r)) => Some(r.min(SIGNAL_POLL)),
+                    (true, None) => Some(SIGNAL_POLL),
+                    (false, r) => r,
+                };
+                let woken = py.detach(|| self.wakeup.wait(slice));
+                if main_thread {
+                    py.check_signals()?;
+                }
+                let due = deadline.is_some_and(|d| SystemClock.now_micros() >= d);
+                if woken || due || self.stop_requested.load(Ordering::SeqCst) {
+                    break;
+                }
+            }
+            self.deadline.store(i64::MIN, Ordering::SeqCst);
+            if self.stop_requested.load(Ordering::SeqCst) {
+                return Ok(());
+            }
+            wait = match self.process(py, &scheduler) {
+                Ok(w) => w,
+                Err(e) => {
+                    // A pass must never kill the loop: report and retry shortly.
+                    e.print(py);
+                    Some(1.0)
+                }
+            };
+        }
+    }
+}

@@ -1,0 +1,330 @@
+//! The native thread pool behind `ThreadPoolExecutor`.
+//!
+//! Workers attach to the interpreter once for their whole life and wait for work with the GIL
+//! released; after a job they keep running ready jobs for up to ~100 µs before releasing the GIL
+//! again (measured in design/gil-dispatch.md: ~75× the throughput of attaching per job).
+
+use crate::core::engine::{format_timedelta, Submission};
+use crate::core::time::ZonedTime;
+use crate::py::errors::max_instances_reached;
+use crate::py::events::*;
+use crate::py::job::{Job, JobRef};
+use crate::py::pyref::{Cached, FORMAT_TB};
+use crate::py::time::zoned_to_datetime;
+use crossbeam_channel::{Receiver, Sender};
+use parking_lot::{Mutex, RwLock};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyTuple};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+const GIL_HOLD_BUDGET: Duration = Duration::from_micros(100);
+static POOL_COUNTER: AtomicUsize = AtomicUsize::new(0);
+static CURRENT_THREAD: Cached = Cached::new("threading", "current_thread");
+static CLEAR_FRAMES: Cached = Cached::new("traceback", "clear_frames");
+
+struct Work {
+    job: JobRef,
+    store: Arc<str>,
+    run_times: Vec<ZonedTime>,
+}
+
+/// What a started pool reports to: its scheduler, logger and the listeners' event mask.
+struct PoolContext {
+    scheduler: Py<PyAny>,
+    logger: Py<PyAny>,
+    listener_mask: Arc<AtomicU32>,
+}
+
+#[derive(Default)]
+struct Shared {
+    /// Running submissions per job id (a batch of run times counts once, as in APScheduler).
+    instances: Mutex<HashMap<Arc<str>, i64>>,
+    context: RwLock<Option<Arc<PoolContext>>>,
+}
+
+#[pyclass(module = "apscheduler_rs._core", frozen)]
+pub struct ThreadPool {
+    max_workers: usize,
+    name_prefix: Option<String>,
+    shared: Arc<Shared>,
+    sender: Mutex<Option<Sender<Work>>>,
+    workers: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl ThreadPool {
+    /// Hands run times to the workers, enforcing `max_instances`.
+    pub fn submit(&self, job: &JobRef, store: &Arc<str>, run_times: &[ZonedTime]) -> Submission {
+        let (id, max_instances) = {
+            let f = job.get().fields.lock();
+            (f.id.clone().unwrap_or_else(|| Arc::from("")), f.max_instances.unwrap_or(1))
+        };
+        {
+            let mut instances = self.shared.instances.lock();
+            let running = instances.entry(id.clone()).or_insert(0);
+            if *running >= max_instances {
+                return Submission::MaxInstancesReached;
+            }
+            *running += 1;
+        }
+        let work = Work { job: job.clone(), store: store.clone(), run_times: run_times.to_vec() };
+        let sent = match &*self.sender.lock() {
+            Some(tx) => tx.send(work).is_ok(),
+            None => false,
+        };
+        if sent {
+            Submission::Accepted
+        } else {
+            finish(&self.shared, &id);
+            Submission::Failed("cannot schedule new futures after shutdown".into())
+        }
+    }
+
+    fn spawn_workers(&self) {
+        let (tx, rx) = crossbeam_channel::unbounded::<Work>();
+        let pool_no = POOL_COUNTER.fetch_add(1, Ordering::Relaxed);
+        let mut workers = self.workers.lock();
+        for n in 0..self.max_workers {
+            let name = match &self.name_prefix {
+                Some(prefix) => format!("{prefix}_{n}"),
+                None => format!("ThreadPoolExecutor-{pool_no}_{n}"),
+            };
+            let (rx, shared) = (rx.clone(), self.shared.clone());
+            let spawned = std::thread::Builder::new().name(name.clone()).spawn(move || worker_main(rx, shared, name));
+            if let Ok(handle) = spawned {
+                workers.push(handle);
+            }
+        }
+        *self.sender.lock() = Some(tx);
+    }
+}
+
+fn finish(shared: &Shared, id: &Arc<str>) {
+    let mut instances = shared.instances.lock();
+    if let Some(n) = instances.get_mut(id) {
+        *n -= 1;
+        if *n <= 0 {
+            instances.remove(id);
+        }
+    }
+}
+
+fn worker_main(rx: Receiver<Work>, shared: Arc<Shared>, name: String) {
+    Python::attach(|py| {
+        // Name the thread as Python sees it, like concurrent.futures' workers.
+        if let Ok(current) = CURRENT_THREAD.get(py).and_then(|f| f.call0()) {
+            let _ = current.setattr("name", &name);
+        }
+        while let Ok(work) = py.detach(|| rx.recv()) {
+            let held = Instant::now();
+            run_work(py, &shared, work);
+            while held.elapsed() < GIL_HOLD_BUDGET {
+                match rx.try_recv() {
+                    Ok(work) => run_work(py, &shared, work),
+                    Err(_) => break,
+                }
+            }
+        }
+    });
+}
+
+fn run_work(py: Python<'_>, shared: &Shared, work: Work) {
+    let context = shared.context.read().clone();
+    let id = work.job.get().id().unwrap_or_else(|| Arc::from(""));
+    if let Some(context) = context {
+        if let Err(e) = run_job(py, &context, &work) {
+            // Failure of the machinery itself, not of the job: logged, no event (as upstream).
+            let logger = context.logger.bind(py);
+            let _ = logger.call_method(
+                "error",
+                ("Error running job %s", &*id),
+                Some(&[("exc_info", e.into_value(py))].into_py_dict(py).unwrap_or_else(|_| PyDict::new(py))),
+            );
+        }
+    }
+    finish(shared, &id);
+}
+
+use pyo3::types::IntoPyDict;
+
+/// APScheduler's `run_job`: misfire check, call, events and logs for each run time.
+fn run_job<'py>(py: Python<'py>, ctx: &PoolContext, work: &Work) -> PyResult<()> {
+    let job = work.job.bind(py);
+    let job_ref: &Job = job.get();
+    let (func, args, kwargs, grace) = {
+        let f = job_ref.fields.lock();
+        (
+            f.func.as_ref().map(|o| o.clone_ref(py)),
+            f.args.as_ref().map(|o| o.clone_ref(py)),
+            f.kwargs.as_ref().map(|o| o.clone_ref(py)),
+            f.misfire_grace_time.flatten(),
+        )
+    };
+    let (Some(func), Some(args), Some(kwargs)) = (func, args, kwargs) else {
+        return Err(pyo3::exceptions::PyAttributeError::new_err("job is missing func/args/kwargs"));
+    };
+    let args = args.bind(py);
+    let args = match args.cast::<PyTuple>() {
+        Ok(t) => t.clone(),
+        Err(_) => PyTuple::new(py, args.try_iter()?.collect::<PyResult<Vec<_>>>()?)?,
+    };
+    let kwargs = kwargs.bind(py);
+    let kwargs = match kwargs.cast::<PyDict>() {
+        Ok(d) => d.clone(),
+        Err(_) => py.get_type::<PyDict>().call1((kwargs,))?.cast_into::<PyDict>()?,
+    };
+    let logger = ctx.logger.bind(py);
+    let mask = ctx.listener_mask.load(Ordering::Relaxed);
+    let mut events: Vec<Bound<'py, PyAny>> = Vec::new();
+    let store = &*work.store;
+    let id = job_ref.id().unwrap_or_else(|| Arc::from(""));
+    let execution_event = |code: u32, run_time: &Bound<'py, PyAny>, extra: &[(&str, Bound<'py, PyAny>)]| -> PyResult<Bound<'py, PyAny>> {
+        let kw = PyDict::new(py);
+        for (k, v) in extra {
+            kw.set_item(*k, v)?;
+        }
+        JOB_EXECUTION_EVENT.get(py)?.call((code, &*id, store, run_time), Some(&kw))
+    };
+
+    for run_time in &work.run_times {
+        if let Some(grace) = grace {
+            let late = crate::core::clock::Clock::now_micros(&crate::core::clock::SystemClock) - run_time.micros();
+            if late > grace.saturating_mul(1_000_000) {
+                if mask & EVENT_JOB_MISSED != 0 {
+                    let rt = zoned_to_datetime(py, run_time, None)?.into_any();
+                    events.push(execution_event(EVENT_JOB_MISSED, &rt, &[])?);
+                }
+                if enabled(logger, WARNING) {
+                    let text = format_timedelta(late);
+                    logger.call_method1("warning", ("Run time of job \"%s\" was missed by %s", job, text))?;
+                }
+                continue;
+            }
+        }
+        let wants_time = enabled(logger, INFO) || mask & (EVENT_JOB_EXECUTED | EVENT_JOB_ERROR) != 0;
+        let rt = if wants_time { Some(zoned_to_datetime(py, run_time, None)?.into_any()) } else { None };
+        if let Some(rt) = &rt {
+            if enabled(logger, INFO) {
+                logger.call_method1("info", ("Running job \"%s\" (scheduled at %s)", job, rt))?;
+            }
+        }
+        match func.bind(py).call(&args, Some(&kwargs)) {
+            Ok(retval) => {
+                if let (true, Some(rt)) = (mask & EVENT_JOB_EXECUTED != 0, &rt) {
+                    events.push(execution_event(EVENT_JOB_EXECUTED, rt, &[("retval", retval)])?);
+                }
+                if enabled(logger, INFO) {
+                    logger.call_method1("info", ("Job \"%s\" executed successfully", job))?;
+                }
+            }
+            Err(err) => {
+                let exc = err.value(py).clone().into_any();
+                let tb = err.traceback(py);
+                if let (true, Some(rt)) = (mask & EVENT_JOB_ERROR != 0, &rt) {
+                    let text = match &tb {
+                        Some(tb) => pyo3::types::PyString::new(py, "")
+                            .call_method1("join", (FORMAT_TB.get(py)?.call1((tb,))?,))?,
+                        None => pyo3::types::PyString::new(py, "").into_any(),
+                    };
+                    events.push(execution_event(
+                        EVENT_JOB_ERROR,
+                        rt,
+                        &[("exception", exc.clone()), ("traceback", text)],
+                    )?);
+                }
+                if enabled(logger, ERROR) {
+                    let exc_info = PyTuple::new(py, [exc.get_type().into_any(), exc.clone(), tb.clone().map_or_else(|| py.None().into_bound(py), |t| t.into_any())])?;
+                    let kw = [("exc_info", exc_info)].into_py_dict(py)?;
+                    logger.call_method("error", ("Job \"%s\" raised an exception", job), Some(&kw))?;
+                }
+                if let Some(tb) = tb {
+                    let _ = CLEAR_FRAMES.get(py).and_then(|f| f.call1((tb,)));
+                }
+            }
+        }
+    }
+    if !events.is_empty() {
+        let scheduler = ctx.scheduler.bind(py);
+        for event in events {
+            scheduler.call_method1("_dispatch_event", (event,))?;
+        }
+    }
+    Ok(())
+}
+
+#[pymethods]
+impl ThreadPool {
+    #[new]
+    #[pyo3(signature = (max_workers, thread_name_prefix=None))]
+    fn new(max_workers: usize, thread_name_prefix: Option<String>) -> Self {
+        ThreadPool {
+            max_workers,
+            name_prefix: thread_name_prefix.filter(|p| !p.is_empty()),
+            shared: Arc::default(),
+            sender: Mutex::new(None),
+            workers: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Binds the pool to a scheduler and starts its workers (again, after a shutdown).
+    fn start(&self, scheduler: Bound<'_, PyAny>, logger: Bound<'_, PyAny>) -> PyResult<()> {
+        let listener_mask = match scheduler.getattr("_engine") {
+            Ok(engine) => match engine.cast::<crate::py::engine::Engine>() {
+                Ok(engine) => engine.get().listener_mask.clone(),
+                Err(_) => Arc::new(AtomicU32::new(u32::MAX)),
+            },
+            Err(_) => Arc::new(AtomicU32::new(u32::MAX)),
+        };
+        *self.shared.context.write() =
+            Some(Arc::new(PoolContext { scheduler: scheduler.unbind(), logger: logger.unbind(), listener_mask }));
+        if self.sender.lock().is_none() {
+            self.spawn_workers();
+        }
+        Ok(())
+    }
+
+    /// Called by the Python face: raises `MaxInstancesReachedError` like `BaseExecutor`.
+    fn submit_job(&self, py: Python<'_>, job: Bound<'_, Job>, run_times: Vec<Bound<'_, PyAny>>) -> PyResult<()> {
+        let store: Arc<str> = match job.get().fields.lock().jobstore_alias.as_ref() {
+            Some(a) => Arc::from(a.bind(py).str()?.to_string()),
+            None => Arc::from("None"),
+        };
+        let times = run_times.iter().map(crate::py::time::zoned_from_datetime).collect::<PyResult<Vec<_>>>()?;
+        let job_ref: JobRef = Arc::new(job.clone().unbind());
+        match self.submit(&job_ref, &store, &times) {
+            Submission::Accepted => Ok(()),
+            Submission::MaxInstancesReached => Err(max_instances_reached(py, job.into_any())),
+            Submission::Failed(msg) => Err(pyo3::exceptions::PyRuntimeError::new_err(msg)),
+        }
+    }
+
+    /// Stops accepting work; with `wait`, joins the workers (running jobs finish first).
+    #[pyo3(signature = (wait=true))]
+    fn shutdown(&self, py: Python<'_>, wait: bool) {
+        self.sender.lock().take();
+        let workers: Vec<JoinHandle<()>> = std::mem::take(&mut *self.workers.lock());
+        if wait {
+            let current = std::thread::current().id();
+            py.detach(|| {
+                for w in workers {
+                    if w.thread().id() != current {
+                        let _ = w.join();
+                    }
+                }
+            });
+        }
+    }
+
+    #[getter]
+    fn max_workers(&self) -> usize {
+        self.max_workers
+    }
+
+    /// Running submissions per job id.
+    fn instances(&self) -> HashMap<String, i64> {
+        self.shared.instances.lock().iter().map(|(k, v)| (k.to_string(), *v)).collect()
+    }
+}

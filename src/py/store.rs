@@ -1,0 +1,167 @@
+//! The native index behind `MemoryJobStore`, and the engine's view of any job store.
+
+use crate::core::engine::EngineStore;
+use crate::core::store::memory::{IndexError, MemoryIndex, PAUSED};
+use crate::core::time::ZonedTime;
+use crate::py::errors::{conflicting_id_error, job_lookup_error};
+use crate::py::job::{Job, JobRef};
+use crate::py::time::{zoned_from_datetime, zoned_to_datetime};
+use parking_lot::Mutex;
+use pyo3::prelude::*;
+use pyo3::types::PyList;
+use std::sync::Arc;
+
+fn sort_key(job: &Job) -> i64 {
+    job.fields.lock().next_run_time.flatten().map_or(PAUSED, |t| t.micros())
+}
+
+/// Jobs ordered by next run time then id, paused last; O(log n) changes.
+#[pyclass(module = "apscheduler_rs._core", frozen)]
+#[derive(Default)]
+pub struct MemoryIndexStore {
+    index: Mutex<MemoryIndex<JobRef>>,
+}
+
+impl MemoryIndexStore {
+    pub fn due(&self, now_us: i64) -> Vec<JobRef> {
+        self.index.lock().due(now_us).cloned().collect()
+    }
+    pub fn update_ref(&self, job: &JobRef) -> Result<(), IndexError> {
+        let id = job.get().id().unwrap_or_else(|| Arc::from(""));
+        let key = sort_key(job.get());
+        self.index.lock().update(&id, key, job.clone())
+    }
+    pub fn remove_id(&self, id: &str) -> Result<JobRef, IndexError> {
+        self.index.lock().remove(id)
+    }
+    pub fn next_run_us(&self) -> Option<i64> {
+        self.index.lock().next_run_time()
+    }
+}
+
+fn to_list<'py>(py: Python<'py>, jobs: Vec<JobRef>) -> PyResult<Bound<'py, PyList>> {
+    PyList::new(py, jobs.iter().map(|j| j.clone_ref(py)))
+}
+
+#[pymethods]
+impl MemoryIndexStore {
+    #[new]
+    fn new() -> Self {
+        Self::default()
+    }
+
+    fn lookup(&self, py: Python<'_>, job_id: &str) -> Option<Py<Job>> {
+        self.index.lock().get(job_id).map(|j| j.clone_ref(py))
+    }
+
+    fn add(&self, py: Python<'_>, job: Py<Job>) -> PyResult<()> {
+        let id = job.get().id().unwrap_or_else(|| Arc::from(""));
+        let key = sort_key(job.get());
+        match self.index.lock().add(id.clone(), key, Arc::new(job)) {
+            Ok(()) => Ok(()),
+            Err(_) => Err(conflicting_id_error(py, &id)),
+        }
+    }
+
+    fn update(&self, py: Python<'_>, job: Py<Job>) -> PyResult<()> {
+        let job = Arc::new(job);
+        self.update_ref(&job).map_err(|_| job_lookup_error(py, &job.get().id().unwrap_or_else(|| Arc::from(""))))
+    }
+
+    fn remove(&self, py: Python<'_>, job_id: &str) -> PyResult<()> {
+        self.remove_id(job_id).map(drop).map_err(|_| job_lookup_error(py, job_id))
+    }
+
+    fn remove_all(&self) {
+        let removed = self.index.lock().clear();
+        drop(removed); // outside the lock: dropping jobs may run Python finalizers
+    }
+
+    fn due_jobs<'py>(&self, py: Python<'py>, now: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
+        let now = zoned_from_datetime(now)?.micros();
+        to_list(py, self.due(now))
+    }
+
+    fn all_jobs<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let jobs: Vec<JobRef> = self.index.lock().iter().cloned().collect();
+        to_list(py, jobs)
+    }
+
+    /// The first job's own next run time, or `None` (empty store or first job paused).
+    fn next_run_time(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        let first = self.index.lock().iter().next().cloned();
+        let Some(job) = first else { return Ok(None) };
+        let next = job.get().fields.lock().next_run_time.flatten();
+        next.map(|t| zoned_to_datetime(py, &t, None).map(|d| d.into_any().unbind())).transpose()
+    }
+
+    fn __len__(&self) -> usize {
+        self.index.lock().len()
+    }
+}
+
+/// A store as the engine drives it: the native index directly, anything else through Python.
+pub enum StoreHandle {
+    Native(Py<MemoryIndexStore>),
+    Python(Py<PyAny>),
+}
+
+pub struct EngineStoreRef<'a> {
+    pub alias: &'a str,
+    pub handle: &'a StoreHandle,
+}
+
+fn py_error_text(py: Python<'_>, e: &PyErr) -> String {
+    e.value(py).str().map(|s| s.to_string()).unwrap_or_else(|_| "<unprintable error>".into())
+}
+
+impl EngineStore<JobRef> for EngineStoreRef<'_> {
+    fn alias(&self) -> &str {
+        self.alias
+    }
+
+    fn due_jobs(&self, now: &ZonedTime) -> Result<Vec<JobRef>, String> {
+        match self.handle {
+            StoreHandle::Native(store) => Ok(store.get().due(now.micros())),
+            StoreHandle::Python(store) => Python::attach(|py| {
+                let run = || -> PyResult<Vec<JobRef>> {
+                    let now = zoned_to_datetime(py, now, None)?;
+                    let jobs = store.bind(py).call_method1("get_due_jobs", (now,))?;
+                    jobs.try_iter()?.map(|j| Ok(Arc::new(j?.cast_into::<Job>()?.unbind()))).collect()
+                };
+                run().map_err(|e| py_error_text(py, &e))
+            }),
+        }
+    }
+
+    fn update_job(&self, job: &JobRef) -> Result<(), String> {
+        match self.handle {
+            StoreHandle::Native(store) => store.get().update_ref(job).map_err(|e| format!("{e:?}")),
+            StoreHandle::Python(store) => Python::attach(|py| {
+                store.bind(py).call_method1("update_job", (job.clone_ref(py),)).map(drop).map_err(|e| py_error_text(py, &e))
+            }),
+        }
+    }
+
+    fn remove_job(&self, job_id: &str) -> Result<(), String> {
+        match self.handle {
+            StoreHandle::Native(store) => store.get().remove_id(job_id).map(drop).map_err(|e| format!("{e:?}")),
+            StoreHandle::Python(store) => Python::attach(|py| {
+                store.bind(py).call_method1("remove_job", (job_id,)).map(drop).map_err(|e| py_error_text(py, &e))
+            }),
+        }
+    }
+
+    fn next_run_time(&self) -> Result<Option<i64>, String> {
+        match self.handle {
+            StoreHandle::Native(store) => Ok(store.get().next_run_us()),
+            StoreHandle::Python(store) => Python::attach(|py| {
+                let run = || -> PyResult<Option<i64>> {
+                    let t = store.bind(py).call_method0("get_next_run_time")?;
+                    if t.is_none() { Ok(None) } else { Ok(Some(zoned_from_datetime(&t)?.micros())) }
+                };
+                run().map_err(|e| py_error_text(py, &e))
+            }),
+        }
+    }
+}
