@@ -337,6 +337,11 @@ impl Engine {
         Ok(())
     }
 
+    /// Arms the loop for a new start (a `stop()` from an earlier run is forgotten).
+    fn prepare(&self) {
+        self.stop_requested.store(false, Ordering::SeqCst);
+    }
+
     /// Makes `run_loop` return after its current pass.
     fn stop(&self) {
         self.stop_requested.store(true, Ordering::SeqCst);
@@ -347,10 +352,9 @@ impl Engine {
     /// the exception) when a signal handler raises, e.g. `KeyboardInterrupt` on Ctrl+C.
     #[pyo3(signature = (scheduler, main_thread=false))]
     fn run_loop(&self, py: Python<'_>, scheduler: Py<PyAny>, main_thread: bool) -> PyResult<()> {
-        self.stop_requested.store(false, Ordering::SeqCst);
         let mut wait: Option<f64> = Some(9_223_372_036.0);
         loop {
-            if self.stop_requested.load(Ordering::SeqCst) {
+            if self.stop_requested.load(Ordering::SeqCst) || self.state.load(Ordering::SeqCst) == STATE_STOPPED {
                 return Ok(());
             }
             let now = SystemClock.now_micros();

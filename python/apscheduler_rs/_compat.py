@@ -1,0 +1,34 @@
+"""Reading state written by APScheduler itself: its pickles and references name
+``apscheduler.*`` classes, which live under ``apscheduler_rs.*`` here."""
+
+from __future__ import annotations
+
+import io
+import pickle
+from typing import Any
+
+_UPSTREAM = "apscheduler"
+
+
+def native_module(module: str) -> str:
+    """``apscheduler.triggers.cron`` -> ``apscheduler_rs.triggers.cron`` (others unchanged)."""
+    if module == _UPSTREAM or module.startswith(_UPSTREAM + "."):
+        return "apscheduler_rs" + module[len(_UPSTREAM) :]
+    return module
+
+
+def native_ref(ref: str) -> str:
+    """The same mapping for a ``module:attr`` reference."""
+    module, sep, rest = ref.partition(":")
+    return native_module(module) + sep + rest
+
+
+class CompatUnpickler(pickle.Unpickler):
+    """Unpickles states that name APScheduler's classes as ours."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        return super().find_class(native_module(module), name)
+
+
+def loads(data: bytes) -> Any:
+    return CompatUnpickler(io.BytesIO(data)).load()

@@ -1,0 +1,51 @@
+"""``apscheduler.jobstores.memory``: jobs kept in memory, ordered by a native index."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from .._core import MemoryIndexStore
+from ..job import Job
+from .base import BaseJobStore
+
+__all__ = ("MemoryJobStore",)
+
+
+class MemoryJobStore(BaseJobStore):
+    """Keeps the live ``Job`` objects (no serialization), ordered by next run time then id,
+    paused jobs last. Lookups return the very objects that were added.
+
+    The scheduler drives an exact ``MemoryJobStore`` through its native index directly;
+    a subclass that overrides methods is called through those methods instead.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._native = MemoryIndexStore()
+
+    def lookup_job(self, job_id: str) -> Job | None:
+        return self._native.lookup(job_id)
+
+    def get_due_jobs(self, now: datetime) -> list[Job]:
+        return self._native.due_jobs(now)
+
+    def get_next_run_time(self) -> datetime | None:
+        return self._native.next_run_time()
+
+    def get_all_jobs(self) -> list[Job]:
+        return self._native.all_jobs()
+
+    def add_job(self, job: Job) -> None:
+        self._native.add(job)
+
+    def update_job(self, job: Job) -> None:
+        self._native.update(job)
+
+    def remove_job(self, job_id: str) -> None:
+        self._native.remove(job_id)
+
+    def remove_all_jobs(self) -> None:
+        self._native.remove_all()
+
+    def shutdown(self) -> None:
+        self.remove_all_jobs()
