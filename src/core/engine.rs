@@ -83,7 +83,7 @@ pub fn process_jobs<J: EngineJob>(
     retry_interval_us: i64,
 ) -> Option<i64> {
     let mut next_wakeup: Option<i64> = None;
-    let mut earliest = |t: i64, next: &mut Option<i64>| {
+    let earliest = |t: i64, next: &mut Option<i64>| {
         *next = Some(next.map_or(t, |n| n.min(t)));
     };
     for store in stores {

@@ -590,21 +590,21 @@ impl Job {
         Ok(())
     }
 
-    #[getter]
-    fn get__scheduler(&self, py: Python<'_>) -> Py<PyAny> {
+    #[getter(_scheduler)]
+    fn get_scheduler_attr(&self, py: Python<'_>) -> Py<PyAny> {
         self.fields.lock().scheduler.as_ref().map_or_else(|| py.None(), |s| s.clone_ref(py))
     }
-    #[setter]
-    fn set__scheduler(&self, value: Bound<'_, PyAny>) {
+    #[setter(_scheduler)]
+    fn set_scheduler_attr(&self, value: Bound<'_, PyAny>) {
         self.fields.lock().scheduler = if value.is_none() { None } else { Some(value.unbind()) };
     }
 
-    #[getter]
-    fn get__jobstore_alias(&self, py: Python<'_>) -> Py<PyAny> {
+    #[getter(_jobstore_alias)]
+    fn get_jobstore_alias(&self, py: Python<'_>) -> Py<PyAny> {
         self.fields.lock().jobstore_alias.as_ref().map_or_else(|| py.None(), |s| s.clone_ref(py))
     }
-    #[setter]
-    fn set__jobstore_alias(&self, value: Bound<'_, PyAny>) {
+    #[setter(_jobstore_alias)]
+    fn set_jobstore_alias(&self, value: Bound<'_, PyAny>) {
         self.fields.lock().jobstore_alias = if value.is_none() { None } else { Some(value.unbind()) };
     }
 
