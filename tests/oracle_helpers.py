@@ -3,6 +3,7 @@
 Not a test module. Hypothesis profiles: ``dev`` (default, quick) and ``ci`` (deep), chosen
 with ``HYPOTHESIS_PROFILE``.
 """
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """apscheduler_rs.events against apscheduler.events (3.11.3)."""
+
 from __future__ import annotations
 
 import inspect
@@ -48,8 +49,9 @@ def test_class_shapes_match_upstream(name):
     assert ours_cls.__module__ == "apscheduler_rs.events"
 
 
-VALUES = st.one_of(st.none(), st.integers(), st.text(max_size=5),
-                   st.datetimes(timezones=st.just(timezone.utc)))
+VALUES = st.one_of(
+    st.none(), st.integers(), st.text(max_size=5), st.datetimes(timezones=st.just(timezone.utc))
+)
 CONSTRUCTIONS = st.one_of(
     st.tuples(st.just("SchedulerEvent"), st.lists(VALUES, min_size=1, max_size=2)),
     st.tuples(st.just("JobEvent"), st.lists(VALUES, min_size=3, max_size=3)),
@@ -83,8 +85,16 @@ def test_repr_quirk_is_kept():
 def test_vars_order_and_defaults():
     run_time = datetime(2030, 1, 1, tzinfo=timezone.utc)
     event = ours.JobExecutionEvent(ours.EVENT_JOB_ERROR, "j", "default", run_time)
-    assert list(vars(event)) == ["code", "alias", "job_id", "jobstore", "scheduled_run_time",
-                                 "retval", "exception", "traceback"]
+    assert list(vars(event)) == [
+        "code",
+        "alias",
+        "job_id",
+        "jobstore",
+        "scheduled_run_time",
+        "retval",
+        "exception",
+        "traceback",
+    ]
     assert (event.alias, event.retval, event.exception, event.traceback) == (None,) * 4
     submission = ours.JobSubmissionEvent(ours.EVENT_JOB_SUBMITTED, "j", None, [run_time])
     assert list(vars(submission)) == ["code", "alias", "job_id", "jobstore", "scheduled_run_times"]
