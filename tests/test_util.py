@@ -733,3 +733,10 @@ def test_misc_constants():
     assert ours.convert_to_datetime(date(2030, 1, 1), BERLIN, "x") == datetime(
         2030, 1, 1, tzinfo=BERLIN
     )
+
+
+def test_regression_offset_strings_are_localized_like_naive_ones():
+    # Found by hypothesis: a string offset goes through localize(), i.e. via a float timestamp.
+    assert ours.convert_to_datetime("0001-1-1 0:0:0.1Z", None, "x").microsecond == 0
+    with pytest.raises(ValueError, match="^year 0 is out of range$"):
+        ours.convert_to_datetime("0001-01-01 00:59:59+01:00", None, "x")

@@ -122,7 +122,8 @@ _DATE_STRING = re.compile(
 )
 
 
-def _parse_date_string(text: str) -> datetime:
+def _parse_date_string(text: str) -> tuple[datetime, tzinfo | None]:
+    """The naive wall time in ``text`` and the fixed zone its offset names, if any."""
     match = _DATE_STRING.match(text)
     if match is None:
         raise ValueError("Invalid date string")
@@ -137,7 +138,7 @@ def _parse_date_string(text: str) -> datetime:
         zone = timezone(-delta if offset[0] == "-" else delta)
     # Fraction digits are read as a plain integer of microseconds ('.5' == 5 us): a kept quirk.
     fields = {name: int(value) for name, value in parts.items() if value is not None}
-    return datetime(tzinfo=zone, **fields)
+    return datetime(**fields), zone
 
 
 def convert_to_datetime(input: Any, tz: str | tzinfo | None, arg_name: str) -> datetime | None:
@@ -152,7 +153,11 @@ def convert_to_datetime(input: Any, tz: str | tzinfo | None, arg_name: str) -> d
     elif isinstance(input, date):
         value = datetime.combine(input, time())
     elif isinstance(input, str):
-        value = _parse_date_string(input)
+        value, offset_zone = _parse_date_string(input)
+        if offset_zone is not None:
+            # An explicit offset replaces ``tz`` and goes through the same localize() as any
+            # naive value (so e.g. '0001-01-01 00:30:00+01:00' fails: its UTC year is 0).
+            tz = offset_zone
     else:
         raise TypeError(f"Unsupported type for {arg_name}: {type(input).__name__}")
 
