@@ -740,3 +740,12 @@ def test_regression_offset_strings_are_localized_like_naive_ones():
     assert ours.convert_to_datetime("0001-1-1 0:0:0.1Z", None, "x").microsecond == 0
     with pytest.raises(ValueError, match="^year 0 is out of range$"):
         ours.convert_to_datetime("0001-01-01 00:59:59+01:00", None, "x")
+
+
+@pytest.mark.parametrize("func", [print, len, math.sqrt, sorted, [].append, dict.fromkeys])
+@pytest.mark.parametrize("n_args, kw_names", [(0, []), (1, []), (2, ["sep"]), (1, ["zz", "key"])])
+def test_check_callable_args_builtins_match_upstream_when_cached(func, n_args, kw_names):
+    args, kwargs = tuple(range(n_args)), dict.fromkeys(kw_names, 0)
+    expected = outcome(theirs.check_callable_args, func, args, kwargs)
+    for _ in range(2):
+        assert outcome(ours.check_callable_args, func, args, kwargs) == expected

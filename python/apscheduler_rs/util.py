@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from functools import partial
 from inspect import Parameter, Signature, iscoroutinefunction, signature
-from types import BuiltinFunctionType, FunctionType, MethodType
+from types import BuiltinFunctionType, FunctionType, MethodType, ModuleType
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -383,13 +383,14 @@ def _call_mismatch(sig: Signature, n_args: int, kw_names: list[Any], args: Any) 
 
 
 class _ArgCheckCache:
-    """Bounded memo of ``check_callable_args`` results for plain functions and bound methods.
+    """Bounded memo of ``check_callable_args`` results for functions, bound methods and builtins.
 
     Keyed by the function's identity (so unhashable callables are fine) plus the argument
     count and keyword names. An entry holds only a weak reference to the function and is
     trusted only while that reference still points at the very same function and the parts
     of it a signature is built from (code, defaults, keyword-only default names) are unchanged.
-    Anything else -- classes, partials, callable instances -- is checked uncached.
+    Module-level builtins are immutable and cached as they are. Anything else -- classes,
+    partials, callable instances, methods of builtin objects -- is checked uncached.
     """
 
     _ANY_SIGNATURE_OVERRIDE = ("__signature__", "_partialmethod", "__partialmethod__")
@@ -400,9 +401,14 @@ class _ArgCheckCache:
         self._lock = threading.Lock()
 
     @classmethod
-    def target_of(cls, func: Any) -> tuple[FunctionType, bool] | None:
-        """The plain function whose signature decides, and whether it is called bound."""
+    def target_of(cls, func: Any) -> tuple[Any, bool] | None:
+        """The function whose signature decides, and whether it is called bound."""
         kind = type(func)
+        if kind is BuiltinFunctionType:
+            # Module-level builtins (print, len ...) are immutable: cache them as they are.
+            # Builtin methods of instances are new objects on every access, so not worth it.
+            owner = func.__self__
+            return (func, False) if owner is None or type(owner) is ModuleType else None
         if kind is FunctionType:
             target, bound = func, False
         elif kind is MethodType and type(func.__func__) is FunctionType:
@@ -416,6 +422,8 @@ class _ArgCheckCache:
 
     @staticmethod
     def _shape(target: FunctionType) -> tuple[Any, Any, Any]:
+        if type(target) is BuiltinFunctionType:
+            return None, None, ()
         kwdefaults = target.__kwdefaults__
         return target.__code__, target.__defaults__, tuple(kwdefaults) if kwdefaults else ()
 
