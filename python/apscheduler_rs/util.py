@@ -137,7 +137,7 @@ def _parse_date_string(text: str) -> tuple[datetime, tzinfo | None]:
         delta = timedelta(hours=int(offset[1:3]), minutes=int(offset[4:6]))
         zone = timezone(-delta if offset[0] == "-" else delta)
     # Fraction digits are read as a plain integer of microseconds ('.5' == 5 us): a kept quirk.
-    fields = {name: int(value) for name, value in parts.items() if value is not None}
+    fields: dict[str, Any] = {k: int(v) for k, v in parts.items() if v is not None}
     return datetime(**fields), zone
 
 
@@ -229,7 +229,7 @@ def localize(dt: datetime, tzinfo: tzinfo | None) -> datetime:
 # --- callables and references ------------------------------------------------------------
 
 
-def get_callable_name(func: Callable[..., Any]) -> str:
+def get_callable_name(func: Any) -> str:
     """Best human-readable qualified name of a callable (used as the default job name)."""
     # Exact type checks are enough: functions, builtins and bound methods can't be subclassed.
     kind = type(func)
