@@ -50,12 +50,13 @@ def call_safely(fn, *args, **kwargs):
         pass
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def running():
     scheduler = BackgroundScheduler(timezone="UTC")
     scheduler.start(paused=True)
     yield scheduler
-    scheduler.shutdown(wait=False)
+    if scheduler.running:
+        scheduler.shutdown(wait=False)
 
 
 settings.register_profile("garbage", max_examples=60, deadline=None,
