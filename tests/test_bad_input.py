@@ -59,20 +59,21 @@ def running():
         scheduler.shutdown(wait=False)
 
 
-settings.register_profile("garbage", max_examples=60, deadline=None,
-                          suppress_health_check=[HealthCheck.function_scoped_fixture])
-settings.load_profile("garbage")
+garbage_settings = settings(max_examples=60, deadline=None,
+                            suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 JOB_OPTIONS = ["id", "name", "misfire_grace_time", "coalesce", "max_instances",
                "next_run_time", "executor", "args", "kwargs", "func", "trigger", "jobstore"]
 
 
+@garbage_settings
 @given(option=st.sampled_from(JOB_OPTIONS), value=garbage)
 def test_add_job_options(running, option, value):
     call_safely(running.add_job, noop, "interval", hours=1, **{option: value})
     call_safely(BlockingScheduler(timezone="UTC").add_job, noop, "date", **{option: value})
 
 
+@garbage_settings
 @given(option=st.sampled_from(JOB_OPTIONS + ["bogus"]), value=garbage)
 def test_modify_job_options(running, option, value):
     job = running.add_job(noop, "interval", hours=1)
@@ -82,6 +83,7 @@ def test_modify_job_options(running, option, value):
     running.remove_job(job.id)
 
 
+@garbage_settings
 @given(value=garbage, other=garbage)
 def test_scheduler_methods(running, value, other):
     for method in ("get_job", "remove_job", "pause_job", "resume_job", "remove_all_jobs",
@@ -99,6 +101,7 @@ def test_scheduler_methods(running, value, other):
     call_safely(running.import_jobs, io.StringIO(str(value)))
 
 
+@garbage_settings
 @given(value=garbage)
 def test_job_object(value):
     job = Job.__new__(Job)
@@ -116,6 +119,7 @@ def test_job_object(value):
     call_safely(Job, None, value)
 
 
+@garbage_settings
 @given(value=garbage)
 def test_native_pieces(value):
     store = MemoryJobStore()
