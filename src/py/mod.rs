@@ -2,7 +2,9 @@
 use pyo3::prelude::*;
 
 pub mod time;
+pub mod trigger;
 
-pub fn register(_m: &Bound<'_, PyModule>) -> PyResult<()> {
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    trigger::register(m)?;
     Ok(())
 }
