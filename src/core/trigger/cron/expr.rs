@@ -1,0 +1,108 @@
+//! Cron expressions: the pieces of a field between commas, and the next value each allows.
+
+use super::fields::{days_in_month, FieldKind};
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
+
+pub const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+pub const MONTHS: [&str; 12] = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
+pub const POSITIONS: [&str; 6] = ["1st", "2nd", "3rd", "4th", "5th", "last"];
+
+/// One compiled expression. The variants mirror APScheduler's expression classes because
+/// their attributes are the pickled state; a `step` of `None` or 0 means "no step".
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Expr {
+    /// `*` or `*/step`.
+    All { step: Option<i64> },
+    /// `a`, `a-b`, `a/s`, `a-b/s`; `last` is `None` only for `a/s`.
+    Range { first: i64, last: Option<i64>, step: Option<i64> },
+    /// `jan`, `jan-mar` (1-based months).
+    MonthRange { first: i64, last: Option<i64>, step: Option<i64> },
+    /// `mon`, `mon-fri` (0 = Monday).
+    WeekdayRange { first: i64, last: Option<i64>, step: Option<i64> },
+    /// `1st fri` ... `5th fri` (option 0..=4), `last fri` (option 5).
+    WeekdayPosition { option_num: i64, weekday: i64 },
+    /// `last`: the month's last day.
+    LastDayOfMonth,
+}
+
+/// Python's `%` (result has the divisor's sign).
+fn py_mod(a: i64, b: i64) -> i64 {
+    ((a % b) + b) % b
+}
+
+/// Round `v` up to the next `lo + k*step` (Python's formula, so odd steps behave the same).
+fn apply_step(v: i64, lo: i64, step: Option<i64>) -> i64 {
+    match step {
+        Some(s) if s != 0 => v + py_mod(s - (v - lo), s),
+        _ => v,
+    }
+}
+
+impl Expr {
+    /// The smallest value `>=` the field's current value in `d` that this expression allows
+    /// within the field's range, or `None`.
+    pub fn next_value(&self, kind: FieldKind, d: &NaiveDateTime) -> Option<i64> {
+        let cur = kind.value(d);
+        let (lo, hi) = (kind.min(), kind.search_max(d));
+        match *self {
+            Expr::All { step } => {
+                let v = apply_step(cur.max(lo), lo, step);
+                (v <= hi).then_some(v)
+            }
+            Expr::Range { first, last, step }
+            | Expr::MonthRange { first, last, step }
+            | Expr::WeekdayRange { first, last, step } => {
+                let lo = lo.max(first);
+                let hi = last.map_or(hi, |l| hi.min(l));
+                let v = apply_step(lo.max(cur), lo, step);
+                (v <= hi).then_some(v)
+            }
+            Expr::WeekdayPosition { option_num, weekday } => {
+                let last_day = days_in_month(d.year(), d.month());
+                let first_wd = NaiveDate::from_ymd_opt(d.year(), d.month(), 1)?.weekday().num_days_from_monday() as i64;
+                let mut first_hit = weekday - first_wd + 1;
+                if first_hit <= 0 {
+                    first_hit += 7;
+                }
+                let target = if option_num < 5 {
+                    first_hit + option_num * 7
+                } else {
+                    first_hit + (last_day - first_hit).div_euclid(7) * 7
+                };
+                (target <= last_day && target >= d.day() as i64).then_some(target)
+            }
+            Expr::LastDayOfMonth => Some(days_in_month(d.year(), d.month())),
+        }
+    }
+
+    /// `str(expression)`, as it appears in `str(trigger)`.
+    pub fn text(&self) -> String {
+        let name = |names: &[&str], i: i64| names.get(i as usize).copied().unwrap_or("?").to_owned();
+        match *self {
+            Expr::All { step: Some(s) } if s != 0 => format!("*/{s}"),
+            Expr::All { .. } => "*".to_owned(),
+            Expr::Range { first, last, step } => {
+                let mut s = match last {
+                    Some(l) if l != first => format!("{first}-{l}"),
+                    _ => first.to_string(),
+                };
+                if let Some(st) = step.filter(|s| *s != 0) {
+                    s = format!("{s}/{st}");
+                }
+                s
+            }
+            Expr::MonthRange { first, last, .. } => match last {
+                Some(l) if l != first => format!("{}-{}", name(&MONTHS, first - 1), name(&MONTHS, l - 1)),
+                _ => name(&MONTHS, first - 1),
+            },
+            Expr::WeekdayRange { first, last, .. } => match last {
+                Some(l) if l != first => format!("{}-{}", name(&WEEKDAYS, first), name(&WEEKDAYS, l)),
+                _ => name(&WEEKDAYS, first),
+            },
+            Expr::WeekdayPosition { option_num, weekday } => {
+                format!("{} {}", name(&POSITIONS, option_num), name(&WEEKDAYS, weekday))
+            }
+            Expr::LastDayOfMonth => "last".to_owned(),
+        }
+    }
+}

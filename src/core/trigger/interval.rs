@@ -1,0 +1,141 @@
+//! `IntervalTrigger`: a grid of elapsed (absolute) time anchored at `start_date`.
+//!
+//! APScheduler does this arithmetic on float POSIX timestamps, so wall-clock times drift by
+//! the DST shift and results inherit `fromtimestamp`'s microsecond rounding; we use the same
+//! f64 steps to match to the microsecond.
+
+use super::{pyrules, Trigger};
+use crate::core::time::{Zone, ZonedTime};
+
+#[derive(Clone, Debug)]
+pub struct IntervalTrigger {
+    /// The interval in microseconds (never 0: an empty interval means one second).
+    pub interval_micros: i64,
+    /// `interval.total_seconds()`.
+    pub length: f64,
+    pub start: ZonedTime,
+    pub end: Option<ZonedTime>,
+    pub zone: Zone,
+    pub jitter: Option<f64>,
+}
+
+impl IntervalTrigger {
+    pub fn new(interval_micros: i64, start: ZonedTime, end: Option<ZonedTime>, zone: Zone, jitter: Option<f64>) -> Self {
+        let interval_micros = if interval_micros == 0 { 1_000_000 } else { interval_micros };
+        let length = interval_micros as f64 / 1e6;
+        IntervalTrigger { interval_micros, length, start, end, zone, jitter }
+    }
+
+    /// Jitter, the `end_date` check (jitter first: it can end a schedule early), conversion.
+    fn finish(&self, mut ts: f64) -> Option<ZonedTime> {
+        if let Some(j) = self.jitter {
+            ts += pyrules::uniform(j);
+        }
+        match &self.end {
+            Some(end) if ts > pyrules::timestamp(end) => None,
+            _ => pyrules::from_timestamp(ts, self.zone),
+        }
+    }
+}
+
+impl Trigger for IntervalTrigger {
+    fn next_fire_time(&self, previous: Option<&ZonedTime>, now: &ZonedTime) -> Option<ZonedTime> {
+        let ts = match previous {
+            Some(p) => pyrules::timestamp(p) + self.length,
+            None if pyrules::lt(now, &self.start) => pyrules::timestamp(&self.start),
+            None => {
+                let start = pyrules::timestamp(&self.start);
+                let n = ((pyrules::timestamp(now) - start) / self.length).ceil();
+                start + self.length * n
+            }
+        };
+        self.finish(ts)
+    }
+
+    fn next_at_or_after(&self, own_previous: &ZonedTime, at: &ZonedTime) -> Option<ZonedTime> {
+        if self.length <= 0.0 {
+            return None;
+        }
+        let p = pyrules::timestamp(own_previous);
+        let k = ((pyrules::timestamp(at) - p) / self.length).ceil().max(1.0);
+        self.finish(p + self.length * k)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    pub fn zt(zone: Zone, y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32, us: u32) -> ZonedTime {
+        let local = NaiveDate::from_ymd_opt(y, mo, d).unwrap().and_hms_micro_opt(h, mi, s, us).unwrap();
+        ZonedTime::new(local, false, zone).normalized()
+    }
+
+    fn iso(t: &ZonedTime) -> String {
+        let off = chrono::FixedOffset::east_opt(t.utc_offset()).unwrap();
+        format!("{}{}{}", t.local.format("%Y-%m-%dT%H:%M:%S%.f"), off, if t.fold { " fold" } else { "" })
+    }
+
+    fn run(trig: &dyn Trigger, now: ZonedTime, n: usize) -> Vec<String> {
+        let mut out = vec![];
+        let mut r = trig.next_fire_time(None, &now);
+        while let Some(t) = r {
+            out.push(iso(&t));
+            if out.len() == n {
+                break;
+            }
+            r = trig.next_fire_time(Some(&t), &t);
+        }
+        out
+    }
+
+    #[test]
+    fn int_2_grid_anchored_at_start() {
+        let start = zt(Zone::Utc, 2024, 1, 1, 0, 0, 0, 0);
+        let t = IntervalTrigger::new(7_200_000_000, start, None, Zone::Utc, None);
+        assert_eq!(run(&t, zt(Zone::Utc, 2024, 1, 1, 5, 0, 0, 0), 1), ["2024-01-01T06:00:00+00:00"]);
+        assert_eq!(run(&t, zt(Zone::Utc, 2024, 1, 1, 4, 0, 0, 0), 1), ["2024-01-01T04:00:00+00:00"]);
+        assert_eq!(run(&t, zt(Zone::Utc, 2024, 1, 1, 4, 0, 0, 1), 1), ["2024-01-01T06:00:00+00:00"]);
+    }
+
+    #[test]
+    fn int_8_days_across_spring_forward_drift() {
+        let berlin = Zone::Iana(chrono_tz::Europe::Berlin);
+        let start = zt(berlin, 2024, 3, 30, 0, 0, 0, 0);
+        let t = IntervalTrigger::new(86_400_000_000, start, None, berlin, None);
+        assert_eq!(
+            run(&t, zt(berlin, 2024, 3, 29, 0, 0, 0, 0), 4),
+            ["2024-03-30T00:00:00+01:00", "2024-03-31T00:00:00+01:00", "2024-04-01T01:00:00+02:00", "2024-04-02T01:00:00+02:00"]
+        );
+    }
+
+    #[test]
+    fn int_9_hourly_across_fall_back_sets_fold() {
+        let ny = Zone::Iana(chrono_tz::America::New_York);
+        let start = zt(ny, 2024, 11, 3, 0, 0, 0, 0);
+        let t = IntervalTrigger::new(3_600_000_000, start, None, ny, None);
+        assert_eq!(
+            run(&t, zt(ny, 2024, 11, 2, 0, 0, 0, 0), 4),
+            ["2024-11-03T00:00:00-04:00", "2024-11-03T01:00:00-04:00", "2024-11-03T01:00:00-05:00 fold", "2024-11-03T02:00:00-05:00"]
+        );
+    }
+
+    #[test]
+    fn int_6_7_end_date_inclusive_and_zero_interval() {
+        let start = zt(Zone::Utc, 2024, 1, 1, 0, 0, 0, 0);
+        let end = zt(Zone::Utc, 2024, 1, 1, 6, 0, 0, 0);
+        let t = IntervalTrigger::new(7_200_000_000, start, Some(end), Zone::Utc, None);
+        let p = zt(Zone::Utc, 2024, 1, 1, 4, 0, 0, 0);
+        assert_eq!(t.next_fire_time(Some(&p), &p), Some(end));
+        assert_eq!(t.next_fire_time(Some(&end), &end), None);
+        assert_eq!(IntervalTrigger::new(0, start, None, Zone::Utc, None).length, 1.0);
+    }
+
+    #[test]
+    fn int_13_keeps_start_microseconds() {
+        let start = zt(Zone::Utc, 2024, 1, 1, 0, 0, 0, 250_000);
+        let t = IntervalTrigger::new(600_000_000, start, None, Zone::Utc, None);
+        assert_eq!(run(&t, zt(Zone::Utc, 2024, 1, 1, 0, 15, 0, 0), 1), ["2024-01-01T00:20:00.250+00:00"]);
+    }
+}

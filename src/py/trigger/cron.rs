@@ -1,0 +1,273 @@
+//! `CronTrigger` binding, plus the conversions between core fields and the Python field and
+//! expression objects (`apscheduler_rs.triggers.cron.fields` / `.expressions`), whose
+//! instance dicts are the pickled format.
+
+use super::args::{self, Jitter, TriggerZone};
+use crate::core::time::ZonedTime;
+use crate::core::trigger::cron::expr::Expr;
+use crate::core::trigger::cron::fields::{Field, FieldKind};
+use crate::core::trigger::cron::{build_fields, parse, CronTrigger};
+use crate::core::trigger::Trigger;
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyTuple};
+use std::sync::OnceLock;
+
+#[pyclass(module = "apscheduler_rs._core", name = "CronTrigger", subclass)]
+pub struct PyCronTrigger {
+    pub core: CronTrigger,
+    pub jitter: Jitter,
+    tz: Py<PyAny>,
+    start_date: Option<Py<PyAny>>,
+    end_date: Option<Py<PyAny>>,
+    /// The Python field objects, built on first access (or kept from a pickle).
+    fields: OnceLock<Py<PyAny>>,
+}
+
+/// `(class name, instance dict)` of an expression, in the pickled attribute order.
+fn expr_spec<'py>(py: Python<'py>, e: &Expr) -> PyResult<Bound<'py, PyTuple>> {
+    let d = PyDict::new(py);
+    let name = match *e {
+        Expr::All { step } => {
+            d.set_item("step", step)?;
+            "AllExpression"
+        }
+        Expr::Range { first, last, step } | Expr::MonthRange { first, last, step } | Expr::WeekdayRange { first, last, step } => {
+            d.set_item("step", step)?;
+            d.set_item("first", first)?;
+            d.set_item("last", last)?;
+            match e {
+                Expr::Range { .. } => "RangeExpression",
+                Expr::MonthRange { .. } => "MonthRangeExpression",
+                _ => "WeekdayRangeExpression",
+            }
+        }
+        Expr::WeekdayPosition { option_num, weekday } => {
+            d.set_item("step", py.None())?;
+            d.set_item("option_num", option_num)?;
+            d.set_item("weekday", weekday)?;
+            "WeekdayPositionExpression"
+        }
+        Expr::LastDayOfMonth => {
+            d.set_item("step", py.None())?;
+            "LastDayOfMonthExpression"
+        }
+    };
+    PyTuple::new(py, [name.into_pyobject(py)?.into_any(), d.into_any()])
+}
+
+fn expr_specs<'py>(py: Python<'py>, exprs: &[Expr]) -> PyResult<Bound<'py, PyList>> {
+    PyList::new(py, exprs.iter().map(|e| expr_spec(py, e)).collect::<PyResult<Vec<_>>>()?)
+}
+
+/// An expression object (ours or unpickled) back to the core form.
+fn expr_from_py(obj: &Bound<'_, PyAny>) -> PyResult<Expr> {
+    let int = |name: &str| -> PyResult<Option<i64>> {
+        let v = obj.getattr(name)?;
+        if v.is_none() { Ok(None) } else { v.extract().map(Some) }
+    };
+    let req = |name: &str| -> PyResult<i64> { int(name)?.ok_or_else(|| PyValueError::new_err(format!("{name} is None"))) };
+    let class = obj.get_type().name()?.to_string();
+    Ok(match class.as_str() {
+        "AllExpression" => Expr::All { step: int("step")? },
+        "RangeExpression" => Expr::Range { first: req("first")?, last: int("last")?, step: int("step")? },
+        "MonthRangeExpression" => Expr::MonthRange { first: req("first")?, last: int("last")?, step: int("step")? },
+        "WeekdayRangeExpression" => Expr::WeekdayRange { first: req("first")?, last: int("last")?, step: int("step")? },
+        "WeekdayPositionExpression" => Expr::WeekdayPosition { option_num: req("option_num")?, weekday: req("weekday")? },
+        "LastDayOfMonthExpression" => Expr::LastDayOfMonth,
+        other => return Err(PyTypeError::new_err(format!("unsupported cron expression class {other}"))),
+    })
+}
+
+fn field_from_py(obj: &Bound<'_, PyAny>) -> PyResult<Field> {
+    let name: String = obj.getattr("name")?.extract()?;
+    let kind = FieldKind::from_name(&name).ok_or_else(|| PyValueError::new_err(format!("unknown cron field {name:?}")))?;
+    let is_default = obj.getattr("is_default")?.is_truthy()?;
+    let exprs = obj.getattr("expressions")?.try_iter()?.map(|e| expr_from_py(&e?)).collect::<PyResult<Vec<_>>>()?;
+    Ok(Field { kind, is_default, exprs })
+}
+
+fn fields_from_py(list: &Bound<'_, PyAny>) -> PyResult<[Field; 8]> {
+    let fields = list.try_iter()?.map(|f| field_from_py(&f?)).collect::<PyResult<Vec<_>>>()?;
+    fields.try_into().map_err(|_| PyValueError::new_err("a cron trigger needs exactly 8 fields"))
+}
+
+/// `_core.cron_parse_field(name, text)`: expression specs for the Python field classes.
+#[pyfunction]
+pub fn cron_parse_field<'py>(py: Python<'py>, name: &str, text: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
+    let kind = FieldKind::from_name(name).ok_or_else(|| PyValueError::new_err(format!("unknown cron field {name:?}")))?;
+    let text: String = text.str()?.extract()?;
+    let exprs = parse::parse_field(kind, &text).map_err(PyValueError::new_err)?;
+    expr_specs(py, &exprs)
+}
+
+impl PyCronTrigger {
+    fn fields_obj(&self, py: Python<'_>) -> PyResult<&Py<PyAny>> {
+        if let Some(f) = self.fields.get() {
+            return Ok(f);
+        }
+        let specs = self
+            .core
+            .fields
+            .iter()
+            .map(|f| PyTuple::new(py, [f.kind.name().into_pyobject(py)?.into_any(), f.is_default.into_pyobject(py)?.to_owned().into_any(), expr_specs(py, &f.exprs)?.into_any()]))
+            .collect::<PyResult<Vec<_>>>()?;
+        let build = py.import("apscheduler_rs.triggers.cron.fields")?.getattr("_fields_from_specs")?;
+        let obj = build.call1((specs,))?.unbind();
+        Ok(self.fields.get_or_init(|| obj))
+    }
+
+    fn to_py<'py>(&self, py: Python<'py>, t: Option<ZonedTime>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        t.map(|t| args::to_datetime(py, &t, &self.tz)).transpose()
+    }
+}
+
+#[pymethods]
+impl PyCronTrigger {
+    #[new]
+    #[pyo3(signature = (year=None, month=None, day=None, week=None, day_of_week=None, hour=None, minute=None, second=None, start_date=None, end_date=None, timezone=None, jitter=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        year: Option<&Bound<'_, PyAny>>,
+        month: Option<&Bound<'_, PyAny>>,
+        day: Option<&Bound<'_, PyAny>>,
+        week: Option<&Bound<'_, PyAny>>,
+        day_of_week: Option<&Bound<'_, PyAny>>,
+        hour: Option<&Bound<'_, PyAny>>,
+        minute: Option<&Bound<'_, PyAny>>,
+        second: Option<&Bound<'_, PyAny>>,
+        start_date: Option<&Bound<'_, PyAny>>,
+        end_date: Option<&Bound<'_, PyAny>>,
+        timezone: Option<&Bound<'_, PyAny>>,
+        jitter: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let zone = args::trigger_zone(py, timezone, start_date, end_date)?;
+        let start = args::convert_date(py, start_date, &zone, "start_date")?;
+        let end = args::convert_date(py, end_date, &zone, "end_date")?;
+        let jitter = Jitter::new(jitter);
+        let texts = [year, month, day, week, day_of_week, hour, minute, second]
+            .map(|v| v.filter(|v| !v.is_none()).map(|v| v.str().and_then(|s| s.extract::<String>())).transpose());
+        let mut values: [Option<String>; 8] = Default::default();
+        for (slot, t) in values.iter_mut().zip(texts) {
+            *slot = t?;
+        }
+        let fields = build_fields(values.each_ref().map(|v| v.as_deref())).map_err(PyValueError::new_err)?;
+        let core = CronTrigger {
+            fields,
+            start: start.as_ref().map(|s| s.1),
+            end: end.as_ref().map(|e| e.1),
+            zone: zone.zone,
+            jitter: jitter.value,
+        };
+        Ok(PyCronTrigger {
+            core,
+            jitter,
+            tz: zone.tz,
+            start_date: start.map(|s| s.0),
+            end_date: end.map(|e| e.0),
+            fields: OnceLock::new(),
+        })
+    }
+
+    #[getter]
+    fn timezone(&self, py: Python<'_>) -> Py<PyAny> {
+        self.tz.clone_ref(py)
+    }
+
+    #[getter]
+    fn start_date(&self, py: Python<'_>) -> Py<PyAny> {
+        self.start_date.as_ref().map_or_else(|| py.None(), |o| o.clone_ref(py))
+    }
+
+    #[getter]
+    fn end_date(&self, py: Python<'_>) -> Py<PyAny> {
+        self.end_date.as_ref().map_or_else(|| py.None(), |o| o.clone_ref(py))
+    }
+
+    #[getter]
+    fn jitter(&self, py: Python<'_>) -> Py<PyAny> {
+        self.jitter.object(py)
+    }
+
+    #[getter]
+    fn fields(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        Ok(self.fields_obj(py)?.clone_ref(py))
+    }
+
+    #[pyo3(signature = (previous_fire_time, now))]
+    fn get_next_fire_time<'py>(
+        &self,
+        py: Python<'py>,
+        previous_fire_time: Option<&Bound<'py, PyAny>>,
+        now: &Bound<'py, PyAny>,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let prev = args::zoned_opt(previous_fire_time)?;
+        let now = args::zoned(now)?;
+        self.jitter.check(py)?;
+        self.to_py(py, self.core.next_fire_time(prev.as_ref(), &now))
+    }
+
+    fn _next_at_or_after<'py>(&self, own_previous: &Bound<'py, PyAny>, at: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let (p, a) = (args::zoned(own_previous)?, args::zoned(at)?);
+        self.to_py(own_previous.py(), self.core.next_at_or_after(&p, &a))
+    }
+
+    fn __getstate__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        d.set_item("version", 2)?;
+        d.set_item("timezone", &self.tz)?;
+        d.set_item("start_date", self.start_date(py))?;
+        d.set_item("end_date", self.end_date(py))?;
+        d.set_item("fields", self.fields_obj(py)?)?;
+        d.set_item("jitter", self.jitter.object(py))?;
+        Ok(d)
+    }
+
+    fn __setstate__(&mut self, state: &Bound<'_, PyAny>) -> PyResult<()> {
+        let state = args::unwrap_legacy(state)?;
+        args::check_version(&state, "CronTrigger", 2)?;
+        let zone = TriggerZone::new(args::astimezone(&state.get_item("timezone")?)?)?;
+        let start = state.get_item("start_date")?;
+        let end = state.get_item("end_date")?;
+        let fields = state.get_item("fields")?;
+        let jitter = state.call_method1("get", ("jitter",))?;
+        let jitter = Jitter::new(Some(&jitter));
+        self.core = CronTrigger {
+            fields: fields_from_py(&fields)?,
+            start: args::zoned_opt(Some(&start))?,
+            end: args::zoned_opt(Some(&end))?,
+            zone: zone.zone,
+            jitter: jitter.value,
+        };
+        self.jitter = jitter;
+        self.tz = zone.tz;
+        self.start_date = (!start.is_none()).then(|| start.unbind());
+        self.end_date = (!end.is_none()).then(|| end.unbind());
+        self.fields = OnceLock::new();
+        let _ = self.fields.set(fields.unbind());
+        Ok(())
+    }
+
+    fn __str__(&self) -> String {
+        self.core.text()
+    }
+
+    fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
+        let py = slf.py();
+        let name = slf.get_type().name()?;
+        let this = slf.borrow();
+        let mut options = this.core.field_items();
+        if let Some(s) = &this.start_date {
+            options.push(format!("start_date='{}'", args::datetime_repr(s.bind(py))?));
+        }
+        if let Some(e) = &this.end_date {
+            options.push(format!("end_date='{}'", args::datetime_repr(e.bind(py))?));
+        }
+        let jitter = this.jitter.repr_part(py)?;
+        if !jitter.is_empty() {
+            options.push(jitter[2..].to_owned());
+        }
+        Ok(format!("<{name} ({}, timezone='{}')>", options.join(", "), this.tz.bind(py).str()?))
+    }
+}
