@@ -100,20 +100,22 @@ def main() -> int:
     rows, notes = [], set()
     for workload in args.workloads or WORKLOADS:
         print(f"running {workload} ...", file=sys.stderr, flush=True)
-        samples = {impl: {} for impl in IMPLS}  # impl -> metric -> [values or error strings]
+        samples = {impl: {} for impl in IMPLS}  # impl -> metric -> [numbers or error strings]
+        failed = {}  # impl -> error of a run that produced no metrics
         for _ in range(reps):
             for impl in IMPLS:
                 result = run_one(impl, workload, args.quick, timeout)
                 notes.update(f"{impl}: {n}" for n in result.get("notes", []))
-                metrics = result.get("metrics") or {"(error)": result.get("error", "?")}
-                for metric, value in metrics.items():
+                if "metrics" not in result:
+                    failed.setdefault(impl, result.get("error", "?"))
+                for metric, value in result.get("metrics", {}).items():
                     samples[impl].setdefault(metric, []).append(value)
-        for metric in dict.fromkeys([*samples["apscheduler"], *samples["apscheduler_rs"]]):
+        for metric in dict.fromkeys([*samples["apscheduler"], *samples["apscheduler_rs"]]) or ["(error)"]:
             cells = []
             for impl in IMPLS:
-                values = samples[impl].get(metric, ["-"])
-                errors = [v for v in values if isinstance(v, str)]
-                cells.append(errors[0][:70] if errors else statistics.median(values))
+                values = samples[impl].get(metric, [])
+                errors = [v for v in values if isinstance(v, str)] + ([failed[impl]] if impl in failed else [])
+                cells.append(errors[0][:70] if errors else statistics.median(values) if values else "-")
             base, ours = cells
             target = TARGETS.get((workload, metric), "")
             ratio = ours / base if not isinstance(base, str) and not isinstance(ours, str) and base else None
