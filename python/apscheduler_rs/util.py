@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from functools import partial
 from inspect import Parameter, Signature, iscoroutinefunction, signature
-from types import BuiltinFunctionType, FunctionType, MethodType
+from types import BuiltinFunctionType, FunctionType, MethodType, ModuleType
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -122,7 +122,8 @@ _DATE_STRING = re.compile(
 )
 
 
-def _parse_date_string(text: str) -> datetime:
+def _parse_date_string(text: str) -> tuple[datetime, tzinfo | None]:
+    """The naive wall time in ``text`` and the fixed zone its offset names, if any."""
     match = _DATE_STRING.match(text)
     if match is None:
         raise ValueError("Invalid date string")
@@ -136,8 +137,8 @@ def _parse_date_string(text: str) -> datetime:
         delta = timedelta(hours=int(offset[1:3]), minutes=int(offset[4:6]))
         zone = timezone(-delta if offset[0] == "-" else delta)
     # Fraction digits are read as a plain integer of microseconds ('.5' == 5 us): a kept quirk.
-    fields = {name: int(value) for name, value in parts.items() if value is not None}
-    return datetime(tzinfo=zone, **fields)
+    fields: dict[str, Any] = {k: int(v) for k, v in parts.items() if v is not None}
+    return datetime(**fields), zone
 
 
 def convert_to_datetime(input: Any, tz: str | tzinfo | None, arg_name: str) -> datetime | None:
@@ -152,7 +153,11 @@ def convert_to_datetime(input: Any, tz: str | tzinfo | None, arg_name: str) -> d
     elif isinstance(input, date):
         value = datetime.combine(input, time())
     elif isinstance(input, str):
-        value = _parse_date_string(input)
+        value, offset_zone = _parse_date_string(input)
+        if offset_zone is not None:
+            # An explicit offset replaces ``tz`` and goes through the same localize() as any
+            # naive value (so e.g. '0001-01-01 00:30:00+01:00' fails: its UTC year is 0).
+            tz = offset_zone
     else:
         raise TypeError(f"Unsupported type for {arg_name}: {type(input).__name__}")
 
@@ -224,7 +229,7 @@ def localize(dt: datetime, tzinfo: tzinfo | None) -> datetime:
 # --- callables and references ------------------------------------------------------------
 
 
-def get_callable_name(func: Callable[..., Any]) -> str:
+def get_callable_name(func: Any) -> str:
     """Best human-readable qualified name of a callable (used as the default job name)."""
     # Exact type checks are enough: functions, builtins and bound methods can't be subclassed.
     kind = type(func)
@@ -378,13 +383,14 @@ def _call_mismatch(sig: Signature, n_args: int, kw_names: list[Any], args: Any) 
 
 
 class _ArgCheckCache:
-    """Bounded memo of ``check_callable_args`` results for plain functions and bound methods.
+    """Bounded memo of ``check_callable_args`` results for functions, bound methods and builtins.
 
     Keyed by the function's identity (so unhashable callables are fine) plus the argument
     count and keyword names. An entry holds only a weak reference to the function and is
     trusted only while that reference still points at the very same function and the parts
     of it a signature is built from (code, defaults, keyword-only default names) are unchanged.
-    Anything else -- classes, partials, callable instances -- is checked uncached.
+    Module-level builtins are immutable and cached as they are. Anything else -- classes,
+    partials, callable instances, methods of builtin objects -- is checked uncached.
     """
 
     _ANY_SIGNATURE_OVERRIDE = ("__signature__", "_partialmethod", "__partialmethod__")
@@ -395,9 +401,14 @@ class _ArgCheckCache:
         self._lock = threading.Lock()
 
     @classmethod
-    def target_of(cls, func: Any) -> tuple[FunctionType, bool] | None:
-        """The plain function whose signature decides, and whether it is called bound."""
+    def target_of(cls, func: Any) -> tuple[Any, bool] | None:
+        """The function whose signature decides, and whether it is called bound."""
         kind = type(func)
+        if kind is BuiltinFunctionType:
+            # Module-level builtins (print, len ...) are immutable: cache them as they are.
+            # Builtin methods of instances are new objects on every access, so not worth it.
+            owner = func.__self__
+            return (func, False) if owner is None or type(owner) is ModuleType else None
         if kind is FunctionType:
             target, bound = func, False
         elif kind is MethodType and type(func.__func__) is FunctionType:
@@ -411,6 +422,8 @@ class _ArgCheckCache:
 
     @staticmethod
     def _shape(target: FunctionType) -> tuple[Any, Any, Any]:
+        if type(target) is BuiltinFunctionType:
+            return None, None, ()
         kwdefaults = target.__kwdefaults__
         return target.__code__, target.__defaults__, tuple(kwdefaults) if kwdefaults else ()
 

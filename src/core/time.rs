@@ -18,6 +18,51 @@ pub enum Zone {
     Fixed(i32),
     /// An IANA zone (`zoneinfo.ZoneInfo`, pytz zones, zone names).
     Iana(Tz),
+    /// `datetime.timezone(timedelta(...), name)`: a fixed offset with its own `%Z` text.
+    NamedFixed(i32, ZoneName),
+}
+
+/// An interned zone name, so [`Zone`] stays `Copy` and small.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ZoneName(u32);
+
+static ZONE_NAMES: std::sync::Mutex<Vec<std::sync::Arc<str>>> = std::sync::Mutex::new(Vec::new());
+
+impl ZoneName {
+    pub fn intern(name: &str) -> Self {
+        let mut names = ZONE_NAMES.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(i) = names.iter().position(|n| &**n == name) {
+            return ZoneName(i as u32);
+        }
+        names.push(std::sync::Arc::from(name));
+        ZoneName((names.len() - 1) as u32)
+    }
+
+    pub fn as_str(&self) -> std::sync::Arc<str> {
+        let names = ZONE_NAMES.lock().unwrap_or_else(|e| e.into_inner());
+        names.get(self.0 as usize).cloned().unwrap_or_else(|| std::sync::Arc::from(""))
+    }
+}
+
+/// chrono-tz's tables end with 2099, while `zoneinfo` applies a zone's last rule forever.
+/// A year's DST transitions depend only on whether it is a leap year and on the weekday of
+/// January 1st, so a later year is answered by an equivalent year of the last covered cycle.
+const LAST_TABLE_YEAR: i32 = 2099;
+
+fn in_table_range(t: NaiveDateTime) -> NaiveDateTime {
+    use chrono::Datelike;
+    if t.year() <= LAST_TABLE_YEAR {
+        return t;
+    }
+    let key = |y: i32| {
+        let jan1 = chrono::NaiveDate::from_ymd_opt(y, 1, 1).map(|d| d.weekday());
+        (chrono::NaiveDate::from_ymd_opt(y, 2, 29).is_some(), jan1)
+    };
+    let wanted = key(t.year());
+    (LAST_TABLE_YEAR - 27..=LAST_TABLE_YEAR)
+        .find(|y| key(*y) == wanted)
+        .and_then(|y| t.with_year(y))
+        .unwrap_or(t)
 }
 
 impl Zone {
@@ -25,8 +70,8 @@ impl Zone {
     pub fn offset_at_utc(&self, utc: NaiveDateTime) -> i32 {
         match self {
             Zone::Utc => 0,
-            Zone::Fixed(s) => *s,
-            Zone::Iana(tz) => tz.offset_from_utc_datetime(&utc).fix().local_minus_utc(),
+            Zone::Fixed(s) | Zone::NamedFixed(s, _) => *s,
+            Zone::Iana(tz) => tz.offset_from_utc_datetime(&in_table_range(utc)).fix().local_minus_utc(),
         }
     }
 
@@ -36,8 +81,8 @@ impl Zone {
     pub fn offset_of_local(&self, local: NaiveDateTime, fold: bool) -> i32 {
         match self {
             Zone::Utc => 0,
-            Zone::Fixed(s) => *s,
-            Zone::Iana(tz) => match tz.offset_from_local_datetime(&local) {
+            Zone::Fixed(s) | Zone::NamedFixed(s, _) => *s,
+            Zone::Iana(tz) => match tz.offset_from_local_datetime(&in_table_range(local)) {
                 LocalResult::Single(o) => o.fix().local_minus_utc(),
                 LocalResult::Ambiguous(first, second) => {
                     if fold { second.fix().local_minus_utc() } else { first.fix().local_minus_utc() }
@@ -57,8 +102,9 @@ impl Zone {
         match self {
             Zone::Utc => "UTC".to_owned(),
             Zone::Fixed(s) => format_utc_offset(*s),
+            Zone::NamedFixed(_, name) => name.as_str().to_string(),
             Zone::Iana(tz) => {
-                let off = tz.offset_from_utc_datetime(&utc);
+                let off = tz.offset_from_utc_datetime(&in_table_range(utc));
                 match off.abbreviation() {
                     Some(a) => a.to_owned(),
                     None => format_short_offset(off.fix().local_minus_utc()),
@@ -187,6 +233,19 @@ mod tests {
         assert_eq!((second.local, second.fold), (local(2026, 11, 1, 1, 30), true));
         assert_eq!(first.abbreviation(), "EDT");
         assert_eq!(second.abbreviation(), "EST");
+    }
+
+    #[test]
+    fn zones_keep_their_last_rule_after_2099() {
+        let helsinki = Zone::Iana(chrono_tz::Europe::Helsinki);
+        let summer = ZonedTime::new(local(2100, 4, 1, 0, 0), false, helsinki);
+        assert_eq!(summer.utc_offset(), 3 * 3600);
+        assert_eq!(summer.abbreviation(), "EEST");
+        let winter = ZonedTime::new(local(2150, 1, 10, 12, 0), false, helsinki);
+        assert_eq!(winter.utc_offset(), 2 * 3600);
+        // 2100-03-28 is the last Sunday of March: 03:30 does not exist.
+        let gap = ZonedTime::new(local(2100, 3, 28, 3, 30), false, helsinki);
+        assert_eq!(gap.normalized().local, local(2100, 3, 28, 4, 30));
     }
 
     #[test]

@@ -33,7 +33,11 @@ pub fn zone_from_tzinfo(tz: &Bound<'_, PyAny>) -> PyResult<Zone> {
         let offset = tz.call_method1("utcoffset", (py.None(),))?;
         let delta = offset.cast::<PyDelta>()?;
         let secs = delta.get_days() * 86_400 + delta.get_seconds();
-        return Ok(Zone::Fixed(secs));
+        let name: String = tz.call_method1("tzname", (py.None(),))?.extract()?;
+        if name == crate::core::time::format_utc_offset(secs) {
+            return Ok(Zone::Fixed(secs));
+        }
+        return Ok(Zone::NamedFixed(secs, crate::core::time::ZoneName::intern(&name)));
     }
     Err(PyTypeError::new_err(format!(
         "unsupported tzinfo type {}",
@@ -56,6 +60,11 @@ pub fn zone_to_tzinfo<'py>(py: Python<'py>, zone: &Zone) -> PyResult<Bound<'py, 
             PyTzInfo::fixed_offset(py, delta)
         }
         Zone::Iana(tz) => PyTzInfo::timezone(py, tz.name()),
+        Zone::NamedFixed(secs, name) => {
+            let delta = PyDelta::new(py, 0, *secs, 0, true)?;
+            let tz = timezone_type(py)?.bind(py).call1((delta, &*name.as_str()))?;
+            Ok(tz.cast_into::<PyTzInfo>()?)
+        }
     }
 }
 
