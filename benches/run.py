@@ -4,8 +4,8 @@
 
 Every (workload, implementation, repetition) runs in a fresh ``workloads.py`` subprocess; the
 two implementations alternate within each repetition so that drift on a noisy VM hits both.
-Each cell is the median over the repetitions. A workload that fails shows its error in its
-row and the run goes on.
+Each cell is the median over the repetitions; the ratio is the median of the per-repetition
+ratios (paired runs). A workload that fails shows its error in its row and the run goes on.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 IMPLS = ("apscheduler", "apscheduler_rs")
 WORKLOADS = ("dispatch", "dispatch_fn", "lateness", "add_job", "trigger")
+SPREAD = 1.3  # max/min over the repetitions above which a cell is marked noisy
 LABELS = {"dispatch": "dispatch (listener)", "dispatch_fn": "dispatch (job counts)"}
 # (workload, metric) -> target for the ratio apscheduler_rs / apscheduler (issue #2)
 TARGETS = {
@@ -97,7 +98,7 @@ def main() -> int:
     print(f"mode: {'quick' if args.quick else 'full'}, median of {reps} run(s), fresh process each\n",
           flush=True)
     t_start = time.monotonic()
-    rows, notes = [], set()
+    rows, notes, noisy = [], set(), set()
     for workload in args.workloads or WORKLOADS:
         print(f"running {workload} ...", file=sys.stderr, flush=True)
         samples = {impl: {} for impl in IMPLS}  # impl -> metric -> [numbers or error strings]
@@ -116,11 +117,19 @@ def main() -> int:
                 values = samples[impl].get(metric, [])
                 errors = [v for v in values if isinstance(v, str)] + ([failed[impl]] if impl in failed else [])
                 cells.append(errors[0][:70] if errors else statistics.median(values) if values else "-")
+                if not errors and len(values) > 1 and min(values) > 0 and max(values) / min(values) > SPREAD:
+                    noisy.add((workload, metric, impl))
             base, ours = cells
             target = TARGETS.get((workload, metric), "")
-            ratio = ours / base if not isinstance(base, str) and not isinstance(ours, str) and base else None
+            ratio = None
+            if not isinstance(base, str) and not isinstance(ours, str):
+                # Paired: each repetition ran both sides back to back, so drift cancels out.
+                pairs = zip(samples["apscheduler"][metric], samples["apscheduler_rs"][metric])
+                ratio = statistics.median(o / b if b else float("nan") for b, o in pairs)
             verdict = ("ok" if meets(ratio, target) else "MISS") if ratio is not None and target else ""
-            rows.append((LABELS.get(workload, workload), metric, fmt(base), fmt(ours),
+            mark = lambda impl: "~" if (workload, metric, impl) in noisy else ""  # noqa: E731
+            rows.append((LABELS.get(workload, workload), metric, fmt(base) + mark("apscheduler"),
+                         fmt(ours) + mark("apscheduler_rs"),
                          fmt_ratio(ratio) if ratio is not None else "-", target, verdict))
 
     header = ("workload", "metric", "apscheduler", "apscheduler_rs", "ratio", "target", "")
@@ -129,7 +138,10 @@ def main() -> int:
         print("  ".join(str(c).ljust(w) if j < 2 else str(c).rjust(w) for j, (c, w) in enumerate(zip(row, widths))))
         if i == 0:
             print("  ".join("-" * w for w in widths))
-    print("\nratio = apscheduler_rs / apscheduler (throughput: higher is better; ms and bytes: lower)")
+    print("\nratio = apscheduler_rs / apscheduler, median of the per-repetition ratios (throughput: higher is better; ms and bytes: lower)")
+    if noisy:
+        print(f"~ = the fastest and slowest run differ by more than {SPREAD:.1f}x: "
+              "noisy, try --reps 5 on a quieter machine")
     for note in sorted(notes):
         print("note:", note)
     print(f"total {time.monotonic() - t_start:.0f} s, loadavg now {os.getloadavg()[0]:.2f}")
