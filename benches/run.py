@@ -59,6 +59,15 @@ def run_one(impl: str, workload: str, quick: bool, timeout: float) -> dict:
         return {"error": f"exit {proc.returncode}: {tail}"}
 
 
+def cpu_pressure() -> str:
+    """Share of the last 60 s in which some runnable task waited for a CPU (Linux PSI)."""
+    try:
+        with open("/proc/pressure/cpu") as f:
+            return f.readline().split()[2].split("=")[1] + "%"
+    except (OSError, IndexError):
+        return "n/a"
+
+
 def machine() -> str:
     try:
         rs = version("apscheduler-rs")
@@ -67,7 +76,7 @@ def machine() -> str:
     except Exception as exc:  # noqa: BLE001
         rs, commit = f"? ({exc})", "?"
     return (f"machine: {platform.node()}, nproc={os.cpu_count()} "
-            f"(usable {len(os.sched_getaffinity(0))}), loadavg={os.getloadavg()[0]:.2f}, "
+            f"(usable {len(os.sched_getaffinity(0))}), loadavg={os.getloadavg()[0]:.2f}, cpu pressure (60 s) {cpu_pressure()}, "
             f"{platform.python_implementation()} {platform.python_version()}, {platform.machine()}\n"
             f"apscheduler {version('apscheduler')}, apscheduler_rs {rs} (git {commit})")
 
@@ -144,7 +153,7 @@ def main() -> int:
               "noisy, try --reps 5 on a quieter machine")
     for note in sorted(notes):
         print("note:", note)
-    print(f"total {time.monotonic() - t_start:.0f} s, loadavg now {os.getloadavg()[0]:.2f}")
+    print(f"total {time.monotonic() - t_start:.0f} s, loadavg now {os.getloadavg()[0]:.2f}, cpu pressure (60 s) {cpu_pressure()}")
     return 0
 
 
