@@ -1,0 +1,245 @@
+"""One benchmark workload on one implementation, in this (fresh) process.
+
+    python benches/workloads.py {apscheduler|apscheduler_rs} WORKLOAD [--quick]
+
+Prints one JSON line: {"metrics": {name: value}, "notes": [...]} or {"error": "..."}.
+``run.py`` spawns this once per (implementation, workload, repetition); a fresh process keeps
+the runs independent and makes the RSS delta of ``add_job`` meaningful. Each workload runs a
+small warm-up pass first, in the same process, then the measured pass.
+"""
+
+from __future__ import annotations
+
+import gc
+import importlib
+import itertools
+import json
+import os
+import sys
+import threading
+import time
+import traceback
+from datetime import datetime, timedelta, timezone
+
+IMPLS = ("apscheduler", "apscheduler_rs")
+TRIGGER_MODULES = ("base", "date", "interval", "cron", "calendarinterval", "combining")
+# Sizes: full run, then --quick.
+SIZES = {
+    "dispatch": (20_000, 2_000),
+    "lateness": (2_000, 500),
+    "add_job": (100_000, 10_000),
+    "trigger": (1.0, 0.1),  # seconds of calls per trigger
+}
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def noop():
+    pass
+
+
+def load(impl: str) -> tuple[dict, list[str]]:
+    """Import the scheduler classes of ``impl``.
+
+    apscheduler_rs's Python trigger modules may not be in this build yet (issue #3): each
+    missing one is aliased to APScheduler's own module (the same dev shim the project uses)
+    and reported in the notes, so the scheduler workloads still run.
+    """
+    notes = []
+    if impl == "apscheduler_rs":
+        for name in TRIGGER_MODULES:
+            mod = f"apscheduler_rs.triggers.{name}"
+            try:
+                importlib.import_module(mod)
+            except ModuleNotFoundError as exc:
+                if exc.name != mod:
+                    raise
+                sys.modules[mod] = importlib.import_module(f"apscheduler.triggers.{name}")
+                notes.append(name)
+        if notes:
+            notes = [f"apscheduler_rs.triggers.{{{','.join(notes)}}} missing: shimmed to apscheduler's"]
+    m = {
+        name: importlib.import_module(f"{impl}.{name}")
+        for name in ("schedulers.background", "executors.pool", "jobstores.memory", "events",
+                     "triggers.cron", "triggers.interval")
+    }
+    return m, notes
+
+
+def make_scheduler(m):
+    return m["schedulers.background"].BackgroundScheduler(
+        executors={"default": m["executors.pool"].ThreadPoolExecutor(10)},
+        jobstores={"default": m["jobstores.memory"].MemoryJobStore()},
+        timezone=timezone.utc,
+    )
+
+
+def wait_or_fail(done: threading.Event, counter, n: int, timeout: float, errors: list) -> None:
+    if not done.wait(timeout):
+        raise TimeoutError(f"only {next(counter)} of {n} jobs ran within {timeout:.0f} s"
+                           + (f"; events: {errors[:3]}" if errors else ""))
+
+
+# --- (a) dispatch: N due no-op jobs, 10 workers --------------------------------------------
+
+def dispatch_once(m, n: int, via_listener: bool) -> float:
+    ev = m["events"]
+    sched = make_scheduler(m)
+    sched.start(paused=True)
+    counter, done, errors = itertools.count(), threading.Event(), []
+
+    def count():
+        if next(counter) == n - 1:
+            done.set()
+
+    sched.add_listener(lambda e: errors.append(e), ev.EVENT_JOB_ERROR | ev.EVENT_JOB_MISSED)
+    if via_listener:
+        sched.add_listener(lambda e: count(), ev.EVENT_JOB_EXECUTED)
+    func = noop if via_listener else count
+    now = datetime.now(timezone.utc)
+    for _ in range(n):
+        sched.add_job(func, "date", run_date=now, misfire_grace_time=None)
+    t0 = time.perf_counter()
+    sched.resume()
+    wait_or_fail(done, counter, n, 30 + n / 1000, errors)
+    elapsed = time.perf_counter() - t0
+    sched.shutdown(wait=True)
+    return n / elapsed
+
+
+def bench_dispatch(m, n, via_listener=True):
+    dispatch_once(m, max(n // 10, 100), via_listener)  # warm-up
+    return {"exec/s": dispatch_once(m, n, via_listener)}
+
+
+def bench_dispatch_fn(m, n):
+    return bench_dispatch(m, n, via_listener=False)
+
+
+# --- (b) lateness: N jobs due at one instant ~0.5 s ahead ----------------------------------
+
+def burst_once(m, n: int, lead: float = 0.5) -> list[float]:
+    sched = make_scheduler(m)
+    sched.start(paused=True)
+    due = time.time() + lead
+    run_date = datetime.fromtimestamp(due, timezone.utc)
+    due = run_date.timestamp()  # exactly what the trigger sees (µs precision)
+    lateness, counter, done = [], itertools.count(), threading.Event()
+
+    def job():
+        lateness.append(time.time() - due)
+        if next(counter) == n - 1:
+            done.set()
+
+    for _ in range(n):
+        sched.add_job(job, "date", run_date=run_date, misfire_grace_time=None)
+    if time.time() > due - 0.1:
+        raise RuntimeError(f"adding {n} jobs took longer than {lead - 0.1:.1f} s")
+    sched.resume()
+    wait_or_fail(done, counter, n, 30 + lead, [])
+    sched.shutdown(wait=True)
+    return sorted(lateness)
+
+
+def bench_lateness(m, n):
+    burst_once(m, max(n // 10, 50), lead=0.2)  # warm-up
+    lat = burst_once(m, n)
+    pick = lambda q: 1000 * lat[min(len(lat) - 1, int(q * len(lat)))]  # noqa: E731
+    return {"min ms": 1000 * lat[0], "p50 ms": pick(0.50), "p99 ms": pick(0.99), "max ms": 1000 * lat[-1]}
+
+
+# --- (c) add_job: N interval jobs on a started, paused scheduler ---------------------------
+
+def rss() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * PAGE
+
+
+def bench_add_job(m, n):
+    sched = make_scheduler(m)
+    sched.start(paused=True)
+    for _ in range(1000):  # warm-up, then removed again
+        sched.add_job(noop, "interval", seconds=3600)
+    sched.remove_all_jobs()
+    gc.collect()
+    before = rss()
+    t0 = time.perf_counter()
+    for _ in range(n):
+        sched.add_job(noop, "interval", seconds=3600)
+    elapsed = time.perf_counter() - t0
+    gc.collect()
+    grown = rss() - before
+    if len(sched.get_jobs()) != n:
+        raise RuntimeError(f"expected {n} jobs in the store, found {len(sched.get_jobs())}")
+    sched.shutdown(wait=False)
+    return {"jobs/s": n / elapsed, "bytes/job": grown / n}
+
+
+# --- (d) trigger throughput: get_next_fire_time along each trigger's schedule ---------------
+
+def trigger_specs(m):
+    cron, interval = m["triggers.cron"].CronTrigger, m["triggers.interval"].IntervalTrigger
+    tz = "Europe/Berlin"
+    return {
+        "cron */5min": lambda: cron(minute="*/5", timezone=tz),
+        "cron 9-17 mon-fri": lambda: cron(hour="9-17", day_of_week="mon-fri", timezone=tz),
+        "cron day=last": lambda: cron(day="last", timezone=tz),
+        "interval 7s": lambda: interval(seconds=7, timezone=tz),
+    }
+
+
+def calls_per_second(trigger, seconds: float, batch: int = 500) -> float:
+    """Walk the trigger's fire times (previous = now = last result), in batches from the start."""
+    start = datetime(2026, 1, 1, tzinfo=timezone.utc).astimezone(trigger.timezone)
+    nxt = trigger.get_next_fire_time
+
+    def walk():
+        prev = nxt(None, start)
+        for _ in range(batch - 1):
+            prev = nxt(prev, prev)
+
+    walk()  # warm-up
+    calls, t0 = 0, time.perf_counter()
+    while True:
+        walk()
+        calls += batch
+        elapsed = time.perf_counter() - t0
+        if elapsed >= seconds:
+            return calls / elapsed
+
+
+def bench_trigger(m, seconds):
+    out = {}
+    for name, make in trigger_specs(m).items():
+        try:
+            out[f"{name} calls/s"] = calls_per_second(make(), seconds)
+        except Exception as exc:  # one broken trigger must not hide the others
+            out[f"{name} calls/s"] = f"{type(exc).__name__}: {exc}"
+    return out
+
+
+WORKLOADS = {
+    "dispatch": bench_dispatch,
+    "dispatch_fn": bench_dispatch_fn,
+    "lateness": bench_lateness,
+    "add_job": bench_add_job,
+    "trigger": bench_trigger,
+}
+
+
+def main(argv: list[str]) -> None:
+    impl, workload, quick = argv[0], argv[1], "--quick" in argv
+    assert impl in IMPLS and workload in WORKLOADS, argv
+    try:
+        m, notes = load(impl)
+        size = SIZES[workload.split("_fn")[0]][quick]
+        result = {"metrics": WORKLOADS[workload](m, size), "notes": notes}
+    except BaseException as exc:  # report, never hang the driver
+        tb = traceback.format_exc(limit=-3)
+        result = {"error": f"{type(exc).__name__}: {exc}", "traceback": tb}
+    print(json.dumps(result), flush=True)
+    # Skip interpreter teardown: a wedged scheduler thread must not hold the driver up.
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
