@@ -22,14 +22,36 @@ pub trait EngineJob {
     fn next_fire_time(&self, previous: &ZonedTime, now: &ZonedTime) -> Option<ZonedTime>;
 }
 
+/// What the engine decided for one due job; the store applies the schedule change.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Plan {
+    /// Submit `run_times`; then the job's next run time becomes `next` (`None`: remove it).
+    Run { run_times: Vec<ZonedTime>, next: Option<ZonedTime> },
+    /// The job names an executor that does not exist: remove it.
+    NoExecutor,
+    /// Nothing is due after all (a trigger that yields no run time): leave it alone.
+    Nothing,
+}
+
+impl Plan {
+    /// Whether applying the plan deletes the job from its store.
+    pub fn removes_job(&self) -> bool {
+        matches!(self, Plan::NoExecutor | Plan::Run { next: None, .. })
+    }
+}
+
 /// A job store as the engine sees it. Errors are messages for the log.
 pub trait EngineStore<J> {
     fn alias(&self) -> &str;
-    /// Jobs whose next run time is at or before `now`, earliest first.
-    fn due_jobs(&self, now: &ZonedTime) -> Result<Vec<J>, String>;
-    /// Persists the job's (already changed) next run time.
-    fn update_job(&self, job: &J) -> Result<(), String>;
-    fn remove_job(&self, job_id: &str) -> Result<(), String>;
+    /// Takes the jobs due at `now` (earliest first), asks `plan` what to do with each, and
+    /// applies the schedule change of every plan (advance the next run time, or delete the
+    /// job) before returning the claimed jobs with their plans. A store shared by several
+    /// schedulers does all of this in one transaction, so each due run is claimed once.
+    fn claim_due_jobs(
+        &self,
+        now: &ZonedTime,
+        plan: &mut dyn FnMut(&J) -> Plan,
+    ) -> Result<Vec<(J, Plan)>, String>;
     /// Earliest next run time of a job that is not paused, in epoch microseconds.
     fn next_run_time(&self) -> Result<Option<i64>, String>;
 }
@@ -74,8 +96,24 @@ pub fn due_run_times<J: EngineJob>(job: &J, now: &ZonedTime) -> Vec<ZonedTime> {
     times
 }
 
+/// The plan for one due job: its run times and where its schedule goes next.
+pub fn plan_job<J: EngineJob>(job: &J, now: &ZonedTime, has_executor: bool) -> Plan {
+    if !has_executor {
+        return Plan::NoExecutor;
+    }
+    let run_times = due_run_times(job, now);
+    let Some(last) = run_times.last() else { return Plan::Nothing };
+    // Skipped runs are never retried: the schedule moves on whatever the submission does.
+    let next = job.next_fire_time(last, now);
+    Plan::Run { run_times, next }
+}
+
 /// One processing pass over `stores` at `now`. Returns the earliest instant (epoch µs) at
 /// which another pass is needed, or `None` when no job is scheduled.
+///
+/// Each store first claims its due jobs and records their new schedules (one transaction
+/// for a shared store); only then are the runs submitted, so a crash can lose no schedule
+/// and no other scheduler can take the same run.
 pub fn process_jobs<J: EngineJob>(
     stores: &[&dyn EngineStore<J>],
     host: &mut dyn EngineHost<J>,
@@ -88,36 +126,31 @@ pub fn process_jobs<J: EngineJob>(
     };
     for store in stores {
         let alias = store.alias();
-        let due = match store.due_jobs(now) {
-            Ok(due) => due,
+        let claimed = store.claim_due_jobs(now, &mut |job| {
+            let has_executor = host.has_executor(job);
+            plan_job(job, now, has_executor)
+        });
+        let claimed = match claimed {
+            Ok(claimed) => claimed,
             Err(e) => {
                 host.store_failed(alias, &e);
                 earliest(now.micros().saturating_add(retry_interval_us), &mut next_wakeup);
                 continue;
             }
         };
-        for job in due {
-            if !host.has_executor(&job) {
-                host.executor_missing(&job, alias);
-                remove(*store, host, &job);
-                continue;
+        for (job, plan) in claimed {
+            let removed = plan.removes_job();
+            match plan {
+                Plan::NoExecutor => host.executor_missing(&job, alias),
+                Plan::Nothing => {}
+                Plan::Run { run_times, .. } => match host.submit(&job, alias, &run_times) {
+                    Submission::Accepted => host.submitted(&job, alias, run_times),
+                    Submission::MaxInstancesReached => host.max_instances_reached(&job, alias, run_times),
+                    Submission::Failed(e) => host.submit_failed(&job, &e),
+                },
             }
-            let run_times = due_run_times(&job, now);
-            let Some(last) = run_times.last().copied() else { continue };
-            match host.submit(&job, alias, &run_times) {
-                Submission::Accepted => host.submitted(&job, alias, run_times),
-                Submission::MaxInstancesReached => host.max_instances_reached(&job, alias, run_times),
-                Submission::Failed(e) => host.submit_failed(&job, &e),
-            }
-            // Skipped runs are never retried: the schedule moves on whatever happened.
-            match job.next_fire_time(&last, now) {
-                Some(next) => {
-                    job.set_next_run_time(Some(next));
-                    if let Err(e) = store.update_job(&job) {
-                        host.store_failed(alias, &e);
-                    }
-                }
-                None => remove(*store, host, &job),
+            if removed {
+                host.job_removed(&job.id(), alias);
             }
         }
         match store.next_run_time() {
@@ -127,14 +160,6 @@ pub fn process_jobs<J: EngineJob>(
         }
     }
     next_wakeup
-}
-
-fn remove<J: EngineJob>(store: &dyn EngineStore<J>, host: &mut dyn EngineHost<J>, job: &J) {
-    let id = job.id();
-    match store.remove_job(&id) {
-        Ok(()) => host.job_removed(&id, store.alias()),
-        Err(e) => host.store_failed(store.alias(), &e),
-    }
 }
 
 /// Seconds to sleep until `next_wakeup` (APScheduler caps the wait at `threading.TIMEOUT_MAX`).

@@ -53,6 +53,8 @@ struct PassHost<'a> {
     logger: &'a Py<PyAny>,
     executors: &'a HashMap<Arc<str>, ExecutorHandle>,
     mask: u32,
+    /// `logger.isEnabledFor(INFO)`, read once per pass: removals are frequent.
+    info_enabled: bool,
     queued: Vec<(u32, JobRef, Arc<str>, Vec<ZonedTime>)>,
     submit_error: Option<PyErr>,
 }
@@ -128,6 +130,9 @@ impl EngineHost<JobRef> for PassHost<'_> {
     }
 
     fn job_removed(&mut self, job_id: &str, store: &str) {
+        if self.mask & EVENT_JOB_REMOVED == 0 && !self.info_enabled {
+            return;
+        }
         Python::attach(|py| {
             if self.mask & EVENT_JOB_REMOVED != 0 {
                 let event = JOB_EVENT.get(py).and_then(|c| c.call1((EVENT_JOB_REMOVED, job_id, store)));
@@ -209,6 +214,7 @@ impl Engine {
             logger: &logger.clone().unbind(),
             executors: &executors,
             mask: self.listener_mask.load(Ordering::Relaxed),
+            info_enabled: enabled(&logger, INFO),
             queued: Vec::new(),
             submit_error: None,
         };
@@ -376,7 +382,9 @@ impl Engine {
                     break;
                 }
             }
-            self.deadline.store(i64::MIN, Ordering::SeqCst);
+            // While a pass runs, every addition wakes the loop again: the pass may already
+            // have read its store's next run time.
+            self.deadline.store(i64::MAX, Ordering::SeqCst);
             if self.stop_requested.load(Ordering::SeqCst) {
                 return Ok(());
             }

@@ -1,6 +1,6 @@
 //! The native index behind `MemoryJobStore`, and the engine's view of any job store.
 
-use crate::core::engine::EngineStore;
+use crate::core::engine::{EngineStore, Plan};
 use crate::core::store::memory::{IndexError, MemoryIndex, PAUSED};
 use crate::core::time::ZonedTime;
 use crate::py::errors::{conflicting_id_error, job_lookup_error};
@@ -120,35 +120,66 @@ impl EngineStore<JobRef> for EngineStoreRef<'_> {
         self.alias
     }
 
-    fn due_jobs(&self, now: &ZonedTime) -> Result<Vec<JobRef>, String> {
+    fn claim_due_jobs(
+        &self,
+        now: &ZonedTime,
+        plan: &mut dyn FnMut(&JobRef) -> Plan,
+    ) -> Result<Vec<(JobRef, Plan)>, String> {
+        // Plans are made without holding any store lock: a Python trigger takes the GIL.
+        // Concurrent changes are excluded by the scheduler's store lock, held for the pass.
         match self.handle {
-            StoreHandle::Native(store) => Ok(store.get().due(now.micros())),
-            StoreHandle::Python(store) => Python::attach(|py| {
-                let run = || -> PyResult<Vec<JobRef>> {
-                    let now = zoned_to_datetime(py, now, None)?;
-                    let jobs = store.bind(py).call_method1("get_due_jobs", (now,))?;
-                    jobs.try_iter()?.map(|j| Ok(Arc::new(j?.cast_into::<Job>()?.unbind()))).collect()
-                };
-                run().map_err(|e| py_error_text(py, &e))
-            }),
-        }
-    }
-
-    fn update_job(&self, job: &JobRef) -> Result<(), String> {
-        match self.handle {
-            StoreHandle::Native(store) => store.get().update_ref(job).map_err(|e| format!("{e:?}")),
-            StoreHandle::Python(store) => Python::attach(|py| {
-                store.bind(py).call_method1("update_job", (job.clone_ref(py),)).map(drop).map_err(|e| py_error_text(py, &e))
-            }),
-        }
-    }
-
-    fn remove_job(&self, job_id: &str) -> Result<(), String> {
-        match self.handle {
-            StoreHandle::Native(store) => store.get().remove_id(job_id).map(drop).map_err(|e| format!("{e:?}")),
-            StoreHandle::Python(store) => Python::attach(|py| {
-                store.bind(py).call_method1("remove_job", (job_id,)).map(drop).map_err(|e| py_error_text(py, &e))
-            }),
+            StoreHandle::Native(store) => {
+                let store = store.get();
+                let due = store.due(now.micros());
+                let mut claimed = Vec::with_capacity(due.len());
+                for job in due {
+                    let p = plan(&job);
+                    match &p {
+                        Plan::Run { next: Some(next), .. } => {
+                            job.get().fields.lock().next_run_time = Some(Some(*next));
+                            store.update_ref(&job).map_err(|e| format!("{e:?}"))?;
+                        }
+                        Plan::Run { next: None, .. } | Plan::NoExecutor => {
+                            let id = job.get().id().unwrap_or_else(|| Arc::from(""));
+                            store.remove_id(&id).map_err(|e| format!("{e:?}"))?;
+                        }
+                        Plan::Nothing => {}
+                    }
+                    claimed.push((job, p));
+                }
+                Ok(claimed)
+            }
+            StoreHandle::Python(store) => {
+                let due = Python::attach(|py| {
+                    let run = || -> PyResult<Vec<JobRef>> {
+                        let now = zoned_to_datetime(py, now, None)?;
+                        let jobs = store.bind(py).call_method1("get_due_jobs", (now,))?;
+                        jobs.try_iter()?.map(|j| Ok(Arc::new(j?.cast_into::<Job>()?.unbind()))).collect()
+                    };
+                    run().map_err(|e| py_error_text(py, &e))
+                })?;
+                let mut claimed = Vec::with_capacity(due.len());
+                for job in due {
+                    let p = plan(&job);
+                    if let Plan::Run { next: Some(next), .. } = &p {
+                        job.get().fields.lock().next_run_time = Some(Some(*next));
+                    }
+                    Python::attach(|py| {
+                        let store = store.bind(py);
+                        let result = match &p {
+                            Plan::Run { next: Some(_), .. } => store.call_method1("update_job", (job.clone_ref(py),)),
+                            Plan::Run { next: None, .. } | Plan::NoExecutor => {
+                                let id = job.get().id().unwrap_or_else(|| Arc::from(""));
+                                store.call_method1("remove_job", (&*id,))
+                            }
+                            Plan::Nothing => Ok(py.None().into_bound(py)),
+                        };
+                        result.map(drop).map_err(|e| py_error_text(py, &e))
+                    })?;
+                    claimed.push((job, p));
+                }
+                Ok(claimed)
+            }
         }
     }
 

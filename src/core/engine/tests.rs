@@ -79,19 +79,29 @@ impl EngineStore<Job> for FakeStore {
     fn alias(&self) -> &str {
         "default"
     }
-    fn due_jobs(&self, now: &ZonedTime) -> Result<Vec<Job>, String> {
+    fn claim_due_jobs(&self, now: &ZonedTime, plan: &mut dyn FnMut(&Job) -> Plan) -> Result<Vec<(Job, Plan)>, String> {
         if self.failing.get() > 0 {
             self.failing.set(self.failing.get() - 1);
             return Err("db down".into());
         }
-        Ok(self.index.borrow().due(now.micros()).cloned().collect())
-    }
-    fn update_job(&self, job: &Job) -> Result<(), String> {
-        let key = job.next.get().map_or(PAUSED, |t| t.micros());
-        self.index.borrow_mut().update(&job.id, key, job.clone()).map_err(|e| format!("{e:?}"))
-    }
-    fn remove_job(&self, id: &str) -> Result<(), String> {
-        self.index.borrow_mut().remove(id).map(drop).map_err(|e| format!("{e:?}"))
+        let due: Vec<Job> = self.index.borrow().due(now.micros()).cloned().collect();
+        let mut index = self.index.borrow_mut();
+        let mut claimed = Vec::new();
+        for job in due {
+            let p = plan(&job);
+            match &p {
+                Plan::Run { next: Some(next), .. } => {
+                    job.next.set(Some(*next));
+                    index.update(&job.id, next.micros(), job.clone()).map_err(|e| format!("{e:?}"))?;
+                }
+                Plan::Run { next: None, .. } | Plan::NoExecutor => {
+                    index.remove(&job.id).map_err(|e| format!("{e:?}"))?;
+                }
+                Plan::Nothing => {}
+            }
+            claimed.push((job, p));
+        }
+        Ok(claimed)
     }
     fn next_run_time(&self) -> Result<Option<i64>, String> {
         Ok(self.index.borrow().next_run_time())
