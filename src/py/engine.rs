@@ -12,7 +12,7 @@ use crate::py::errors::MAX_INSTANCES_REACHED;
 use crate::py::events::*;
 use crate::py::executor::ThreadPool;
 use crate::py::job::JobRef;
-use crate::py::store::{EngineStoreRef, MemoryIndexStore, StoreHandle};
+use crate::py::store::{native_store, EngineStoreRef, StoreHandle};
 use crate::py::time::{zone_from_tzinfo, zoned_to_datetime};
 use parking_lot::RwLock;
 use pyo3::prelude::*;
@@ -296,13 +296,14 @@ impl Engine {
         *self.zone.write() = zone_from_tzinfo(tz).unwrap_or(Zone::Utc);
     }
 
-    /// `[(alias, store, native_index_or_None)]` in the scheduler's store order.
-    fn set_stores(&self, stores: Vec<(String, Py<PyAny>, Option<Py<MemoryIndexStore>>)>) {
+    /// `[(alias, store, native_or_None)]` in the scheduler's store order; `native` is the
+    /// store's `_native` object when the engine may bypass the store's Python methods.
+    fn set_stores(&self, stores: Vec<(String, Py<PyAny>, Option<Bound<'_, PyAny>>)>) {
         let entries = stores
             .into_iter()
             .map(|(alias, store, native)| {
-                let handle = match native {
-                    Some(index) => StoreHandle::Native(index),
+                let handle = match native.as_ref().and_then(native_store) {
+                    Some(engine) => StoreHandle::Native(engine),
                     None => StoreHandle::Python(store),
                 };
                 (Arc::from(alias), handle)
@@ -324,6 +325,12 @@ impl Engine {
             })
             .collect();
         *self.executors.write() = Arc::new(entries);
+    }
+
+    /// One processing pass, for schedulers that drive passes from their event loop
+    /// (asyncio, tornado, twisted, Qt). Returns seconds until the next pass, or `None`.
+    fn process_pass(&self, py: Python<'_>, scheduler: Py<PyAny>) -> PyResult<Option<f64>> {
+        self.process(py, &scheduler)
     }
 
     /// Ask for a processing pass as soon as possible.

@@ -100,10 +100,65 @@ impl MemoryIndexStore {
     }
 }
 
-/// A store as the engine drives it: the native index directly, anything else through Python.
+/// A store the engine can drive without going through Python methods.
+pub trait NativeStore: Send + Sync {
+    fn claim_due_jobs(
+        &self,
+        now: &ZonedTime,
+        plan: &mut dyn FnMut(&JobRef) -> Plan,
+    ) -> Result<Vec<(JobRef, Plan)>, String>;
+    fn next_run_time(&self) -> Result<Option<i64>, String>;
+}
+
+/// A store as the engine drives it: natively, or through its Python methods (stores written
+/// in Python, and subclasses that override ours).
 pub enum StoreHandle {
-    Native(Py<MemoryIndexStore>),
+    Native(Arc<dyn NativeStore>),
     Python(Py<PyAny>),
+}
+
+/// The native engine of a store object's `_native` attribute, if it has one we know.
+pub fn native_store(obj: &Bound<'_, PyAny>) -> Option<Arc<dyn NativeStore>> {
+    if let Ok(index) = obj.cast::<MemoryIndexStore>() {
+        return Some(Arc::new(MemoryStoreEngine(index.clone().unbind())));
+    }
+    None
+}
+
+struct MemoryStoreEngine(Py<MemoryIndexStore>);
+
+impl NativeStore for MemoryStoreEngine {
+    fn claim_due_jobs(
+        &self,
+        now: &ZonedTime,
+        plan: &mut dyn FnMut(&JobRef) -> Plan,
+    ) -> Result<Vec<(JobRef, Plan)>, String> {
+        // Plans are made without holding the index lock: a Python trigger takes the GIL.
+        // Concurrent changes are excluded by the scheduler's store lock, held for the pass.
+        let store = self.0.get();
+        let due = store.due(now.micros());
+        let mut claimed = Vec::with_capacity(due.len());
+        for job in due {
+            let p = plan(&job);
+            match &p {
+                Plan::Run { next: Some(next), .. } => {
+                    job.get().fields.lock().next_run_time = Some(Some(*next));
+                    store.update_ref(&job).map_err(|e| format!("{e:?}"))?;
+                }
+                Plan::Run { next: None, .. } | Plan::NoExecutor => {
+                    let id = job.get().id().unwrap_or_else(|| Arc::from(""));
+                    store.remove_id(&id).map_err(|e| format!("{e:?}"))?;
+                }
+                Plan::Nothing => {}
+            }
+            claimed.push((job, p));
+        }
+        Ok(claimed)
+    }
+
+    fn next_run_time(&self) -> Result<Option<i64>, String> {
+        Ok(self.0.get().next_run_us())
+    }
 }
 
 pub struct EngineStoreRef<'a> {
@@ -125,30 +180,8 @@ impl EngineStore<JobRef> for EngineStoreRef<'_> {
         now: &ZonedTime,
         plan: &mut dyn FnMut(&JobRef) -> Plan,
     ) -> Result<Vec<(JobRef, Plan)>, String> {
-        // Plans are made without holding any store lock: a Python trigger takes the GIL.
-        // Concurrent changes are excluded by the scheduler's store lock, held for the pass.
         match self.handle {
-            StoreHandle::Native(store) => {
-                let store = store.get();
-                let due = store.due(now.micros());
-                let mut claimed = Vec::with_capacity(due.len());
-                for job in due {
-                    let p = plan(&job);
-                    match &p {
-                        Plan::Run { next: Some(next), .. } => {
-                            job.get().fields.lock().next_run_time = Some(Some(*next));
-                            store.update_ref(&job).map_err(|e| format!("{e:?}"))?;
-                        }
-                        Plan::Run { next: None, .. } | Plan::NoExecutor => {
-                            let id = job.get().id().unwrap_or_else(|| Arc::from(""));
-                            store.remove_id(&id).map_err(|e| format!("{e:?}"))?;
-                        }
-                        Plan::Nothing => {}
-                    }
-                    claimed.push((job, p));
-                }
-                Ok(claimed)
-            }
+            StoreHandle::Native(store) => store.claim_due_jobs(now, plan),
             StoreHandle::Python(store) => {
                 let due = Python::attach(|py| {
                     let run = || -> PyResult<Vec<JobRef>> {
@@ -185,7 +218,7 @@ impl EngineStore<JobRef> for EngineStoreRef<'_> {
 
     fn next_run_time(&self) -> Result<Option<i64>, String> {
         match self.handle {
-            StoreHandle::Native(store) => Ok(store.get().next_run_us()),
+            StoreHandle::Native(store) => store.next_run_time(),
             StoreHandle::Python(store) => Python::attach(|py| {
                 let run = || -> PyResult<Option<i64>> {
                     let t = store.bind(py).call_method0("get_next_run_time")?;

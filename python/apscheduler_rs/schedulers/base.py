@@ -142,6 +142,10 @@ _SERIALIZATION_ERROR = (
 )
 
 
+def _no_native() -> None:
+    return None
+
+
 def _plugin_entry_point(group: str, name: str) -> Any:
     """A third-party plugin registered under APScheduler's entry-point groups."""
     for ep in entry_points(group=group):
@@ -219,7 +223,7 @@ class BaseScheduler(metaclass=ABCMeta):
     def _sync_jobstores(self) -> None:
         self._engine.set_stores(
             [
-                (alias, store, store._native if type(store) is MemoryJobStore else None)
+                (alias, store, getattr(store, "_native_engine", _no_native)())
                 for alias, store in self._jobstores.items()
             ]
         )
