@@ -23,6 +23,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub const STATE_STOPPED: u8 = 0;
+pub const STATE_RUNNING: u8 = 1;
 pub const STATE_PAUSED: u8 = 2;
 /// How often a loop running on the main thread looks for signals (Ctrl+C).
 const SIGNAL_POLL: Duration = Duration::from_millis(100);
@@ -189,6 +190,21 @@ impl EngineHost<JobRef> for PassHost<'_> {
 }
 
 impl Engine {
+    pub fn zone(&self) -> Zone {
+        *self.zone.read()
+    }
+
+    pub fn state(&self) -> u8 {
+        self.state.load(Ordering::SeqCst)
+    }
+
+    /// Wakes the loop if `run_at` (epoch µs) comes before the loop would wake by itself.
+    pub fn wake_if_before(&self, run_at: i64) {
+        if run_at < self.deadline.load(Ordering::SeqCst) {
+            self.wakeup.notify();
+        }
+    }
+
     fn now(&self) -> ZonedTime {
         ZonedTime::from_micros(SystemClock.now_micros(), *self.zone.read())
     }
@@ -344,9 +360,7 @@ impl Engine {
             Some(t) if !t.is_none() => crate::py::time::zoned_from_datetime(t)?.micros(),
             _ => return Ok(()),
         };
-        if at < self.deadline.load(Ordering::SeqCst) {
-            self.wakeup.notify();
-        }
+        self.wake_if_before(at);
         Ok(())
     }
 

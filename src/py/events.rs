@@ -2,6 +2,7 @@
 use crate::py::pyref::Cached;
 use pyo3::prelude::*;
 
+pub const EVENT_JOB_ADDED: u32 = 1 << 9;
 pub const EVENT_JOB_REMOVED: u32 = 1 << 10;
 pub const EVENT_JOB_EXECUTED: u32 = 1 << 12;
 pub const EVENT_JOB_ERROR: u32 = 1 << 13;

@@ -1,6 +1,7 @@
 //! PyO3 bindings: the only layer that names Python.
 use pyo3::prelude::*;
 
+pub mod add_job;
 pub mod engine;
 pub mod errors;
 pub mod events;
@@ -16,6 +17,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<store::MemoryIndexStore>()?;
     m.add_class::<executor::ThreadPool>()?;
     m.add_class::<engine::Engine>()?;
+    m.add_function(wrap_pyfunction!(add_job::add_job_native, m)?)?;
     trigger::register(m)?;
     Ok(())
 }

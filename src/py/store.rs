@@ -34,6 +34,11 @@ impl MemoryIndexStore {
     pub fn remove_id(&self, id: &str) -> Result<JobRef, IndexError> {
         self.index.lock().remove(id)
     }
+    pub fn add_ref(&self, job: JobRef) -> Result<(), IndexError> {
+        let id = job.get().id().unwrap_or_else(|| Arc::from(""));
+        let key = sort_key(job.get());
+        self.index.lock().add(id, key, job)
+    }
     pub fn next_run_us(&self) -> Option<i64> {
         self.index.lock().next_run_time()
     }

@@ -25,7 +25,7 @@ from tzlocal import get_localzone
 
 from .. import _compat
 from .. import release as _release
-from .._core import Engine
+from .._core import Engine, add_job_native
 from ..events import (
     EVENT_ALL,
     EVENT_ALL_JOBS_REMOVED,
@@ -269,6 +269,7 @@ class BaseScheduler(metaclass=ABCMeta):
             "coalesce": asbool(job_defaults.get("coalesce", True)),
             "max_instances": asint(job_defaults.get("max_instances", 1)),
         }
+        self._job_defaults_tuple = tuple(self._job_defaults.values())
 
         self._executors.clear()
         self._sync_executors()
@@ -490,8 +491,17 @@ class BaseScheduler(metaclass=ABCMeta):
         **trigger_args: Any,
     ) -> Job:
         """Add a job; it is stored at once if the scheduler runs, otherwise at ``start()``."""
+        trigger = self._create_trigger(trigger, trigger_args)
+        store = self._jobstores.get(jobstore) if jobstore.__class__ is str else None
+        if store.__class__ is MemoryJobStore and self._engine.state != STATE_STOPPED:
+            # The common case, natively: same validation, events, logs and wake-up.
+            return add_job_native(
+                self._engine, self, store._native, jobstore, replace_existing, self._job_defaults_tuple,
+                trigger, executor, func, args, kwargs, id, name, misfire_grace_time, coalesce,
+                max_instances, next_run_time,
+            )  # fmt: skip
         job_kwargs: dict[str, Any] = {
-            "trigger": self._create_trigger(trigger, trigger_args),
+            "trigger": trigger,
             "executor": executor,
             "func": func,
             "args": tuple(args) if args is not None else (),
