@@ -88,10 +88,16 @@ pub fn add_job_native<'py>(
     job.fields.lock().jobstore_alias = Some(alias.clone().into_any().unbind());
     let job = Py::new(py, job)?;
 
-    let lock = scheduler.getattr("_jobstores_lock")?;
-    lock.call_method0("acquire")?;
-    let added = index.get().insert(py, &job, replace_existing);
-    lock.call_method0("release")?;
+    // A new id cannot race with a processing pass; a replacement can, so it takes the lock.
+    let added = if replace_existing {
+        let lock = scheduler.getattr("_jobstores_lock")?;
+        lock.call_method0("acquire")?;
+        let added = index.get().insert(py, &job, true);
+        lock.call_method0("release")?;
+        added
+    } else {
+        index.get().insert(py, &job, false)
+    };
     if !added? {
         return Err(conflicting_id_error(py, &id.str()?.to_string()));
     }

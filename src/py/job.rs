@@ -12,6 +12,7 @@ use crate::py::time::{zoned_from_datetime, zoned_to_datetime};
 use crate::py::trigger::native_trigger;
 use parking_lot::Mutex;
 use pyo3::exceptions::{PyAttributeError, PyTypeError, PyValueError};
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDateTime, PyDict, PyInt, PyList, PyString, PyTuple};
 use std::sync::Arc;
@@ -109,6 +110,47 @@ fn describe_callable(func: &Bound<'_, PyAny>) -> PyResult<(Py<PyAny>, Option<Py<
     Ok((name, func_ref))
 }
 
+/// `check_callable_args`, remembered for plain functions called with positional arguments only:
+/// the answer depends only on the code object, the defaults and the number of arguments.
+fn check_callable_args(func: &Bound<'_, PyAny>, args: &Bound<'_, PyAny>, kwargs: &Bound<'_, PyAny>) -> PyResult<()> {
+    use pyo3::types::PyFunction;
+    use std::collections::HashMap;
+    type Key = (usize, usize);
+    /// (function, code, defaults, kw-defaults) kept alive so the identities stay meaningful.
+    type Entry = [Py<PyAny>; 4];
+    static CACHE: Mutex<Option<HashMap<Key, Entry>>> = Mutex::new(None);
+    let py = func.py();
+    let cacheable = func.is_exact_instance_of::<PyFunction>()
+        && kwargs.cast::<PyDict>().is_ok_and(|k| k.is_empty())
+        && args.is_exact_instance_of::<PyTuple>();
+    if !cacheable {
+        CHECK_CALLABLE_ARGS.get(py)?.call1((func, args, kwargs))?;
+        return Ok(());
+    }
+    let parts = [
+        func.clone(),
+        func.getattr(intern!(py, "__code__"))?,
+        func.getattr(intern!(py, "__defaults__"))?,
+        func.getattr(intern!(py, "__kwdefaults__"))?,
+    ];
+    let key = (func.as_ptr() as usize, args.len()?);
+    if let Some(map) = CACHE.lock().as_ref() {
+        if let Some(entry) = map.get(&key) {
+            if entry.iter().zip(&parts).all(|(a, b)| a.is(b)) {
+                return Ok(());
+            }
+        }
+    }
+    CHECK_CALLABLE_ARGS.get(py)?.call1((func, args, kwargs))?;
+    let mut guard = CACHE.lock();
+    let map = guard.get_or_insert_with(HashMap::new);
+    if map.len() >= 1024 {
+        map.clear();
+    }
+    map.insert(key, parts.map(Bound::unbind));
+    Ok(())
+}
+
 impl Job {
     pub fn empty() -> Self {
         Job { fields: Mutex::new(JobFields::default()) }
@@ -116,13 +158,12 @@ impl Job {
 
     /// The validated modify of jobs-and-events §1.4: everything is checked before anything
     /// is assigned, in the same order and with the same messages as APScheduler.
-    pub fn modify_fields(&self, py: Python<'_>, changes: &Bound<'_, PyDict>) -> PyResult<()> {
+    pub fn modify_fields<'py>(&self, py: Python<'py>, changes: &Bound<'py, PyDict>) -> PyResult<()> {
         let mut ok = Approved::default();
-        let pop = |key: &str| -> PyResult<Option<Bound<'_, PyAny>>> {
-            let key = PyString::new(py, key);
-            match changes.get_item(&key)? {
+        let pop = |key: &Bound<'py, PyString>| -> PyResult<Option<Bound<'py, PyAny>>> {
+            match changes.get_item(key)? {
                 Some(v) => {
-                    changes.del_item(&key)?;
+                    changes.del_item(key)?;
                     Ok(Some(v))
                 }
                 None => Ok(None),
@@ -130,7 +171,7 @@ impl Job {
         };
         let has_id = self.fields.lock().id.is_some();
 
-        if let Some(value) = pop("id")? {
+        if let Some(value) = pop(intern!(py, "id"))? {
             if !value.is_instance_of::<PyString>() {
                 return Err(PyTypeError::new_err("id must be a nonempty string"));
             }
@@ -140,7 +181,7 @@ impl Job {
             ok.id = Some(Arc::from(value.extract::<String>()?));
         }
 
-        let (func, args, kwargs) = (pop("func")?, pop("args")?, pop("kwargs")?);
+        let (func, args, kwargs) = (pop(intern!(py, "func"))?, pop(intern!(py, "args"))?, pop(intern!(py, "kwargs"))?);
         if func.is_some() || args.is_some() || kwargs.is_some() {
             let (cur_func, cur_args, cur_kwargs, has_name) = {
                 let f = self.fields.lock();
@@ -172,13 +213,13 @@ impl Job {
             } else {
                 return Err(PyTypeError::new_err("func must be a callable or a textual reference to one"));
             };
-            let name_given = matches!(changes.get_item("name")?, Some(n) if !n.is_none());
+            let name_given = matches!(changes.get_item(intern!(py, "name"))?, Some(n) if !n.is_none());
             if !has_name && !name_given {
                 let name = match default_name {
                     Some(n) => n.into_bound(py),
                     None => GET_CALLABLE_NAME.get(py)?.call1((&func,))?,
                 };
-                changes.set_item("name", name)?;
+                changes.set_item(intern!(py, "name"), name)?;
             }
             let args_ok = args.is_instance_of::<PyTuple>()
                 || args.is_instance_of::<PyList>()
@@ -191,18 +232,18 @@ impl Job {
             if !kwargs_ok {
                 return Err(PyTypeError::new_err("kwargs must be a dict-like object"));
             }
-            CHECK_CALLABLE_ARGS.get(py)?.call1((&func, &args, &kwargs))?;
+            check_callable_args(&func, &args, &kwargs)?;
             ok.func = Some((func.unbind(), func_ref, args.unbind(), kwargs.unbind()));
         }
 
-        if let Some(value) = pop("name")? {
+        if let Some(value) = pop(intern!(py, "name"))? {
             if !value.is_instance_of::<PyString>() || !value.is_truthy()? {
                 return Err(PyTypeError::new_err("name must be a nonempty string"));
             }
             ok.name = Some(value.unbind());
         }
 
-        if let Some(value) = pop("misfire_grace_time")? {
+        if let Some(value) = pop(intern!(py, "misfire_grace_time"))? {
             ok.misfire_grace_time = Some(if value.is_none() {
                 None
             } else {
@@ -212,17 +253,17 @@ impl Job {
             });
         }
 
-        if let Some(value) = pop("coalesce")? {
+        if let Some(value) = pop(intern!(py, "coalesce"))? {
             ok.coalesce = Some(value.is_truthy()?);
         }
 
-        if let Some(value) = pop("max_instances")? {
+        if let Some(value) = pop(intern!(py, "max_instances"))? {
             ok.max_instances = Some(
                 positive_int(&value).ok_or_else(|| PyTypeError::new_err("max_instances must be a positive integer"))?,
             );
         }
 
-        if let Some(value) = pop("trigger")? {
+        if let Some(value) = pop(intern!(py, "trigger"))? {
             let native = native_trigger(&value);
             if native.is_none() && !value.is_instance(BASE_TRIGGER.get(py)?)? {
                 return Err(PyTypeError::new_err(format!(
@@ -233,14 +274,14 @@ impl Job {
             ok.trigger = Some((value.unbind(), native));
         }
 
-        if let Some(value) = pop("executor")? {
+        if let Some(value) = pop(intern!(py, "executor"))? {
             if !value.is_instance_of::<PyString>() {
                 return Err(PyTypeError::new_err("executor must be a string"));
             }
             ok.executor = Some(Arc::from(value.extract::<String>()?));
         }
 
-        if let Some(value) = pop("next_run_time")? {
+        if let Some(value) = pop(intern!(py, "next_run_time"))? {
             ok.next_run_time = Some(self.convert_run_time(py, &value)?);
         }
 

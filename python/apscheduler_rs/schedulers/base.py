@@ -813,13 +813,19 @@ class BaseScheduler(metaclass=ABCMeta):
         return plugin_cls(**constructor_kwargs)
 
     def _create_trigger(self, trigger: Any, trigger_args: dict[str, Any]) -> BaseTrigger:
+        if trigger.__class__ is str:  # the common case first: an alias
+            trigger_args.setdefault("timezone", self._timezone)
+            cls = self._trigger_classes.get(trigger)
+            if cls is not None:
+                return cls(**trigger_args)
+            return self._create_plugin_instance("trigger", trigger, trigger_args)
         if isinstance(trigger, BaseTrigger):
             return trigger
         if trigger is None:
             trigger = "date"
         elif not isinstance(trigger, str):
             raise TypeError(f"Expected a trigger instance or string, got {trigger.__class__.__name__} instead")
-        trigger_args.setdefault("timezone", self.timezone)
+        trigger_args.setdefault("timezone", self._timezone)
         return self._create_plugin_instance("trigger", trigger, trigger_args)
 
     def _create_lock(self) -> Any:
