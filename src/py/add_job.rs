@@ -104,7 +104,7 @@ pub fn add_job_native<'py>(
 
     if engine.listener_mask.load(Ordering::Relaxed) & EVENT_JOB_ADDED != 0 {
         let event = JOB_EVENT.get(py)?.call1((EVENT_JOB_ADDED, &id, alias))?;
-        scheduler.call_method1("_dispatch_event", (event,))?;
+        engine.listeners.dispatch(py, &event, EVENT_JOB_ADDED);
     }
     let logger = scheduler.getattr("_logger")?;
     if enabled(&logger, INFO) {

@@ -36,6 +36,7 @@ enum ExecutorHandle {
 #[pyclass(module = "apscheduler_rs._core", frozen)]
 pub struct Engine {
     pub listener_mask: Arc<AtomicU32>,
+    pub listeners: Listeners,
     wakeup: Wakeup,
     state: AtomicU8,
     stop_requested: AtomicBool,
@@ -50,7 +51,7 @@ pub struct Engine {
 /// The scheduler side of one pass: executors, events, logs. Attaches to Python only when a
 /// listener, a log record or a Python-written executor needs it.
 struct PassHost<'a> {
-    scheduler: &'a Py<PyAny>,
+    listeners: &'a Listeners,
     logger: &'a Py<PyAny>,
     executors: &'a HashMap<Arc<str>, ExecutorHandle>,
     mask: u32,
@@ -138,7 +139,7 @@ impl EngineHost<JobRef> for PassHost<'_> {
             if self.mask & EVENT_JOB_REMOVED != 0 {
                 let event = JOB_EVENT.get(py).and_then(|c| c.call1((EVENT_JOB_REMOVED, job_id, store)));
                 if let Ok(event) = event {
-                    let _ = self.scheduler.bind(py).call_method1("_dispatch_event", (event,));
+                    self.listeners.dispatch(py, &event, EVENT_JOB_REMOVED);
                 }
             }
             let logger = self.logger.bind(py);
@@ -226,7 +227,7 @@ impl Engine {
         let stores = self.stores.read().clone();
         let executors = self.executors.read().clone();
         let mut host = PassHost {
-            scheduler,
+            listeners: &self.listeners,
             logger: &logger.clone().unbind(),
             executors: &executors,
             mask: self.listener_mask.load(Ordering::Relaxed),
@@ -248,7 +249,7 @@ impl Engine {
         for (code, job, store, run_times) in std::mem::take(&mut host.queued) {
             let times = run_times.iter().map(|t| zoned_to_datetime(py, t, None)).collect::<PyResult<Vec<_>>>()?;
             let event = JOB_SUBMISSION_EVENT.get(py)?.call1((code, &*job.id(), &*store, times))?;
-            sched.call_method1("_dispatch_event", (event,))?;
+            self.listeners.dispatch(py, &event, code);
         }
 
         if self.state.load(Ordering::SeqCst) == STATE_PAUSED {
@@ -278,6 +279,7 @@ impl Engine {
     fn new() -> Self {
         Engine {
             listener_mask: Arc::new(AtomicU32::new(0)),
+            listeners: Listeners::default(),
             wakeup: Wakeup::default(),
             state: AtomicU8::new(STATE_STOPPED),
             stop_requested: AtomicBool::new(false),
@@ -298,8 +300,23 @@ impl Engine {
         self.state.store(state, Ordering::SeqCst);
     }
 
-    fn set_listener_mask(&self, mask: u32) {
-        self.listener_mask.store(mask, Ordering::Relaxed);
+    /// Mirrors `scheduler._listeners`: `[(callback, mask)]` in registration order.
+    fn set_listeners(&self, listeners: Vec<(Py<PyAny>, u64)>) {
+        let mask = listeners.iter().fold(0u64, |m, (_, l)| m | l);
+        self.listeners.set(listeners.into_iter().map(|(cb, m)| (cb, (m & 0xFFFF_FFFF) as u32)).collect());
+        self.listener_mask.store((mask & 0xFFFF_FFFF) as u32, Ordering::Relaxed);
+    }
+
+    /// The logger that reports listeners that raise.
+    fn set_logger(&self, logger: Py<PyAny>) {
+        self.listeners.set_logger(logger);
+    }
+
+    /// Calls the matching listeners with `event`.
+    fn dispatch(&self, py: Python<'_>, event: &Bound<'_, PyAny>) -> PyResult<()> {
+        let code: u64 = event.getattr(pyo3::intern!(py, "code"))?.extract()?;
+        self.listeners.dispatch(py, event, (code & 0xFFFF_FFFF) as u32);
+        Ok(())
     }
 
     fn set_retry_interval(&self, seconds: f64) {

@@ -828,3 +828,4 @@ pub fn new_job_id() -> String {
     }
     s
 }
+
