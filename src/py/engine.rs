@@ -70,8 +70,8 @@ impl PassHost<'_> {
         Python::attach(|py| {
             let logger = self.logger.bind(py);
             if enabled(logger, level) {
-                if let Ok(args) = args(py) {
-                    let _ = logger.call_method1("log", args);
+                if let Some(args) = ignore_error(py, args(py)) {
+                    ignore_error(py, logger.call_method1("log", args));
                 }
             }
         })
@@ -144,7 +144,7 @@ impl EngineHost<JobRef> for PassHost<'_> {
             }
             let logger = self.logger.bind(py);
             if enabled(logger, INFO) {
-                let _ = logger.call_method1("info", ("Removed job %s", job_id));
+                ignore_error(py, logger.call_method1("info", ("Removed job %s", job_id)));
             }
         })
     }
@@ -181,11 +181,12 @@ impl EngineHost<JobRef> for PassHost<'_> {
             let err = err.unwrap_or_else(|| pyo3::exceptions::PyRuntimeError::new_err(error.to_owned()));
             let kw = PyDict::new(py);
             let _ = kw.set_item("exc_info", err.into_value(py));
-            let _ = logger.call_method(
+            let logged = logger.call_method(
                 "error",
                 ("Error submitting job \"%s\" to executor \"%s\"", job.clone_ref(py), &*executor),
                 Some(&kw),
             );
+            ignore_error(py, logged);
         })
     }
 }
@@ -414,6 +415,9 @@ impl Engine {
                 let woken = py.detach(|| self.wakeup.wait(slice));
                 if main_thread {
                     py.check_signals()?;
+                    if let Some(interrupt) = take_interrupt() {
+                        return Err(interrupt);
+                    }
                 }
                 let due = deadline.is_some_and(|d| SystemClock.now_micros() >= d);
                 if woken || due || self.stop_requested.load(Ordering::SeqCst) {
@@ -428,12 +432,17 @@ impl Engine {
             }
             wait = match self.process(py, &scheduler) {
                 Ok(w) => w,
+                // Ctrl+C / sys.exit() end the loop; they may have surfaced inside a log call.
+                Err(e) if !e.is_instance_of::<pyo3::exceptions::PyException>(py) => return Err(e),
                 Err(e) => {
-                    // A pass must never kill the loop: report and retry shortly.
+                    // Any other failure must not kill the loop: report it and retry shortly.
                     e.print(py);
                     Some(1.0)
                 }
             };
+            if let Some(interrupt) = take_interrupt() {
+                return Err(interrupt);
+            }
         }
     }
 }

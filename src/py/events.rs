@@ -26,7 +26,33 @@ pub const WARNING: u8 = 30;
 pub const ERROR: u8 = 40;
 
 pub fn enabled(logger: &Bound<'_, PyAny>, level: u8) -> bool {
-    logger.call_method1(intern!(logger.py(), "isEnabledFor"), (level,)).and_then(|b| b.is_truthy()).unwrap_or(false)
+    let result = logger.call_method1(intern!(logger.py(), "isEnabledFor"), (level,)).and_then(|b| b.is_truthy());
+    ignore_error(logger.py(), result).unwrap_or(false)
+}
+
+thread_local! {
+    /// A `KeyboardInterrupt`/`SystemExit` that surfaced inside a call whose errors we ignore.
+    static INTERRUPT: std::cell::RefCell<Option<PyErr>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Drops an ordinary exception (`Exception`) from a best-effort call such as logging, but keeps
+/// a `KeyboardInterrupt` or `SystemExit` (Ctrl+C lands in whatever Python code the main thread
+/// runs) so that the loop can raise it: see [`take_interrupt`].
+pub fn ignore_error<T>(py: Python<'_>, result: PyResult<T>) -> Option<T> {
+    match result {
+        Ok(v) => Some(v),
+        Err(e) => {
+            if !e.is_instance_of::<pyo3::exceptions::PyException>(py) {
+                INTERRUPT.with(|i| *i.borrow_mut() = Some(e));
+            }
+            None
+        }
+    }
+}
+
+/// The interrupt kept by [`ignore_error`] on this thread, if any.
+pub fn take_interrupt() -> Option<PyErr> {
+    INTERRUPT.with(|i| i.borrow_mut().take())
 }
 
 /// A `JobExecutionEvent`, built by filling its `__dict__` (same attributes, same `vars()`
@@ -87,7 +113,8 @@ impl Listeners {
                     Some(logger) => {
                         let kw = PyDict::new(py);
                         let _ = kw.set_item("exc_info", err.into_value(py));
-                        let _ = logger.bind(py).call_method("error", ("Error notifying listener",), Some(&kw));
+                        let logged = logger.bind(py).call_method("error", ("Error notifying listener",), Some(&kw));
+                        ignore_error(py, logged);
                     }
                     None => err.print(py),
                 }
