@@ -85,6 +85,8 @@ class AndTrigger(BaseCombiningTrigger):
             fire_times = [t.get_next_fire_time(previous_fire_time, now) for t in self.triggers]
             if None in fire_times:
                 return None
+            if not fire_times:
+                min(fire_times)  # APScheduler 3.11.3 fails this way on an empty member list
             if all(ft == fire_times[0] for ft in fire_times):
                 return self._apply_jitter(fire_times[0], self.jitter, now)
             latest = max(fire_times)
