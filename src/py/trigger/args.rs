@@ -7,7 +7,6 @@
 use crate::core::time::{Zone, ZonedTime};
 use crate::py::time::zone_from_tzinfo;
 use chrono::{NaiveDate, NaiveDateTime};
-use parking_lot::Mutex;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -34,19 +33,21 @@ fn timezone_type<'py>(py: Python<'py>) -> PyResult<&'py Bound<'py, PyAny>> {
     cached(py, &T, "datetime", "timezone")
 }
 
-/// tzinfo objects already mapped to core zones, by identity, with a "pytz" flag. The
-/// entries keep the objects alive, so an address is never reused while cached.
-static ZONES: Mutex<Vec<(Py<PyAny>, Zone, bool)>> = Mutex::new(Vec::new());
+// tzinfo objects already mapped to core zones, by identity, with a "pytz" flag. The entries
+// keep the objects alive, so an address is never reused while cached. Per thread: no locking
+// on the hot path (the GIL already serialises Python callers).
+thread_local! {
+    static ZONES: std::cell::RefCell<Vec<(Py<PyAny>, Zone, bool)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
 const ZONE_CACHE_SIZE: usize = 64;
 
 /// The core zone of a tzinfo object and whether it is a pytz zone. Zones the core cannot
 /// model (dateutil, custom tzinfo classes) are a `TypeError`.
 fn lookup(tz: &Bound<'_, PyAny>) -> PyResult<(Zone, bool)> {
-    {
-        let cache = ZONES.lock();
-        if let Some((_, z, p)) = cache.iter().find(|(o, _, _)| o.as_ptr() == tz.as_ptr()) {
-            return Ok((*z, *p));
-        }
+    let ptr = tz.as_ptr();
+    let hit = ZONES.with(|c| c.borrow().iter().find(|(o, _, _)| o.as_ptr() == ptr).map(|(_, z, p)| (*z, *p)));
+    if let Some(hit) = hit {
+        return Ok(hit);
     }
     let zone = zone_from_tzinfo(tz).map_err(|_| {
         let name = tz.get_type().name().map(|n| n.to_string()).unwrap_or_default();
@@ -55,10 +56,12 @@ fn lookup(tz: &Bound<'_, PyAny>) -> PyResult<(Zone, bool)> {
         ))
     })?;
     let is_pytz = matches!(zone, Zone::Iana(_)) && tz.hasattr("localize")?;
-    let mut cache = ZONES.lock();
-    if cache.len() < ZONE_CACHE_SIZE {
-        cache.push((tz.clone().unbind(), zone, is_pytz));
-    }
+    ZONES.with(|c| {
+        let mut cache = c.borrow_mut();
+        if cache.len() < ZONE_CACHE_SIZE {
+            cache.push((tz.clone().unbind(), zone, is_pytz));
+        }
+    });
     Ok((zone, is_pytz))
 }
 
