@@ -150,3 +150,32 @@ def test_and_trigger_continues_where_apscheduler_hangs():
     assert _core._native_next_fire_time(cal, None, NOW) == datetime(2024, 1, 7, tzinfo=UTC)
     never = AndTrigger([CronTrigger(hour=1, timezone="UTC"), CronTrigger(hour=2, timezone="UTC")])
     assert never.get_next_fire_time(None, NOW) is None
+
+
+def test_date_attributes_are_assignable_like_apscheduler_slots():
+    c = CronTrigger(hour=5, timezone="UTC")
+    c.jitter = 10
+    c.end_date = datetime(2024, 1, 1, 4, tzinfo=UTC)
+    assert repr(c) == "<CronTrigger (hour='5', end_date='2024-01-01 04:00:00 UTC', jitter=10, timezone='UTC')>"
+    c.jitter = None
+    assert c.get_next_fire_time(None, datetime(2024, 1, 1, tzinfo=UTC)) is None
+    i = IntervalTrigger(hours=1, start_date="2024-01-01 00:00:00", timezone="UTC")
+    i.start_date = datetime(2024, 1, 1, 0, 30, tzinfo=UTC)
+    assert i.get_next_fire_time(None, NOW) == datetime(2024, 1, 1, 1, 30, tzinfo=UTC)
+    d = DateTrigger("2024-05-01 12:00:00", timezone="UTC")
+    d.run_date = NOW
+    assert d.get_next_fire_time(None, NOW) is NOW
+
+
+def test_old_interval_state_with_a_pytz_zone():
+    pytz = pytest.importorskip("pytz")
+    ny = pytz.timezone("America/New_York")
+    start = ny.localize(datetime(2024, 11, 3))
+    t = IntervalTrigger.__new__(IntervalTrigger)
+    t.__setstate__({"version": 2, "timezone": ny, "start_date": start, "end_date": None,
+                    "interval": timedelta(hours=1), "jitter": None})
+    got, prev = [], None
+    for _ in range(3):
+        prev = t.get_next_fire_time(prev, start)
+        got.append(prev.isoformat())
+    assert got == ["2024-11-03T00:00:00-04:00", "2024-11-03T01:00:00-04:00", "2024-11-03T01:00:00-05:00"]

@@ -11,7 +11,7 @@
 //! ([`Trigger::next_at_or_after`]) to the latest answer. If the members still do not agree
 //! within [`MAX_STEPS`] rounds, the result is `None` (the schedule ends) instead of a hang.
 
-use super::{pyrules, Trigger};
+use super::{Trigger, pyrules};
 use crate::core::time::ZonedTime;
 use std::sync::Arc;
 
@@ -105,7 +105,7 @@ impl Trigger for AndTrigger {
 mod tests {
     use super::*;
     use crate::core::time::Zone;
-    use crate::core::trigger::cron::{build_fields, CronTrigger};
+    use crate::core::trigger::cron::{CronTrigger, build_fields};
     use crate::core::trigger::date::DateTrigger;
 
     fn utc(h: i64) -> ZonedTime {

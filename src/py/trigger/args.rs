@@ -12,7 +12,12 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDateAccess, PyDateTime, PyDelta, PyDeltaAccess, PyTimeAccess, PyTzInfo, PyTzInfoAccess};
 
-fn cached<'py>(py: Python<'py>, cell: &'static PyOnceLock<Py<PyAny>>, module: &str, attr: &str) -> PyResult<&'py Bound<'py, PyAny>> {
+fn cached<'py>(
+    py: Python<'py>,
+    cell: &'static PyOnceLock<Py<PyAny>>,
+    module: &str,
+    attr: &str,
+) -> PyResult<&'py Bound<'py, PyAny>> {
     Ok(cell.get_or_try_init(py, || Ok::<_, PyErr>(py.import(module)?.getattr(attr)?.unbind()))?.bind(py))
 }
 
@@ -122,7 +127,12 @@ pub fn trigger_zone(
 fn naive_fields(dt: &Bound<'_, PyDateTime>) -> PyResult<NaiveDateTime> {
     NaiveDate::from_ymd_opt(dt.get_year(), dt.get_month() as u32, dt.get_day() as u32)
         .and_then(|d| {
-            d.and_hms_micro_opt(dt.get_hour() as u32, dt.get_minute() as u32, dt.get_second() as u32, dt.get_microsecond())
+            d.and_hms_micro_opt(
+                dt.get_hour() as u32,
+                dt.get_minute() as u32,
+                dt.get_second() as u32,
+                dt.get_microsecond(),
+            )
         })
         .ok_or_else(|| PyValueError::new_err("datetime out of range"))
 }
@@ -153,10 +163,24 @@ pub fn zoned_opt(dt: Option<&Bound<'_, PyAny>>) -> PyResult<Option<ZonedTime>> {
     dt.filter(|d| !d.is_none()).map(zoned).transpose()
 }
 
-/// A `datetime` for a core time, carrying the given tzinfo object.
+/// A `datetime` for a core time, carrying the given tzinfo object. A pytz zone (only found in
+/// old pickled states) gets its offset through `fromutc`, as `datetime.fromtimestamp` would.
 pub fn to_datetime<'py>(py: Python<'py>, t: &ZonedTime, tz: &Py<PyAny>) -> PyResult<Bound<'py, PyAny>> {
-    let tz = tz.bind(py).cast::<PyTzInfo>()?;
-    Ok(crate::py::time::zoned_to_datetime(py, t, Some(tz))?.into_any())
+    let tz = tz.bind(py);
+    if let Ok((_, true)) = lookup(tz) {
+        let utc = ZonedTime::from_instant(t.instant(), Zone::Utc);
+        let naive = crate::py::time::zoned_to_datetime(py, &utc, Some(tz.cast::<PyTzInfo>()?))?;
+        return tz.call_method1("fromutc", (naive,));
+    }
+    Ok(crate::py::time::zoned_to_datetime(py, t, Some(tz.cast::<PyTzInfo>()?))?.into_any())
+}
+
+/// A value assigned to a date attribute: `None` or an aware `datetime`.
+pub fn assigned_date(value: &Bound<'_, PyAny>) -> PyResult<Option<(Py<PyAny>, ZonedTime)>> {
+    if value.is_none() {
+        return Ok(None);
+    }
+    Ok(Some((value.clone().unbind(), zoned(value)?)))
 }
 
 /// `convert_to_datetime(value, zone, name)`: the kept object and its core time.
@@ -166,7 +190,9 @@ pub fn convert_date(
     zone: &TriggerZone,
     name: &str,
 ) -> PyResult<Option<(Py<PyAny>, ZonedTime)>> {
-    let Some(value) = value.filter(|v| !v.is_none()) else { return Ok(None) };
+    let Some(value) = value.filter(|v| !v.is_none()) else {
+        return Ok(None);
+    };
     if aware_tzinfo(Some(value)).is_some() {
         return Ok(Some((value.clone().unbind(), zoned(value)?)));
     }
@@ -257,10 +283,8 @@ pub fn new_delta(py: Python<'_>, micros: i64) -> PyResult<Bound<'_, PyDelta>> {
 
 /// Current time in a zone (`datetime.now(zone)`).
 pub fn now_in(zone: Zone) -> ZonedTime {
-    let micros = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_micros() as i64)
-        .unwrap_or(0);
+    let micros =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0);
     ZonedTime::from_micros(micros, zone)
 }
 
@@ -274,7 +298,9 @@ pub fn check_version(state: &Bound<'_, PyAny>, class: &str, max: i64) -> PyResul
         let msg = if max == 1 && class == "DateTrigger" {
             format!("Got serialized data for version {version} of {class}, but only version 1 can be handled")
         } else {
-            format!("Got serialized data for version {version} of {class}, but only versions up to {max} can be handled")
+            format!(
+                "Got serialized data for version {version} of {class}, but only versions up to {max} can be handled"
+            )
         };
         return Err(PyValueError::new_err(msg));
     }

@@ -90,11 +90,15 @@ impl Expr {
                 s
             }
             Expr::MonthRange { first, last, .. } => match last {
-                Some(l) if l != first => format!("{}-{}", name(&MONTHS, first - 1), name(&MONTHS, l - 1)),
+                Some(l) if l != first => {
+                    format!("{}-{}", name(&MONTHS, first - 1), name(&MONTHS, l - 1))
+                }
                 _ => name(&MONTHS, first - 1),
             },
             Expr::WeekdayRange { first, last, .. } => match last {
-                Some(l) if l != first => format!("{}-{}", name(&WEEKDAYS, first), name(&WEEKDAYS, l)),
+                Some(l) if l != first => {
+                    format!("{}-{}", name(&WEEKDAYS, first), name(&WEEKDAYS, l))
+                }
                 _ => name(&WEEKDAYS, first),
             },
             Expr::WeekdayPosition { option_num, weekday } => {

@@ -10,7 +10,7 @@ pub mod fields;
 pub mod parse;
 pub mod search;
 
-use super::{pyrules, Trigger};
+use super::{Trigger, pyrules};
 use crate::core::time::{Zone, ZonedTime};
 use fields::{Field, FieldKind};
 

@@ -87,11 +87,8 @@ fn match_names(p: &str) -> Option<(&str, Option<&str>)> {
 
 fn match_position(p: &str) -> Option<Matched<'_>> {
     let lower = p.get(..p.len().min(4))?.to_ascii_lowercase();
-    let (option, rest) = POSITIONS
-        .iter()
-        .enumerate()
-        .find(|(_, o)| lower.starts_with(*o))
-        .map(|(i, o)| (i, &p[o.len()..]))?;
+    let (option, rest) =
+        POSITIONS.iter().enumerate().find(|(_, o)| lower.starts_with(*o)).map(|(i, o)| (i, &p[o.len()..]))?;
     let after = rest.trim_start_matches(' ');
     if after.len() == rest.len() {
         return None; // at least one space
@@ -251,25 +248,57 @@ mod tests {
             (Hour, "-1", "Unrecognized expression \"-1\" for field \"hour\""),
             (Second, "5-3", MIN_ABOVE_MAX),
             (Second, "*/0", STEP_ZERO),
-            (Second, "*/60", "Error validating expression '*/60': the step value (60) is higher than the total range of the expression (59)"),
-            (Second, "10-20/11", "Error validating expression '10-20/11': the step value (11) is higher than the total range of the expression (10)"),
-            (Second, "50/10", "Error validating expression '50/10': the step value (10) is higher than the total range of the expression (9)"),
+            (
+                Second,
+                "*/60",
+                "Error validating expression '*/60': the step value (60) is higher than the total range of the expression (59)",
+            ),
+            (
+                Second,
+                "10-20/11",
+                "Error validating expression '10-20/11': the step value (11) is higher than the total range of the expression (10)",
+            ),
+            (
+                Second,
+                "50/10",
+                "Error validating expression '50/10': the step value (10) is higher than the total range of the expression (9)",
+            ),
             (Day, "0", "Error validating expression '0': the first value (0) is lower than the minimum value (1)"),
-            (Month, "13", "Error validating expression '13': the last value (13) is higher than the maximum value (12)"),
+            (
+                Month,
+                "13",
+                "Error validating expression '13': the last value (13) is higher than the maximum value (12)",
+            ),
             (Month, "foo", "Invalid month name \"foo\""),
             (Month, "January", "Invalid month name \"January\""),
             (Month, "jan-foo", "Invalid month name \"foo\""),
             (Month, "mar-jan", MIN_ABOVE_MAX),
-            (DayOfWeek, "7", "Error validating expression '7': the last value (7) is higher than the maximum value (6)"),
+            (
+                DayOfWeek,
+                "7",
+                "Error validating expression '7': the last value (7) is higher than the maximum value (6)",
+            ),
             (DayOfWeek, "monday", "Invalid weekday name \"monday\""),
             (DayOfWeek, "last", "Invalid weekday name \"last\""),
             (DayOfWeek, "?", "Unrecognized expression \"?\" for field \"day_of_week\""),
             (Day, "6th fri", "Unrecognized expression \"6th fri\" for field \"day\""),
             (Day, "1st 4", "Invalid weekday name \"4\""),
-            (Year, "1969", "Error validating expression '1969': the first value (1969) is lower than the minimum value (1970)"),
-            (Year, "*/8030", "Error validating expression '*/8030': the step value (8030) is higher than the total range of the expression (8029)"),
+            (
+                Year,
+                "1969",
+                "Error validating expression '1969': the first value (1969) is lower than the minimum value (1970)",
+            ),
+            (
+                Year,
+                "*/8030",
+                "Error validating expression '*/8030': the step value (8030) is higher than the total range of the expression (8029)",
+            ),
             (Week, "54", "Error validating expression '54': the last value (54) is higher than the maximum value (53)"),
-            (Hour, "0-1/5", "Error validating expression '0-1/5': the step value (5) is higher than the total range of the expression (1)"),
+            (
+                Hour,
+                "0-1/5",
+                "Error validating expression '0-1/5': the step value (5) is higher than the total range of the expression (1)",
+            ),
             (Day, "1,,2", "Unrecognized expression \"\" for field \"day\""),
         ];
         for (kind, text, msg) in cases {
