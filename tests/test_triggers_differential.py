@@ -50,7 +50,15 @@ zones = st.one_of(
     st.just(timezone.utc),
     st.builds(lambda m: timezone(timedelta(minutes=m)), st.integers(-12 * 60, 14 * 60).map(lambda m: m - m % 15)),
 )
-zone_args = st.one_of(zones, st.sampled_from(["Europe/Berlin", "UTC", "America/New_York", "Australia/Lord_Howe"]))
+try:
+    import pytz
+except ImportError:  # pragma: no cover
+    pytz = None
+zone_args = st.one_of(
+    zones,
+    st.sampled_from(["Europe/Berlin", "UTC", "America/New_York", "Australia/Lord_Howe"]),
+    *([st.sampled_from(ZONE_NAMES).map(pytz.timezone)] if pytz else []),
+)
 
 
 @st.composite
@@ -87,6 +95,8 @@ def date_args(draw, zone):
     if kind == "naive":
         return t.replace(tzinfo=None)
     if kind == "aware":
+        if pytz and draw(st.integers(0, 3)) == 0:  # pytz-aware values are kept as given
+            return t.astimezone(pytz.timezone(draw(st.sampled_from(ZONE_NAMES))))
         return t
     if kind == "date":
         return t.date()
@@ -165,7 +175,7 @@ def cron_piece(draw, name, lo, hi):
     if kind == "last" and name == "day":
         return "last"
     if kind == "junk" and draw(st.integers(0, 9)) == 0:
-        return draw(st.text(alphabet="0123456789*/-abcdefjlmnorstuvwy ", min_size=0, max_size=6))
+        return draw(st.text(alphabet="0123456789*/-abcdefjlmnorstuvwy \u0663\uff11\t\n", min_size=0, max_size=6))
     return str(draw(st.integers(lo, hi)))
 
 
