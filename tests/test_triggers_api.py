@@ -179,3 +179,14 @@ def test_old_interval_state_with_a_pytz_zone():
         prev = t.get_next_fire_time(prev, start)
         got.append(prev.isoformat())
     assert got == ["2024-11-03T00:00:00-04:00", "2024-11-03T01:00:00-04:00", "2024-11-03T01:00:00-05:00"]
+
+
+def test_field_objects_compute_next_values_like_apscheduler():
+    ap_cron = pytest.importorskip("apscheduler.triggers.cron")
+    ours = CronTrigger(month="*/5,jan-feb", day="2nd tue,last,*/10", day_of_week="mon-fri", hour="5-9/2",
+                       week="1-30", timezone="UTC")
+    theirs = ap_cron.CronTrigger(month="*/5,jan-feb", day="2nd tue,last,*/10", day_of_week="mon-fri",
+                                 hour="5-9/2", week="1-30", timezone="UTC")
+    for day in range(0, 400, 7):
+        d = datetime(2024, 1, 1, 3) + timedelta(days=day, hours=day % 24)
+        assert [f.get_next_value(d) for f in ours.fields] == [f.get_next_value(d) for f in theirs.fields]
