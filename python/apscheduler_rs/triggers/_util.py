@@ -20,11 +20,12 @@ _LOCAL_MSG = (
 )
 
 # Whole-string date grammar (triggers.md §1.2): the offset is only allowed after a time.
+# `$` (not fullmatch) on purpose: like APScheduler, a single trailing newline is accepted.
 _DATE_RE = re.compile(
     r"(?P<year>\d{4})-(?P<month>\d{1,2})-(?P<day>\d{1,2})"
     r"(?:[ T](?P<hour>\d{1,2}):(?P<minute>\d{1,2}):(?P<second>\d{1,2})"
     r"(?:\.(?P<microsecond>\d{1,6}))?"
-    r"(?P<tz>Z|[+-]\d\d:\d\d)?)?"
+    r"(?P<tz>Z|[+-]\d\d:\d\d)?)?$"
 )
 
 
@@ -68,7 +69,7 @@ def convert_to_datetime(value, tz, arg_name: str):
     elif isinstance(value, date):
         result = datetime.combine(value, time())
     elif isinstance(value, str):
-        m = _DATE_RE.fullmatch(value)
+        m = _DATE_RE.match(value)
         if m is None:
             raise ValueError("Invalid date string")
         parts = m.groupdict()

@@ -2,8 +2,8 @@
 //! `apscheduler_rs.triggers.date` (so it also inherits `BaseTrigger`).
 
 use super::args::{self, TriggerZone};
-use crate::core::trigger::date::DateTrigger;
 use crate::core::trigger::Trigger;
+use crate::core::trigger::date::DateTrigger;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
@@ -15,7 +15,11 @@ pub struct PyDateTrigger {
 }
 
 impl PyDateTrigger {
-    fn build(py: Python<'_>, run_date: Option<&Bound<'_, PyAny>>, timezone: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+    fn build(
+        py: Python<'_>,
+        run_date: Option<&Bound<'_, PyAny>>,
+        timezone: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
         let tz = match timezone.filter(|t| !t.is_none()) {
             Some(t) => args::astimezone(t)?,
             None => args::local_zone(py)?,
@@ -46,8 +50,20 @@ impl PyDateTrigger {
         self.run_date.clone_ref(py)
     }
 
+    #[setter]
+    fn set_run_date(&mut self, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.core = DateTrigger { run_date: args::zoned(value)? };
+        self.run_date = value.clone().unbind();
+        Ok(())
+    }
+
     #[pyo3(signature = (previous_fire_time, now))]
-    fn get_next_fire_time(&self, py: Python<'_>, previous_fire_time: Option<&Bound<'_, PyAny>>, now: &Bound<'_, PyAny>) -> Py<PyAny> {
+    fn get_next_fire_time(
+        &self,
+        py: Python<'_>,
+        previous_fire_time: Option<&Bound<'_, PyAny>>,
+        now: &Bound<'_, PyAny>,
+    ) -> Py<PyAny> {
         let _ = now;
         match previous_fire_time.filter(|p| !p.is_none()) {
             None => self.run_date.clone_ref(py),

@@ -4,8 +4,8 @@
 
 use super::args::{self, Jitter, TriggerZone};
 use crate::core::time::ZonedTime;
-use crate::core::trigger::interval::IntervalTrigger;
 use crate::core::trigger::Trigger;
+use crate::core::trigger::interval::IntervalTrigger;
 use pyo3::exceptions::PyOverflowError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyInt};
@@ -123,6 +123,30 @@ impl PyIntervalTrigger {
         self.end_date.as_ref().map_or_else(|| py.None(), |e| e.clone_ref(py))
     }
 
+    #[setter]
+    fn set_start_date(&mut self, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let (obj, t) = args::assigned_date(value)?
+            .ok_or_else(|| pyo3::exceptions::PyTypeError::new_err("start_date cannot be None"))?;
+        self.core.start = t;
+        self.start_date = OnceLock::new();
+        let _ = self.start_date.set(obj);
+        Ok(())
+    }
+
+    #[setter]
+    fn set_end_date(&mut self, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let end = args::assigned_date(value)?;
+        self.core.end = end.as_ref().map(|e| e.1);
+        self.end_date = end.map(|e| e.0);
+        Ok(())
+    }
+
+    #[setter]
+    fn set_jitter(&mut self, value: Option<&Bound<'_, PyAny>>) {
+        self.jitter = Jitter::new(value);
+        self.core.jitter = self.jitter.value;
+    }
+
     #[getter]
     fn interval<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, pyo3::types::PyDelta>> {
         args::new_delta(py, self.core.interval_micros)
@@ -151,7 +175,11 @@ impl PyIntervalTrigger {
         self.to_py(py, self.core.next_fire_time(prev.as_ref(), &now))
     }
 
-    fn _next_at_or_after<'py>(&self, own_previous: &Bound<'py, PyAny>, at: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
+    fn _next_at_or_after<'py>(
+        &self,
+        own_previous: &Bound<'py, PyAny>,
+        at: &Bound<'py, PyAny>,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
         let (p, a) = (args::zoned(own_previous)?, args::zoned(at)?);
         self.to_py(own_previous.py(), self.core.next_at_or_after(&p, &a))
     }

@@ -41,7 +41,12 @@ fn not_overridden(obj: &Bound<'_, PyAny>, base: &Bound<'_, PyAny>) -> bool {
     }
 }
 
-fn py_class<'py>(py: Python<'py>, cell: &'static PyOnceLock<Py<PyAny>>, module: &str, name: &str) -> Option<&'py Bound<'py, PyAny>> {
+fn py_class<'py>(
+    py: Python<'py>,
+    cell: &'static PyOnceLock<Py<PyAny>>,
+    module: &str,
+    name: &str,
+) -> Option<&'py Bound<'py, PyAny>> {
     cell.get_or_try_init(py, || Ok::<_, PyErr>(py.import(module)?.getattr(name)?.unbind())).ok().map(|c| c.bind(py))
 }
 
@@ -101,10 +106,13 @@ fn native_next_fire_time<'py>(
     previous: Option<&Bound<'py, PyAny>>,
     now: &Bound<'py, PyAny>,
 ) -> PyResult<Option<Bound<'py, PyAny>>> {
-    let native = native_trigger(trigger).ok_or_else(|| pyo3::exceptions::PyLookupError::new_err("no native trigger"))?;
+    let native =
+        native_trigger(trigger).ok_or_else(|| pyo3::exceptions::PyLookupError::new_err("no native trigger"))?;
     let prev = args::zoned_opt(previous)?;
     let now = args::zoned(now)?;
-    let Some(t) = native.next_fire_time(prev.as_ref(), &now) else { return Ok(None) };
+    let Some(t) = native.next_fire_time(prev.as_ref(), &now) else {
+        return Ok(None);
+    };
     let tz = crate::py::time::zone_to_tzinfo(py, &t.zone)?;
     Ok(Some(crate::py::time::zoned_to_datetime(py, &t, Some(&tz))?.into_any()))
 }
