@@ -46,6 +46,9 @@ pub struct Engine {
     zone: RwLock<Zone>,
     stores: RwLock<Arc<Vec<(Arc<str>, StoreHandle)>>>,
     executors: RwLock<Arc<HashMap<Arc<str>, ExecutorHandle>>>,
+    /// Event-loop schedulers (asyncio, tornado, ...) drive passes themselves: a wake-up calls
+    /// this (thread-safe) callable instead of only signalling `run_loop`.
+    waker: RwLock<Option<Py<PyAny>>>,
 }
 
 /// The scheduler side of one pass: executors, events, logs. Attaches to Python only when a
@@ -203,7 +206,20 @@ impl Engine {
     /// Wakes the loop if `run_at` (epoch µs) comes before the loop would wake by itself.
     pub fn wake_if_before(&self, run_at: i64) {
         if run_at < self.deadline.load(Ordering::SeqCst) {
-            self.wakeup.notify();
+            self.notify();
+        }
+    }
+
+    /// Signals `run_loop`, and calls the event-loop scheduler's waker if one is set.
+    fn notify(&self) {
+        self.wakeup.notify();
+        let waker = self.waker.read().as_ref().map(|w| Python::attach(|py| w.clone_ref(py)));
+        if let Some(waker) = waker {
+            Python::attach(|py| {
+                if let Err(e) = waker.call0(py) {
+                    e.write_unraisable(py, Some(waker.bind(py)));
+                }
+            });
         }
     }
 
@@ -289,6 +305,7 @@ impl Engine {
             zone: RwLock::new(Zone::Utc),
             stores: RwLock::new(Arc::new(Vec::new())),
             executors: RwLock::new(Arc::new(HashMap::new())),
+            waker: RwLock::new(None),
         }
     }
 
@@ -363,8 +380,21 @@ impl Engine {
 
     /// One processing pass, for schedulers that drive passes from their event loop
     /// (asyncio, tornado, twisted, Qt). Returns seconds until the next pass, or `None`.
+    /// While it runs, every job addition asks for another pass; afterwards only additions due
+    /// before the returned wait do.
     fn process_pass(&self, py: Python<'_>, scheduler: Py<PyAny>) -> PyResult<Option<f64>> {
-        self.process(py, &scheduler)
+        self.deadline.store(i64::MAX, Ordering::SeqCst);
+        let wait = self.process(py, &scheduler)?;
+        let deadline = wait.map_or(i64::MAX, |w| SystemClock.now_micros().saturating_add((w * 1e6) as i64));
+        self.deadline.store(deadline, Ordering::SeqCst);
+        Ok(wait)
+    }
+
+    /// The callable an event-loop scheduler wants called (from any thread) when a pass is
+    /// needed; `None` removes it.
+    #[pyo3(signature = (waker=None))]
+    fn set_waker(&self, waker: Option<Py<PyAny>>) {
+        *self.waker.write() = waker;
     }
 
     /// Ask for a processing pass as soon as possible.

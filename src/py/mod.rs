@@ -8,6 +8,7 @@ pub mod events;
 pub mod executor;
 pub mod job;
 pub mod pyref;
+pub mod sql_store;
 pub mod store;
 pub mod time;
 pub mod trigger;
@@ -15,6 +16,7 @@ pub mod trigger;
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<job::Job>()?;
     m.add_class::<store::MemoryIndexStore>()?;
+    m.add_class::<sql_store::RowJobStore>()?;
     m.add_class::<executor::ThreadPool>()?;
     m.add_class::<engine::Engine>()?;
     m.add_function(wrap_pyfunction!(add_job::add_job_native, m)?)?;
