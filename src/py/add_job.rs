@@ -11,6 +11,7 @@ use crate::py::events::{enabled, EVENT_JOB_ADDED, INFO, JOB_EVENT};
 use crate::py::job::{new_job_id, Job};
 use crate::py::pyref::Cached;
 use crate::py::store::MemoryIndexStore;
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString, PyTuple};
 use std::sync::atomic::Ordering;
@@ -46,23 +47,27 @@ pub fn add_job_native<'py>(
 ) -> PyResult<Py<Job>> {
     let undefined = UNDEFINED.get(py)?;
     let changes = PyDict::new(py);
-    changes.set_item("trigger", trigger)?;
-    changes.set_item("executor", executor)?;
-    changes.set_item("func", func)?;
+    changes.set_item(intern!(py, "trigger"), trigger)?;
+    changes.set_item(intern!(py, "executor"), executor)?;
+    changes.set_item(intern!(py, "func"), func)?;
     let args = if args.is_none() { PyTuple::empty(py).into_any() } else { PyTuple::new(py, args.try_iter()?.collect::<PyResult<Vec<_>>>()?)?.into_any() };
-    changes.set_item("args", args)?;
+    changes.set_item(intern!(py, "args"), args)?;
     let kwargs = if kwargs.is_none() {
         crate::py::job::shared_empty_kwargs(py).clone().into_any()
     } else {
         py.get_type::<PyDict>().call1((kwargs,))?
     };
-    changes.set_item("kwargs", kwargs)?;
+    changes.set_item(intern!(py, "kwargs"), kwargs)?;
     let id = if id.is_truthy()? { id.clone() } else { PyString::new(py, &new_job_id()).into_any() };
-    changes.set_item("id", &id)?;
-    changes.set_item("name", name)?;
+    changes.set_item(intern!(py, "id"), &id)?;
+    changes.set_item(intern!(py, "name"), name)?;
     // Options left undefined take the scheduler's job defaults, validated like any change.
     for (i, (key, value)) in
-        [("misfire_grace_time", misfire_grace_time), ("coalesce", coalesce), ("max_instances", max_instances)]
+        [
+            (intern!(py, "misfire_grace_time"), misfire_grace_time),
+            (intern!(py, "coalesce"), coalesce),
+            (intern!(py, "max_instances"), max_instances),
+        ]
             .into_iter()
             .enumerate()
     {
@@ -74,7 +79,7 @@ pub fn add_job_native<'py>(
     }
     let explicit_next = !next_run_time.is(undefined);
     if explicit_next {
-        changes.set_item("next_run_time", next_run_time)?;
+        changes.set_item(intern!(py, "next_run_time"), next_run_time)?;
     }
 
     let job = Job::empty();
@@ -94,7 +99,7 @@ pub fn add_job_native<'py>(
 
     // A new id cannot race with a processing pass; a replacement can, so it takes the lock.
     let added = if replace_existing {
-        let lock = scheduler.getattr("_jobstores_lock")?;
+        let lock = scheduler.getattr(intern!(py, "_jobstores_lock"))?;
         lock.call_method0("acquire")?;
         let added = index.get().insert(py, &job, true);
         lock.call_method0("release")?;
@@ -110,7 +115,7 @@ pub fn add_job_native<'py>(
         let event = JOB_EVENT.get(py)?.call1((EVENT_JOB_ADDED, &id, alias))?;
         engine.listeners.dispatch(py, &event, EVENT_JOB_ADDED);
     }
-    let logger = scheduler.getattr("_logger")?;
+    let logger = scheduler.getattr(intern!(py, "_logger"))?;
     if enabled(&logger, INFO) {
         let name = job.get().fields.lock().name.as_ref().map(|n| n.clone_ref(py));
         logger.call_method1("info", ("Added job \"%s\" to job store \"%s\"", name, alias))?;
