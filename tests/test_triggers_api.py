@@ -205,3 +205,11 @@ def test_jitter_rules():
     for trigger in (cron, iv):
         native = _core._native_next_fire_time(trigger, start, start)
         assert native is None or start < native <= start + timedelta(minutes=20, seconds=30)
+
+
+def test_calendar_interval_attributes_stay_in_step_with_the_engine():
+    t = CalendarIntervalTrigger(days=1, start_date="2024-01-01", timezone="UTC")
+    t.days = 7
+    first = t.get_next_fire_time(None, NOW)
+    assert t.get_next_fire_time(first, first) == datetime(2024, 1, 8, tzinfo=UTC)
+    assert _core._native_next_fire_time(t, first, first) == datetime(2024, 1, 8, tzinfo=UTC)
