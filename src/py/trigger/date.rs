@@ -10,7 +10,8 @@ use std::sync::OnceLock;
 
 #[pyclass(module = "apscheduler_rs._core", name = "DateTrigger", subclass)]
 pub struct PyDateTrigger {
-    pub core: DateTrigger,
+    /// Shared with the jobs that use this trigger (the engine's handle is this same `Arc`).
+    pub core: std::sync::Arc<DateTrigger>,
     tz: Py<PyAny>,
     /// The `run_date` object handed back by `get_next_fire_time`: the given one, or (for
     /// "now") created on first use, which keeps construction cheap.
@@ -37,7 +38,7 @@ impl PyDateTrigger {
             }
             None => args::now_in(zone.zone),
         };
-        Ok(PyDateTrigger { core: DateTrigger { run_date: t }, tz: zone.tz, run_date: cell })
+        Ok(PyDateTrigger { core: DateTrigger { run_date: t }.into(), tz: zone.tz, run_date: cell })
     }
 
     fn run_date_obj(&self, py: Python<'_>) -> PyResult<&Py<PyAny>> {
@@ -71,7 +72,7 @@ impl PyDateTrigger {
 
     #[setter]
     fn set_run_date(&mut self, value: &Bound<'_, PyAny>) -> PyResult<()> {
-        self.core = DateTrigger { run_date: args::zoned(value)? };
+        self.core = std::sync::Arc::new(DateTrigger { run_date: args::zoned(value)? });
         self.run_date = OnceLock::new();
         let _ = self.run_date.set(value.clone().unbind());
         Ok(())
@@ -108,7 +109,7 @@ impl PyDateTrigger {
         let state = args::unwrap_legacy(state)?;
         args::check_version(&state, "DateTrigger", 1)?;
         let run_date = state.get_item("run_date")?;
-        self.core = DateTrigger { run_date: args::zoned(&run_date)? };
+        self.core = std::sync::Arc::new(DateTrigger { run_date: args::zoned(&run_date)? });
         self.run_date = OnceLock::new();
         let _ = self.run_date.set(run_date.unbind());
         Ok(())
