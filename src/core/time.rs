@@ -6,7 +6,7 @@
 //! chrono's "an instant with an offset": a [`ZonedTime`] is local fields + fold + zone, and its
 //! instant is computed with `zoneinfo`'s rules.
 
-use chrono::{DateTime, Duration, FixedOffset, LocalResult, NaiveDateTime, Offset, TimeZone, Utc};
+use chrono::{DateTime, Duration, LocalResult, NaiveDateTime, Offset, TimeZone, Utc};
 use chrono_tz::{OffsetName, Tz};
 
 /// A time zone: what a `tzinfo` maps to in the core.
@@ -276,10 +276,6 @@ impl ZonedTime {
     /// The same instant seen in another zone (`astimezone`).
     pub fn in_zone(&self, zone: Zone) -> Self {
         Self::from_instant(self.instant(), zone)
-    }
-
-    pub fn fixed_offset(&self) -> FixedOffset {
-        FixedOffset::east_opt(self.utc_offset()).unwrap_or(FixedOffset::east_opt(0).expect("zero offset"))
     }
 
     /// `%Z` for this value.
