@@ -112,9 +112,12 @@ impl RowJobStore {
         let rows: Arc<dyn RowStore> = match target {
             Target::SqliteMemory => Arc::new(SqliteRows::new(None, names)),
             Target::SqliteFile(path) => Arc::new(SqliteRows::new(Some(path), names)),
-            Target::Postgres(_) | Target::Mysql(_) => {
-                return Err(PyValueError::new_err("this database is not supported by this build"));
-            }
+            #[cfg(feature = "postgres")]
+            Target::Postgres(url) => Arc::new(crate::core::store::sql::postgres::PostgresRows::new(url, names)),
+            #[cfg(feature = "mysql")]
+            Target::Mysql(url) => Arc::new(crate::core::store::sql::mysql::MysqlRows::new(url, names)),
+            #[allow(unreachable_patterns)]
+            _ => return Err(PyValueError::new_err("this build of apscheduler_rs has no client for this database")),
         };
         Ok(Self::new_native(rows, pickle_protocol))
     }

@@ -18,7 +18,13 @@
 //! | --- | --- |
 //! | `url.rs` | parses SQLAlchemy-style URLs into a backend choice |
 //! | `sqlite.rs` | rusqlite (bundled SQLite, WAL) |
+//! | `postgres.rs` | the `postgres` client (feature `postgres`) |
+//! | `mysql.rs` | the `mysql` client, for MySQL and MariaDB (feature `mysql`) |
 
+#[cfg(feature = "mysql")]
+pub mod mysql;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 pub mod sqlite;
 pub mod url;
 
