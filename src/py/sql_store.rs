@@ -122,6 +122,14 @@ impl RowJobStore {
         Ok(Self::new_native(rows, pickle_protocol))
     }
 
+    /// The store of APScheduler's Redis layout at `url` (`redis://host:port/db`).
+    #[cfg(feature = "redis")]
+    #[staticmethod]
+    fn redis(url: String, jobs_key: String, run_times_key: String, pickle_protocol: i32) -> Self {
+        let rows = crate::core::store::redis::RedisRows::new(url, jobs_key, run_times_key);
+        Self::new_native(Arc::new(rows), pickle_protocol)
+    }
+
     /// `url` with its password masked, as SQLAlchemy prints it.
     #[staticmethod]
     fn masked_url(url: &str) -> String {
@@ -296,6 +304,8 @@ impl NativeStore for RowStoreEngine {
         let now_ts = micros_to_timestamp(now.micros());
         let result = store.rows.claim(now_ts, &mut |rows| {
             // One GIL hold for the whole batch: restoring and re-pickling need Python anyway.
+            // A store may call this again after a conflict (Redis): start from scratch.
+            claimed.clear();
             Python::attach(|py| {
                 let mut changes = Vec::with_capacity(rows.len());
                 for row in rows {

@@ -91,7 +91,8 @@ pub trait RowStore: Send + Sync {
     /// Moves the side table's rows back (their ids must be free), returns how many moved.
     fn restore_set_aside(&self) -> RowResult<usize>;
     /// Takes the due rows, lets `decide` turn them into changes and applies those, all in one
-    /// transaction (see the module doc).
+    /// transaction (see the module doc). A store that retries after a conflict calls `decide`
+    /// again (with an empty list if nothing is due any more): only the last call counts.
     fn claim(&self, now: f64, decide: &mut dyn FnMut(Vec<Row>) -> Vec<Change>) -> RowResult<()>;
     /// Closes connections; later calls reconnect.
     fn close(&self);
