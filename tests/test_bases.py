@@ -500,7 +500,6 @@ PLACEHOLDERS = {
     "executors.gevent": (ImportError, r"^GeventExecutor requires gevent installed$"),
     "executors.tornado": (ModuleNotFoundError, r"^No module named 'tornado'$"),
     "executors.twisted": (ImportError, r"TwistedExecutor .*issue #6"),
-    "jobstores.mongodb": (ImportError, r"^MongoDBJobStore requires PyMongo installed$"),
     "jobstores.rethinkdb": (ImportError, r"^RethinkDBJobStore requires rethinkdb installed$"),
     "jobstores.zookeeper": (ModuleNotFoundError, r"^No module named 'kazoo'$"),
     "jobstores.etcd": (ImportError, r"^EtcdJobStore requires etcd3 be installed$"),
