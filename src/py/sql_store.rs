@@ -244,6 +244,21 @@ impl RowJobStore {
         py.detach(|| rows.set_aside(&failed)).map_err(backend_error)
     }
 
+    /// Replaces the stored state of one job as is (used by format conversions).
+    fn write_state(&self, py: Python<'_>, job_id: String, next_run_time: Option<&Bound<'_, PyAny>>, state: &[u8]) -> PyResult<()> {
+        let next = match next_run_time {
+            Some(t) if !t.is_none() => Some(now_ts(t)?),
+            _ => None,
+        };
+        let row = Row { id: job_id, next_run_time: next, state: state.to_vec() };
+        let rows = self.rows.clone();
+        match py.detach(|| rows.update(&row)) {
+            Ok(()) => Ok(()),
+            Err(RowError::NotFound) => Err(job_lookup_error(py, &row.id)),
+            Err(e) => Err(backend_error(e)),
+        }
+    }
+
     /// `[(id, error_text)]` of the rows kept aside.
     fn set_aside_rows(&self, py: Python<'_>) -> PyResult<Vec<(String, String)>> {
         let rows = self.rows.clone();
