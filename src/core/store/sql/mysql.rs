@@ -215,15 +215,19 @@ impl RowStore for MysqlRows {
             if due.is_empty() {
                 return tx.commit();
             }
-            let mut aside = Vec::new();
+            let (mut aside, mut deleted) = (Vec::new(), Vec::new());
             let update = format!("UPDATE {table} SET next_run_time = ?, job_state = ? WHERE id = ?");
-            let delete = format!("DELETE FROM {table} WHERE id = ?");
             for change in decide(due.into_iter().map(to_row).collect()) {
                 match change {
                     Change::Update(r) => tx.exec_drop(&update, (r.next_run_time, &r.state, &r.id))?,
-                    Change::Delete(id) => tx.exec_drop(&delete, (&id,))?,
+                    Change::Delete(id) => deleted.push(mysql::Value::from(id)),
                     Change::SetAside { id, error } => aside.push((id, error)),
                 }
+            }
+            // Deletions in batches: one round trip per 500 jobs.
+            for chunk in deleted.chunks(500) {
+                let marks = vec!["?"; chunk.len()].join(", ");
+                tx.exec_drop(format!("DELETE FROM {table} WHERE id IN ({marks})"), mysql::Params::Positional(chunk.to_vec()))?;
             }
             set_aside_in(&mut tx, table, side, &aside)?;
             tx.commit()

@@ -202,19 +202,30 @@ impl RowStore for PostgresRows {
             if due.is_empty() {
                 return tx.commit();
             }
-            let update = tx.prepare(&format!("UPDATE {table} SET next_run_time = $2, job_state = $3 WHERE id = $1"))?;
-            let delete = tx.prepare(&format!("DELETE FROM {table} WHERE id = $1"))?;
-            let mut aside = Vec::new();
+            // Every change in two statements: one round trip each, however many jobs are due.
+            let (mut ids, mut times, mut states, mut deleted, mut aside) = (vec![], vec![], vec![], vec![], vec![]);
             for change in decide(due) {
                 match change {
                     Change::Update(r) => {
-                        tx.execute(&update, &[&r.id, &r.next_run_time, &r.state])?;
+                        ids.push(r.id);
+                        times.push(r.next_run_time);
+                        states.push(r.state);
                     }
-                    Change::Delete(id) => {
-                        tx.execute(&delete, &[&id])?;
-                    }
+                    Change::Delete(id) => deleted.push(id),
                     Change::SetAside { id, error } => aside.push((id, error)),
                 }
+            }
+            if !ids.is_empty() {
+                tx.execute(
+                    &format!(
+                        "UPDATE {table} AS t SET next_run_time = u.n, job_state = u.s \
+                         FROM unnest($1::varchar[], $2::float8[], $3::bytea[]) AS u(id, n, s) WHERE t.id = u.id"
+                    ),
+                    &[&ids, &times, &states],
+                )?;
+            }
+            if !deleted.is_empty() {
+                tx.execute(&format!("DELETE FROM {table} WHERE id = ANY($1::varchar[])"), &[&deleted])?;
             }
             set_aside_in(&mut tx, table, side, &aside)?;
             tx.commit()
