@@ -122,3 +122,38 @@ def test_two_schedulers_sharing_a_table_run_each_due_job_once(sql_target):
     finally:
         for s in schedulers:
             s.shutdown()
+
+
+def test_scheduler_recovers_when_the_server_drops_its_connection(tmp_path):
+    """PostgreSQL terminates the store's connection (as a server restart would): the pass
+    fails, is retried after jobstore_retry_interval on a new connection, and the job runs."""
+    from .conftest import PG_URL, _drop_pg, require_server
+
+    require_server("PostgreSQL", "127.0.0.1", 5432)
+    import psycopg
+
+    app = f"apsrs-{time.time_ns()}"
+    table = f"aps_drop_{time.time_ns() % 10**9}"
+    ran = threading.Event()
+    s, store = scheduler_on(f"{PG_URL}?application_name={app}", table, jobstore_retry_interval=0.2)
+    s.start()
+    try:
+        s.add_job(noop, "interval", hours=1, id="warm")
+        with psycopg.connect(PG_URL, autocommit=True) as admin:
+            killed = admin.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = %s", (app,)
+            ).fetchone()[0]
+        assert killed == 1
+        s.add_listener(lambda e: ran.set(), EVENT_JOB_EXECUTED)
+        # The first statement on the dead connection may fail; the store reconnects after it.
+        for _ in range(2):
+            try:
+                s.add_job(noop, id="after-drop")
+                break
+            except RuntimeError:
+                pass
+        assert ran.wait(5)
+        assert [j.id for j in s.get_jobs()] == ["warm"]
+    finally:
+        s.shutdown()
+        _drop_pg(table)
