@@ -127,7 +127,7 @@ def test_native_pieces(value):
         call_safely(getattr(store, method), value)
     call_safely(_core.ThreadPool, value)
     engine = _core.Engine()
-    for method in ("set_listener_mask", "set_retry_interval", "set_timezone", "set_stores",
+    for method in ("set_listeners", "set_logger", "dispatch", "set_retry_interval", "set_timezone", "set_stores",
                    "set_executors", "wakeup_for"):
         call_safely(getattr(engine, method), value)
     call_safely(setattr, engine, "state", value)

@@ -488,7 +488,6 @@ def test_debug_executor_runs_in_calling_thread():
 # --- placeholders -----------------------------------------------------------------------
 
 PLACEHOLDERS = {
-    "schedulers.asyncio": (ImportError, r"AsyncIOScheduler .*issue #6"),
     "schedulers.gevent": (ImportError, r"^GeventScheduler requires gevent installed$"),
     "schedulers.tornado": (ImportError, r"^TornadoScheduler requires tornado installed$"),
     "schedulers.twisted": (ImportError, r"^TwistedScheduler requires Twisted installed$"),
@@ -496,7 +495,6 @@ PLACEHOLDERS = {
         ImportError,
         r"^QtScheduler requires either PySide/PyQt \(v6 to v2\) installed$",
     ),
-    "executors.asyncio": (ImportError, r"AsyncIOExecutor .*issue #6"),
     "executors.gevent": (ImportError, r"^GeventExecutor requires gevent installed$"),
     "executors.tornado": (ModuleNotFoundError, r"^No module named 'tornado'$"),
     "executors.twisted": (ImportError, r"TwistedExecutor .*issue #6"),

@@ -36,6 +36,7 @@ enum ExecutorHandle {
 #[pyclass(module = "apscheduler_rs._core", frozen)]
 pub struct Engine {
     pub listener_mask: Arc<AtomicU32>,
+    pub listeners: Listeners,
     wakeup: Wakeup,
     state: AtomicU8,
     stop_requested: AtomicBool,
@@ -45,12 +46,15 @@ pub struct Engine {
     zone: RwLock<Zone>,
     stores: RwLock<Arc<Vec<(Arc<str>, StoreHandle)>>>,
     executors: RwLock<Arc<HashMap<Arc<str>, ExecutorHandle>>>,
+    /// Event-loop schedulers (asyncio, tornado, ...) drive passes themselves: a wake-up calls
+    /// this (thread-safe) callable instead of only signalling `run_loop`.
+    waker: RwLock<Option<Py<PyAny>>>,
 }
 
 /// The scheduler side of one pass: executors, events, logs. Attaches to Python only when a
 /// listener, a log record or a Python-written executor needs it.
 struct PassHost<'a> {
-    scheduler: &'a Py<PyAny>,
+    listeners: &'a Listeners,
     logger: &'a Py<PyAny>,
     executors: &'a HashMap<Arc<str>, ExecutorHandle>,
     mask: u32,
@@ -69,8 +73,8 @@ impl PassHost<'_> {
         Python::attach(|py| {
             let logger = self.logger.bind(py);
             if enabled(logger, level) {
-                if let Ok(args) = args(py) {
-                    let _ = logger.call_method1("log", args);
+                if let Some(args) = ignore_error(py, args(py)) {
+                    ignore_error(py, logger.call_method1("log", args));
                 }
             }
         })
@@ -138,12 +142,12 @@ impl EngineHost<JobRef> for PassHost<'_> {
             if self.mask & EVENT_JOB_REMOVED != 0 {
                 let event = JOB_EVENT.get(py).and_then(|c| c.call1((EVENT_JOB_REMOVED, job_id, store)));
                 if let Ok(event) = event {
-                    let _ = self.scheduler.bind(py).call_method1("_dispatch_event", (event,));
+                    self.listeners.dispatch(py, &event, EVENT_JOB_REMOVED);
                 }
             }
             let logger = self.logger.bind(py);
             if enabled(logger, INFO) {
-                let _ = logger.call_method1("info", ("Removed job %s", job_id));
+                ignore_error(py, logger.call_method1("info", ("Removed job %s", job_id)));
             }
         })
     }
@@ -180,11 +184,12 @@ impl EngineHost<JobRef> for PassHost<'_> {
             let err = err.unwrap_or_else(|| pyo3::exceptions::PyRuntimeError::new_err(error.to_owned()));
             let kw = PyDict::new(py);
             let _ = kw.set_item("exc_info", err.into_value(py));
-            let _ = logger.call_method(
+            let logged = logger.call_method(
                 "error",
                 ("Error submitting job \"%s\" to executor \"%s\"", job.clone_ref(py), &*executor),
                 Some(&kw),
             );
+            ignore_error(py, logged);
         })
     }
 }
@@ -201,7 +206,20 @@ impl Engine {
     /// Wakes the loop if `run_at` (epoch µs) comes before the loop would wake by itself.
     pub fn wake_if_before(&self, run_at: i64) {
         if run_at < self.deadline.load(Ordering::SeqCst) {
-            self.wakeup.notify();
+            self.notify();
+        }
+    }
+
+    /// Signals `run_loop`, and calls the event-loop scheduler's waker if one is set.
+    fn notify(&self) {
+        self.wakeup.notify();
+        let waker = self.waker.read().as_ref().map(|w| Python::attach(|py| w.clone_ref(py)));
+        if let Some(waker) = waker {
+            Python::attach(|py| {
+                if let Err(e) = waker.call0(py) {
+                    e.write_unraisable(py, Some(waker.bind(py)));
+                }
+            });
         }
     }
 
@@ -226,7 +244,7 @@ impl Engine {
         let stores = self.stores.read().clone();
         let executors = self.executors.read().clone();
         let mut host = PassHost {
-            scheduler,
+            listeners: &self.listeners,
             logger: &logger.clone().unbind(),
             executors: &executors,
             mask: self.listener_mask.load(Ordering::Relaxed),
@@ -248,7 +266,7 @@ impl Engine {
         for (code, job, store, run_times) in std::mem::take(&mut host.queued) {
             let times = run_times.iter().map(|t| zoned_to_datetime(py, t, None)).collect::<PyResult<Vec<_>>>()?;
             let event = JOB_SUBMISSION_EVENT.get(py)?.call1((code, &*job.id(), &*store, times))?;
-            sched.call_method1("_dispatch_event", (event,))?;
+            self.listeners.dispatch(py, &event, code);
         }
 
         if self.state.load(Ordering::SeqCst) == STATE_PAUSED {
@@ -278,6 +296,7 @@ impl Engine {
     fn new() -> Self {
         Engine {
             listener_mask: Arc::new(AtomicU32::new(0)),
+            listeners: Listeners::default(),
             wakeup: Wakeup::default(),
             state: AtomicU8::new(STATE_STOPPED),
             stop_requested: AtomicBool::new(false),
@@ -286,6 +305,7 @@ impl Engine {
             zone: RwLock::new(Zone::Utc),
             stores: RwLock::new(Arc::new(Vec::new())),
             executors: RwLock::new(Arc::new(HashMap::new())),
+            waker: RwLock::new(None),
         }
     }
 
@@ -298,8 +318,23 @@ impl Engine {
         self.state.store(state, Ordering::SeqCst);
     }
 
-    fn set_listener_mask(&self, mask: u32) {
-        self.listener_mask.store(mask, Ordering::Relaxed);
+    /// Mirrors `scheduler._listeners`: `[(callback, mask)]` in registration order.
+    fn set_listeners(&self, listeners: Vec<(Py<PyAny>, u64)>) {
+        let mask = listeners.iter().fold(0u64, |m, (_, l)| m | l);
+        self.listeners.set(listeners.into_iter().map(|(cb, m)| (cb, (m & 0xFFFF_FFFF) as u32)).collect());
+        self.listener_mask.store((mask & 0xFFFF_FFFF) as u32, Ordering::Relaxed);
+    }
+
+    /// The logger that reports listeners that raise.
+    fn set_logger(&self, logger: Py<PyAny>) {
+        self.listeners.set_logger(logger);
+    }
+
+    /// Calls the matching listeners with `event`.
+    fn dispatch(&self, py: Python<'_>, event: &Bound<'_, PyAny>) -> PyResult<()> {
+        let code: u64 = event.getattr(pyo3::intern!(py, "code"))?.extract()?;
+        self.listeners.dispatch(py, event, (code & 0xFFFF_FFFF) as u32);
+        Ok(())
     }
 
     fn set_retry_interval(&self, seconds: f64) {
@@ -345,8 +380,21 @@ impl Engine {
 
     /// One processing pass, for schedulers that drive passes from their event loop
     /// (asyncio, tornado, twisted, Qt). Returns seconds until the next pass, or `None`.
+    /// While it runs, every job addition asks for another pass; afterwards only additions due
+    /// before the returned wait do.
     fn process_pass(&self, py: Python<'_>, scheduler: Py<PyAny>) -> PyResult<Option<f64>> {
-        self.process(py, &scheduler)
+        self.deadline.store(i64::MAX, Ordering::SeqCst);
+        let wait = self.process(py, &scheduler)?;
+        let deadline = wait.map_or(i64::MAX, |w| SystemClock.now_micros().saturating_add((w * 1e6) as i64));
+        self.deadline.store(deadline, Ordering::SeqCst);
+        Ok(wait)
+    }
+
+    /// The callable an event-loop scheduler wants called (from any thread) when a pass is
+    /// needed; `None` removes it.
+    #[pyo3(signature = (waker=None))]
+    fn set_waker(&self, waker: Option<Py<PyAny>>) {
+        *self.waker.write() = waker;
     }
 
     /// Ask for a processing pass as soon as possible.
@@ -397,6 +445,9 @@ impl Engine {
                 let woken = py.detach(|| self.wakeup.wait(slice));
                 if main_thread {
                     py.check_signals()?;
+                    if let Some(interrupt) = take_interrupt() {
+                        return Err(interrupt);
+                    }
                 }
                 let due = deadline.is_some_and(|d| SystemClock.now_micros() >= d);
                 if woken || due || self.stop_requested.load(Ordering::SeqCst) {
@@ -411,12 +462,17 @@ impl Engine {
             }
             wait = match self.process(py, &scheduler) {
                 Ok(w) => w,
+                // Ctrl+C / sys.exit() end the loop; they may have surfaced inside a log call.
+                Err(e) if !e.is_instance_of::<pyo3::exceptions::PyException>(py) => return Err(e),
                 Err(e) => {
-                    // A pass must never kill the loop: report and retry shortly.
+                    // Any other failure must not kill the loop: report it and retry shortly.
                     e.print(py);
                     Some(1.0)
                 }
             };
+            if let Some(interrupt) = take_interrupt() {
+                return Err(interrupt);
+            }
         }
     }
 }

@@ -16,7 +16,8 @@ use parking_lot::{Mutex, RwLock};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use crate::py::engine::Engine;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -32,11 +33,40 @@ struct Work {
     run_times: Vec<ZonedTime>,
 }
 
-/// What a started pool reports to: its scheduler, logger and the listeners' event mask.
+/// What a started pool reports to: its scheduler (or its native engine), and its logger.
 struct PoolContext {
     scheduler: Py<PyAny>,
+    engine: Option<Py<Engine>>,
     logger: Py<PyAny>,
-    listener_mask: Arc<AtomicU32>,
+}
+
+impl PoolContext {
+    fn listener_mask(&self) -> u32 {
+        self.engine.as_ref().map_or(u32::MAX, |e| e.get().listener_mask.load(Ordering::Relaxed))
+    }
+
+    fn dispatch(&self, py: Python<'_>, event: &Bound<'_, PyAny>, code: u32) -> PyResult<()> {
+        match &self.engine {
+            Some(engine) => engine.get().listeners.dispatch(py, event, code),
+            None => {
+                self.scheduler.bind(py).call_method1("_dispatch_event", (event,))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The logger's levels, read once per batch of runs rather than per log call.
+struct LogLevels {
+    info: bool,
+    warning: bool,
+    error: bool,
+}
+
+impl LogLevels {
+    fn of(logger: &Bound<'_, PyAny>) -> Self {
+        LogLevels { info: enabled(logger, INFO), warning: enabled(logger, WARNING), error: enabled(logger, ERROR) }
+    }
 }
 
 #[derive(Default)]
@@ -120,10 +150,12 @@ fn worker_main(rx: Receiver<Work>, shared: Arc<Shared>, name: String) {
         }
         while let Ok(work) = py.detach(|| rx.recv()) {
             let held = Instant::now();
-            run_work(py, &shared, work);
+            let context = shared.context.read().clone();
+            let levels = context.as_ref().map(|c| LogLevels::of(c.logger.bind(py)));
+            run_work(py, &shared, context.as_deref().zip(levels.as_ref()), work);
             while held.elapsed() < GIL_HOLD_BUDGET {
                 match rx.try_recv() {
-                    Ok(work) => run_work(py, &shared, work),
+                    Ok(work) => run_work(py, &shared, context.as_deref().zip(levels.as_ref()), work),
                     Err(_) => break,
                 }
             }
@@ -131,11 +163,10 @@ fn worker_main(rx: Receiver<Work>, shared: Arc<Shared>, name: String) {
     });
 }
 
-fn run_work(py: Python<'_>, shared: &Shared, work: Work) {
-    let context = shared.context.read().clone();
+fn run_work(py: Python<'_>, shared: &Shared, context: Option<(&PoolContext, &LogLevels)>, work: Work) {
     let id = work.job.get().id().unwrap_or_else(|| Arc::from(""));
-    if let Some(context) = context {
-        if let Err(e) = run_job(py, &context, &work) {
+    if let Some((context, levels)) = context {
+        if let Err(e) = run_job(py, context, levels, &work) {
             // Failure of the machinery itself, not of the job: logged, no event (as upstream).
             let logger = context.logger.bind(py);
             let _ = logger.call_method(
@@ -151,7 +182,7 @@ fn run_work(py: Python<'_>, shared: &Shared, work: Work) {
 use pyo3::types::IntoPyDict;
 
 /// APScheduler's `run_job`: misfire check, call, events and logs for each run time.
-fn run_job<'py>(py: Python<'py>, ctx: &PoolContext, work: &Work) -> PyResult<()> {
+fn run_job<'py>(py: Python<'py>, ctx: &PoolContext, levels: &LogLevels, work: &Work) -> PyResult<()> {
     let job = work.job.bind(py);
     let job_ref: &Job = job.get();
     let (func, args, kwargs, grace) = {
@@ -177,46 +208,40 @@ fn run_job<'py>(py: Python<'py>, ctx: &PoolContext, work: &Work) -> PyResult<()>
         Err(_) => py.get_type::<PyDict>().call1((kwargs,))?.cast_into::<PyDict>()?,
     };
     let logger = ctx.logger.bind(py);
-    let mask = ctx.listener_mask.load(Ordering::Relaxed);
-    let mut events: Vec<Bound<'py, PyAny>> = Vec::new();
+    let mask = ctx.listener_mask();
+    let mut events: Vec<(u32, Bound<'py, PyAny>)> = Vec::new();
     let store = &*work.store;
     let id = job_ref.id().unwrap_or_else(|| Arc::from(""));
-    let execution_event = |code: u32, run_time: &Bound<'py, PyAny>, extra: &[(&str, Bound<'py, PyAny>)]| -> PyResult<Bound<'py, PyAny>> {
-        let kw = PyDict::new(py);
-        for (k, v) in extra {
-            kw.set_item(*k, v)?;
-        }
-        JOB_EXECUTION_EVENT.get(py)?.call((code, &*id, store, run_time), Some(&kw))
-    };
-
     for run_time in &work.run_times {
         if let Some(grace) = grace {
             let late = crate::core::clock::Clock::now_micros(&crate::core::clock::SystemClock) - run_time.micros();
             if late > grace.saturating_mul(1_000_000) {
                 if mask & EVENT_JOB_MISSED != 0 {
                     let rt = zoned_to_datetime(py, run_time, None)?.into_any();
-                    events.push(execution_event(EVENT_JOB_MISSED, &rt, &[])?);
+                    let event = execution_event(py, EVENT_JOB_MISSED, &id, store, &rt, None, None, None)?;
+                    events.push((EVENT_JOB_MISSED, event));
                 }
-                if enabled(logger, WARNING) {
+                if levels.warning {
                     let text = format_timedelta(late);
                     logger.call_method1("warning", ("Run time of job \"%s\" was missed by %s", job, text))?;
                 }
                 continue;
             }
         }
-        let wants_time = enabled(logger, INFO) || mask & (EVENT_JOB_EXECUTED | EVENT_JOB_ERROR) != 0;
+        let wants_time = levels.info || mask & (EVENT_JOB_EXECUTED | EVENT_JOB_ERROR) != 0;
         let rt = if wants_time { Some(zoned_to_datetime(py, run_time, None)?.into_any()) } else { None };
         if let Some(rt) = &rt {
-            if enabled(logger, INFO) {
+            if levels.info {
                 logger.call_method1("info", ("Running job \"%s\" (scheduled at %s)", job, rt))?;
             }
         }
         match func.bind(py).call(&args, Some(&kwargs)) {
             Ok(retval) => {
                 if let (true, Some(rt)) = (mask & EVENT_JOB_EXECUTED != 0, &rt) {
-                    events.push(execution_event(EVENT_JOB_EXECUTED, rt, &[("retval", retval)])?);
+                    let event = execution_event(py, EVENT_JOB_EXECUTED, &id, store, rt, Some(retval), None, None)?;
+                    events.push((EVENT_JOB_EXECUTED, event));
                 }
-                if enabled(logger, INFO) {
+                if levels.info {
                     logger.call_method1("info", ("Job \"%s\" executed successfully", job))?;
                 }
             }
@@ -229,13 +254,10 @@ fn run_job<'py>(py: Python<'py>, ctx: &PoolContext, work: &Work) -> PyResult<()>
                             .call_method1("join", (FORMAT_TB.get(py)?.call1((tb,))?,))?,
                         None => pyo3::types::PyString::new(py, "").into_any(),
                     };
-                    events.push(execution_event(
-                        EVENT_JOB_ERROR,
-                        rt,
-                        &[("exception", exc.clone()), ("traceback", text)],
-                    )?);
+                    let event = execution_event(py, EVENT_JOB_ERROR, &id, store, rt, None, Some(exc.clone()), Some(text))?;
+                    events.push((EVENT_JOB_ERROR, event));
                 }
-                if enabled(logger, ERROR) {
+                if levels.error {
                     let exc_info = PyTuple::new(py, [exc.get_type().into_any(), exc.clone(), tb.clone().map_or_else(|| py.None().into_bound(py), |t| t.into_any())])?;
                     let kw = [("exc_info", exc_info)].into_py_dict(py)?;
                     logger.call_method("error", ("Job \"%s\" raised an exception", job), Some(&kw))?;
@@ -246,11 +268,8 @@ fn run_job<'py>(py: Python<'py>, ctx: &PoolContext, work: &Work) -> PyResult<()>
             }
         }
     }
-    if !events.is_empty() {
-        let scheduler = ctx.scheduler.bind(py);
-        for event in events {
-            scheduler.call_method1("_dispatch_event", (event,))?;
-        }
+    for (code, event) in events {
+        ctx.dispatch(py, &event, code)?;
     }
     Ok(())
 }
@@ -271,15 +290,14 @@ impl ThreadPool {
 
     /// Binds the pool to a scheduler and starts its workers (again, after a shutdown).
     fn start(&self, scheduler: Bound<'_, PyAny>, logger: Bound<'_, PyAny>) -> PyResult<()> {
-        let listener_mask = match scheduler.getattr("_engine") {
-            Ok(engine) => match engine.cast::<crate::py::engine::Engine>() {
-                Ok(engine) => engine.get().listener_mask.clone(),
-                Err(_) => Arc::new(AtomicU32::new(u32::MAX)),
-            },
-            Err(_) => Arc::new(AtomicU32::new(u32::MAX)),
-        };
+        // Schedulers of ours dispatch through their native engine; any other goes through Python.
+        let engine = scheduler
+            .getattr("_engine")
+            .ok()
+            .and_then(|e| e.cast_into::<Engine>().ok())
+            .map(Bound::unbind);
         *self.shared.context.write() =
-            Some(Arc::new(PoolContext { scheduler: scheduler.unbind(), logger: logger.unbind(), listener_mask }));
+            Some(Arc::new(PoolContext { scheduler: scheduler.unbind(), engine, logger: logger.unbind() }));
         if self.sender.lock().is_none() {
             self.spawn_workers();
         }

@@ -260,6 +260,7 @@ class BaseScheduler(metaclass=ABCMeta):
 
     def _configure(self, config: dict[str, Any]) -> None:
         self._logger = maybe_ref(config.pop("logger", None)) or logging.getLogger("apscheduler.scheduler")
+        self._engine.set_logger(self._logger)
         self.timezone = astimezone(config.pop("timezone", None)) or get_localzone()
         self.jobstore_retry_interval = float(config.pop("jobstore_retry_interval", 10))
 
@@ -459,17 +460,13 @@ class BaseScheduler(metaclass=ABCMeta):
         for _, listener_mask in self._listeners:
             mask |= listener_mask
         self._listener_mask = mask
-        self._engine.set_listener_mask(mask & 0xFFFFFFFF)
+        # Native threads (workers, the loop) call the listeners through the engine's copy.
+        self._engine.set_listeners([(cb, m & 0xFFFFFFFF) for cb, m in self._listeners])
 
     def _dispatch_event(self, event: SchedulerEvent) -> None:
-        with self._listeners_lock:
-            listeners = tuple(self._listeners)
-        for callback, mask in listeners:
-            if event.code & mask:
-                try:
-                    callback(event)
-                except BaseException:
-                    self._logger.exception("Error notifying listener")
+        """Call each listener whose mask matches, in registration order; one that raises is
+        logged as ``Error notifying listener`` and the others are still called."""
+        self._engine.dispatch(event)
 
     # --- jobs -----------------------------------------------------------------------------------
 

@@ -85,9 +85,11 @@ class AndTrigger(BaseCombiningTrigger):
             fire_times = [t.get_next_fire_time(previous_fire_time, now) for t in self.triggers]
             if None in fire_times:
                 return None
-            if all(ft == fire_times[0] for ft in fire_times):
-                return self._apply_jitter(fire_times[0], self.jitter, now)
-            latest = max(fire_times)
+            # Agreement is min == max, so equal instants in different zones agree unless a
+            # fold makes == false (and an empty member list fails in min(), as in 3.11.3).
+            earliest, latest = min(fire_times), max(fire_times)
+            if earliest == latest:
+                return self._apply_jitter(earliest, self.jitter, now)
             if _same(latest, now):
                 return self._apply_jitter(self._catch_up(fire_times), self.jitter, now)
             now = latest
@@ -95,9 +97,9 @@ class AndTrigger(BaseCombiningTrigger):
 
     def _catch_up(self, fire_times):
         for _ in range(_MAX_STEPS):
-            if all(ft == fire_times[0] for ft in fire_times):
-                return fire_times[0]
-            target = max(fire_times)
+            earliest, target = min(fire_times), max(fire_times)
+            if earliest == target:
+                return earliest
             for i, (trigger, fire_time) in enumerate(zip(self.triggers, fire_times)):
                 if fire_time < target:
                     fire_times[i] = _advance(trigger, fire_time, target)

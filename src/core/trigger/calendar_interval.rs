@@ -5,7 +5,7 @@
 //! skipped; in a repeated hour the first occurrence is used. The first call returns
 //! `start_date` even when it is in the past (APScheduler 3.11 behaviour).
 
-use super::{pyrules, Trigger};
+use super::{Trigger, pyrules};
 use crate::core::time::{Zone, ZonedTime};
 use chrono::{Datelike, Duration, NaiveDate, NaiveTime};
 
@@ -71,7 +71,14 @@ impl Trigger for CalendarIntervalTrigger {
 mod tests {
     use super::*;
 
-    fn trig(years: i64, months: i64, days: i64, time: (u32, u32), start: (i32, u32, u32), zone: Zone) -> CalendarIntervalTrigger {
+    fn trig(
+        years: i64,
+        months: i64,
+        days: i64,
+        time: (u32, u32),
+        start: (i32, u32, u32),
+        zone: Zone,
+    ) -> CalendarIntervalTrigger {
         CalendarIntervalTrigger {
             years,
             months,
@@ -102,7 +109,10 @@ mod tests {
     #[test]
     fn cal_1_and_8_skip_missing_month_days() {
         let t = trig(0, 1, 0, (9, 0), (2024, 1, 31), Zone::Utc);
-        assert_eq!(run(&t, 4), ["2024-01-31T09:00+00:00", "2024-03-31T09:00+00:00", "2024-05-31T09:00+00:00", "2024-07-31T09:00+00:00"]);
+        assert_eq!(
+            run(&t, 4),
+            ["2024-01-31T09:00+00:00", "2024-03-31T09:00+00:00", "2024-05-31T09:00+00:00", "2024-07-31T09:00+00:00"]
+        );
         let t = trig(0, 1, 1, (0, 0), (2024, 1, 31), Zone::Utc);
         assert_eq!(run(&t, 3), ["2024-01-31T00:00+00:00", "2024-04-01T00:00+00:00", "2024-05-02T00:00+00:00"]);
     }

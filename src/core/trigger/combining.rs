@@ -11,7 +11,7 @@
 //! ([`Trigger::next_at_or_after`]) to the latest answer. If the members still do not agree
 //! within [`MAX_STEPS`] rounds, the result is `None` (the schedule ends) instead of a hang.
 
-use super::{pyrules, Trigger};
+use super::{Trigger, pyrules};
 use crate::core::time::ZonedTime;
 use std::sync::Arc;
 
@@ -40,8 +40,11 @@ fn latest(times: &[ZonedTime]) -> Option<ZonedTime> {
     times.iter().reduce(|best, t| if pyrules::lt(best, t) { t } else { best }).copied()
 }
 
-fn all_equal(times: &[ZonedTime]) -> bool {
-    times.iter().all(|t| pyrules::eq(t, &times[0]))
+/// The agreed time, if the members agree: Python's `min(times) == max(times)` (so equal
+/// instants in different zones agree unless a fold makes `==` false, as in 3.11.3).
+fn agreed(times: &[ZonedTime]) -> Option<ZonedTime> {
+    let first = earliest(times)?;
+    pyrules::eq(first, &latest(times)?).then_some(*first)
 }
 
 impl Trigger for OrTrigger {
@@ -59,8 +62,8 @@ impl AndTrigger {
     /// The bounded replacement for APScheduler's endless loop (see the module docs).
     fn catch_up(&self, mut times: Vec<ZonedTime>) -> Option<ZonedTime> {
         for _ in 0..MAX_STEPS {
-            if all_equal(&times) {
-                return Some(times[0]);
+            if let Some(t) = agreed(&times) {
+                return Some(t);
             }
             let target = latest(&times)?;
             for (member, t) in self.members.iter().zip(times.iter_mut()) {
@@ -79,8 +82,8 @@ impl AndTrigger {
         let mut now = *now;
         for _ in 0..MAX_STEPS {
             let times = self.ask_all(previous, &now)?;
-            if all_equal(&times) {
-                return Some(times[0]);
+            if let Some(t) = agreed(&times) {
+                return Some(t);
             }
             let target = latest(&times)?;
             if target == now {
@@ -102,7 +105,7 @@ impl Trigger for AndTrigger {
 mod tests {
     use super::*;
     use crate::core::time::Zone;
-    use crate::core::trigger::cron::{build_fields, CronTrigger};
+    use crate::core::trigger::cron::{CronTrigger, build_fields};
     use crate::core::trigger::date::DateTrigger;
 
     fn utc(h: i64) -> ZonedTime {

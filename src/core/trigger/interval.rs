@@ -4,7 +4,7 @@
 //! the DST shift and results inherit `fromtimestamp`'s microsecond rounding; we use the same
 //! f64 steps to match to the microsecond.
 
-use super::{pyrules, Trigger};
+use super::{Trigger, pyrules};
 use crate::core::time::{Zone, ZonedTime};
 
 #[derive(Clone, Debug)]
@@ -20,7 +20,13 @@ pub struct IntervalTrigger {
 }
 
 impl IntervalTrigger {
-    pub fn new(interval_micros: i64, start: ZonedTime, end: Option<ZonedTime>, zone: Zone, jitter: Option<f64>) -> Self {
+    pub fn new(
+        interval_micros: i64,
+        start: ZonedTime,
+        end: Option<ZonedTime>,
+        zone: Zone,
+        jitter: Option<f64>,
+    ) -> Self {
         let interval_micros = if interval_micros == 0 { 1_000_000 } else { interval_micros };
         let length = interval_micros as f64 / 1e6;
         IntervalTrigger { interval_micros, length, start, end, zone, jitter }
@@ -106,7 +112,12 @@ mod tests {
         let t = IntervalTrigger::new(86_400_000_000, start, None, berlin, None);
         assert_eq!(
             run(&t, zt(berlin, 2024, 3, 29, 0, 0, 0, 0), 4),
-            ["2024-03-30T00:00:00+01:00", "2024-03-31T00:00:00+01:00", "2024-04-01T01:00:00+02:00", "2024-04-02T01:00:00+02:00"]
+            [
+                "2024-03-30T00:00:00+01:00",
+                "2024-03-31T00:00:00+01:00",
+                "2024-04-01T01:00:00+02:00",
+                "2024-04-02T01:00:00+02:00"
+            ]
         );
     }
 
@@ -117,7 +128,12 @@ mod tests {
         let t = IntervalTrigger::new(3_600_000_000, start, None, ny, None);
         assert_eq!(
             run(&t, zt(ny, 2024, 11, 2, 0, 0, 0, 0), 4),
-            ["2024-11-03T00:00:00-04:00", "2024-11-03T01:00:00-04:00", "2024-11-03T01:00:00-05:00 fold", "2024-11-03T02:00:00-05:00"]
+            [
+                "2024-11-03T00:00:00-04:00",
+                "2024-11-03T01:00:00-04:00",
+                "2024-11-03T01:00:00-05:00 fold",
+                "2024-11-03T02:00:00-05:00"
+            ]
         );
     }
 

@@ -41,3 +41,42 @@ pub trait Trigger: Send + Sync + Debug {
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::time::Zone;
+    use std::sync::Arc;
+
+    /// The engine shares triggers across threads; results must not depend on the thread.
+    #[test]
+    fn triggers_are_shareable_across_threads() {
+        let zone = Zone::Iana(chrono_tz::Europe::Berlin);
+        let fields =
+            cron::build_fields([None, None, None, None, Some("mon-fri"), Some("9"), Some("30"), None]).unwrap();
+        let cron: Arc<dyn Trigger> = Arc::new(cron::CronTrigger { fields, start: None, end: None, zone, jitter: None });
+        let start = ZonedTime::from_micros(1_711_756_800_000_000, zone); // 2024-03-30 00:00 UTC
+        let interval: Arc<dyn Trigger> =
+            Arc::new(interval::IntervalTrigger::new(3_600_000_000, start, None, zone, None));
+        let both: Arc<dyn Trigger> = Arc::new(combining::OrTrigger { members: vec![cron, interval], jitter: None });
+        let walk = move |t: Arc<dyn Trigger>| {
+            let mut prev = None;
+            (0..200)
+                .map(|_| {
+                    prev = t.next_fire_time(prev.as_ref(), &start);
+                    prev.map(|p| p.micros())
+                })
+                .collect::<Vec<_>>()
+        };
+        let expected = walk(both.clone());
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                let t = both.clone();
+                std::thread::spawn(move || walk(t))
+            })
+            .collect::<Vec<_>>();
+        for h in handles {
+            assert_eq!(h.join().unwrap(), expected);
+        }
+    }
+}

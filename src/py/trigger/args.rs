@@ -7,13 +7,18 @@
 use crate::core::time::{Zone, ZonedTime};
 use crate::py::time::zone_from_tzinfo;
 use chrono::{NaiveDate, NaiveDateTime};
-use parking_lot::Mutex;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
+use pyo3::types::PyDict;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDateAccess, PyDateTime, PyDelta, PyDeltaAccess, PyTimeAccess, PyTzInfo, PyTzInfoAccess};
 
-fn cached<'py>(py: Python<'py>, cell: &'static PyOnceLock<Py<PyAny>>, module: &str, attr: &str) -> PyResult<&'py Bound<'py, PyAny>> {
+fn cached<'py>(
+    py: Python<'py>,
+    cell: &'static PyOnceLock<Py<PyAny>>,
+    module: &str,
+    attr: &str,
+) -> PyResult<&'py Bound<'py, PyAny>> {
     Ok(cell.get_or_try_init(py, || Ok::<_, PyErr>(py.import(module)?.getattr(attr)?.unbind()))?.bind(py))
 }
 
@@ -34,19 +39,21 @@ fn timezone_type<'py>(py: Python<'py>) -> PyResult<&'py Bound<'py, PyAny>> {
     cached(py, &T, "datetime", "timezone")
 }
 
-/// tzinfo objects already mapped to core zones, by identity, with a "pytz" flag. The
-/// entries keep the objects alive, so an address is never reused while cached.
-static ZONES: Mutex<Vec<(Py<PyAny>, Zone, bool)>> = Mutex::new(Vec::new());
+// tzinfo objects already mapped to core zones, by identity, with a "pytz" flag. The entries
+// keep the objects alive, so an address is never reused while cached. Per thread: no locking
+// on the hot path (the GIL already serialises Python callers).
+thread_local! {
+    static ZONES: std::cell::RefCell<Vec<(Py<PyAny>, Zone, bool)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
 const ZONE_CACHE_SIZE: usize = 64;
 
 /// The core zone of a tzinfo object and whether it is a pytz zone. Zones the core cannot
 /// model (dateutil, custom tzinfo classes) are a `TypeError`.
 fn lookup(tz: &Bound<'_, PyAny>) -> PyResult<(Zone, bool)> {
-    {
-        let cache = ZONES.lock();
-        if let Some((_, z, p)) = cache.iter().find(|(o, _, _)| o.as_ptr() == tz.as_ptr()) {
-            return Ok((*z, *p));
-        }
+    let ptr = tz.as_ptr();
+    let hit = ZONES.with(|c| c.borrow().iter().find(|(o, _, _)| o.as_ptr() == ptr).map(|(_, z, p)| (*z, *p)));
+    if let Some(hit) = hit {
+        return Ok(hit);
     }
     let zone = zone_from_tzinfo(tz).map_err(|_| {
         let name = tz.get_type().name().map(|n| n.to_string()).unwrap_or_default();
@@ -55,10 +62,12 @@ fn lookup(tz: &Bound<'_, PyAny>) -> PyResult<(Zone, bool)> {
         ))
     })?;
     let is_pytz = matches!(zone, Zone::Iana(_)) && tz.hasattr("localize")?;
-    let mut cache = ZONES.lock();
-    if cache.len() < ZONE_CACHE_SIZE {
-        cache.push((tz.clone().unbind(), zone, is_pytz));
-    }
+    ZONES.with(|c| {
+        let mut cache = c.borrow_mut();
+        if cache.len() < ZONE_CACHE_SIZE {
+            cache.push((tz.clone().unbind(), zone, is_pytz));
+        }
+    });
     Ok((zone, is_pytz))
 }
 
@@ -119,7 +128,12 @@ pub fn trigger_zone(
 fn naive_fields(dt: &Bound<'_, PyDateTime>) -> PyResult<NaiveDateTime> {
     NaiveDate::from_ymd_opt(dt.get_year(), dt.get_month() as u32, dt.get_day() as u32)
         .and_then(|d| {
-            d.and_hms_micro_opt(dt.get_hour() as u32, dt.get_minute() as u32, dt.get_second() as u32, dt.get_microsecond())
+            d.and_hms_micro_opt(
+                dt.get_hour() as u32,
+                dt.get_minute() as u32,
+                dt.get_second() as u32,
+                dt.get_microsecond(),
+            )
         })
         .ok_or_else(|| PyValueError::new_err("datetime out of range"))
 }
@@ -150,10 +164,24 @@ pub fn zoned_opt(dt: Option<&Bound<'_, PyAny>>) -> PyResult<Option<ZonedTime>> {
     dt.filter(|d| !d.is_none()).map(zoned).transpose()
 }
 
-/// A `datetime` for a core time, carrying the given tzinfo object.
+/// A `datetime` for a core time, carrying the given tzinfo object. A pytz zone (only found in
+/// old pickled states) gets its offset through `fromutc`, as `datetime.fromtimestamp` would.
 pub fn to_datetime<'py>(py: Python<'py>, t: &ZonedTime, tz: &Py<PyAny>) -> PyResult<Bound<'py, PyAny>> {
-    let tz = tz.bind(py).cast::<PyTzInfo>()?;
-    Ok(crate::py::time::zoned_to_datetime(py, t, Some(tz))?.into_any())
+    let tz = tz.bind(py);
+    if let Ok((_, true)) = lookup(tz) {
+        let utc = ZonedTime::from_instant(t.instant(), Zone::Utc);
+        let naive = crate::py::time::zoned_to_datetime(py, &utc, Some(tz.cast::<PyTzInfo>()?))?;
+        return tz.call_method1("fromutc", (naive,));
+    }
+    Ok(crate::py::time::zoned_to_datetime(py, t, Some(tz.cast::<PyTzInfo>()?))?.into_any())
+}
+
+/// A value assigned to a date attribute: `None` or an aware `datetime`.
+pub fn assigned_date(value: &Bound<'_, PyAny>) -> PyResult<Option<(Py<PyAny>, ZonedTime)>> {
+    if value.is_none() {
+        return Ok(None);
+    }
+    Ok(Some((value.clone().unbind(), zoned(value)?)))
 }
 
 /// `convert_to_datetime(value, zone, name)`: the kept object and its core time.
@@ -163,7 +191,9 @@ pub fn convert_date(
     zone: &TriggerZone,
     name: &str,
 ) -> PyResult<Option<(Py<PyAny>, ZonedTime)>> {
-    let Some(value) = value.filter(|v| !v.is_none()) else { return Ok(None) };
+    let Some(value) = value.filter(|v| !v.is_none()) else {
+        return Ok(None);
+    };
     if aware_tzinfo(Some(value)).is_some() {
         return Ok(Some((value.clone().unbind(), zoned(value)?)));
     }
@@ -254,10 +284,8 @@ pub fn new_delta(py: Python<'_>, micros: i64) -> PyResult<Bound<'_, PyDelta>> {
 
 /// Current time in a zone (`datetime.now(zone)`).
 pub fn now_in(zone: Zone) -> ZonedTime {
-    let micros = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_micros() as i64)
-        .unwrap_or(0);
+    let micros =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0);
     ZonedTime::from_micros(micros, zone)
 }
 
@@ -271,7 +299,9 @@ pub fn check_version(state: &Bound<'_, PyAny>, class: &str, max: i64) -> PyResul
         let msg = if max == 1 && class == "DateTrigger" {
             format!("Got serialized data for version {version} of {class}, but only version 1 can be handled")
         } else {
-            format!("Got serialized data for version {version} of {class}, but only versions up to {max} can be handled")
+            format!(
+                "Got serialized data for version {version} of {class}, but only versions up to {max} can be handled"
+            )
         };
         return Err(PyValueError::new_err(msg));
     }
@@ -281,4 +311,28 @@ pub fn check_version(state: &Bound<'_, PyAny>, class: &str, max: i64) -> PyResul
 /// The 3.0.x form `(None, {slot: value})` of date, interval and cron states.
 pub fn unwrap_legacy<'py>(state: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     if state.is_instance_of::<pyo3::types::PyTuple>() { state.get_item(1) } else { Ok(state.clone()) }
+}
+
+/// Arguments no trigger constructor takes, reported the way Python reports them for
+/// APScheduler's `__init__` (pyo3 would name `__new__`, which our users never wrote).
+pub fn reject_extra(
+    class: &str,
+    declared: usize,
+    extra_args: &Bound<'_, pyo3::types::PyTuple>,
+    extra_kwargs: Option<&Bound<'_, PyDict>>,
+) -> PyResult<()> {
+    if !extra_args.is_empty() {
+        return Err(pyo3::exceptions::PyTypeError::new_err(format!(
+            "{class}.__init__() takes from 1 to {} positional arguments but {} were given",
+            declared + 1,
+            declared + extra_args.len() + 1
+        )));
+    }
+    if let Some(key) = extra_kwargs.and_then(|k| k.keys().iter().next()) {
+        return Err(pyo3::exceptions::PyTypeError::new_err(format!(
+            "{class}.__init__() got an unexpected keyword argument '{}'",
+            key.str()?
+        )));
+    }
+    Ok(())
 }

@@ -4,10 +4,10 @@
 
 use super::args::{self, Jitter, TriggerZone};
 use crate::core::time::ZonedTime;
+use crate::core::trigger::Trigger;
 use crate::core::trigger::cron::expr::Expr;
 use crate::core::trigger::cron::fields::{Field, FieldKind};
-use crate::core::trigger::cron::{build_fields, parse, CronTrigger};
-use crate::core::trigger::Trigger;
+use crate::core::trigger::cron::{CronTrigger, build_fields, parse};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
@@ -15,7 +15,8 @@ use std::sync::OnceLock;
 
 #[pyclass(module = "apscheduler_rs._core", name = "CronTrigger", subclass)]
 pub struct PyCronTrigger {
-    pub core: CronTrigger,
+    /// Shared with the jobs that use this trigger (the engine's handle is this same `Arc`).
+    pub core: std::sync::Arc<CronTrigger>,
     pub jitter: Jitter,
     tz: Py<PyAny>,
     start_date: Option<Py<PyAny>>,
@@ -32,7 +33,9 @@ fn expr_spec<'py>(py: Python<'py>, e: &Expr) -> PyResult<Bound<'py, PyTuple>> {
             d.set_item("step", step)?;
             "AllExpression"
         }
-        Expr::Range { first, last, step } | Expr::MonthRange { first, last, step } | Expr::WeekdayRange { first, last, step } => {
+        Expr::Range { first, last, step }
+        | Expr::MonthRange { first, last, step }
+        | Expr::WeekdayRange { first, last, step } => {
             d.set_item("step", step)?;
             d.set_item("first", first)?;
             d.set_item("last", last)?;
@@ -66,22 +69,28 @@ fn expr_from_py(obj: &Bound<'_, PyAny>) -> PyResult<Expr> {
         let v = obj.getattr(name)?;
         if v.is_none() { Ok(None) } else { v.extract().map(Some) }
     };
-    let req = |name: &str| -> PyResult<i64> { int(name)?.ok_or_else(|| PyValueError::new_err(format!("{name} is None"))) };
+    let req =
+        |name: &str| -> PyResult<i64> { int(name)?.ok_or_else(|| PyValueError::new_err(format!("{name} is None"))) };
     let class = obj.get_type().name()?.to_string();
     Ok(match class.as_str() {
         "AllExpression" => Expr::All { step: int("step")? },
         "RangeExpression" => Expr::Range { first: req("first")?, last: int("last")?, step: int("step")? },
         "MonthRangeExpression" => Expr::MonthRange { first: req("first")?, last: int("last")?, step: int("step")? },
         "WeekdayRangeExpression" => Expr::WeekdayRange { first: req("first")?, last: int("last")?, step: int("step")? },
-        "WeekdayPositionExpression" => Expr::WeekdayPosition { option_num: req("option_num")?, weekday: req("weekday")? },
+        "WeekdayPositionExpression" => {
+            Expr::WeekdayPosition { option_num: req("option_num")?, weekday: req("weekday")? }
+        }
         "LastDayOfMonthExpression" => Expr::LastDayOfMonth,
-        other => return Err(PyTypeError::new_err(format!("unsupported cron expression class {other}"))),
+        other => {
+            return Err(PyTypeError::new_err(format!("unsupported cron expression class {other}")));
+        }
     })
 }
 
 fn field_from_py(obj: &Bound<'_, PyAny>) -> PyResult<Field> {
     let name: String = obj.getattr("name")?.extract()?;
-    let kind = FieldKind::from_name(&name).ok_or_else(|| PyValueError::new_err(format!("unknown cron field {name:?}")))?;
+    let kind =
+        FieldKind::from_name(&name).ok_or_else(|| PyValueError::new_err(format!("unknown cron field {name:?}")))?;
     let is_default = obj.getattr("is_default")?.is_truthy()?;
     let exprs = obj.getattr("expressions")?.try_iter()?.map(|e| expr_from_py(&e?)).collect::<PyResult<Vec<_>>>()?;
     Ok(Field { kind, is_default, exprs })
@@ -95,7 +104,8 @@ fn fields_from_py(list: &Bound<'_, PyAny>) -> PyResult<[Field; 8]> {
 /// `_core.cron_parse_field(name, text)`: expression specs for the Python field classes.
 #[pyfunction]
 pub fn cron_parse_field<'py>(py: Python<'py>, name: &str, text: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
-    let kind = FieldKind::from_name(name).ok_or_else(|| PyValueError::new_err(format!("unknown cron field {name:?}")))?;
+    let kind =
+        FieldKind::from_name(name).ok_or_else(|| PyValueError::new_err(format!("unknown cron field {name:?}")))?;
     let text: String = text.str()?.extract()?;
     let exprs = parse::parse_field(kind, &text).map_err(PyValueError::new_err)?;
     expr_specs(py, &exprs)
@@ -110,7 +120,16 @@ impl PyCronTrigger {
             .core
             .fields
             .iter()
-            .map(|f| PyTuple::new(py, [f.kind.name().into_pyobject(py)?.into_any(), f.is_default.into_pyobject(py)?.to_owned().into_any(), expr_specs(py, &f.exprs)?.into_any()]))
+            .map(|f| {
+                PyTuple::new(
+                    py,
+                    [
+                        f.kind.name().into_pyobject(py)?.into_any(),
+                        f.is_default.into_pyobject(py)?.to_owned().into_any(),
+                        expr_specs(py, &f.exprs)?.into_any(),
+                    ],
+                )
+            })
             .collect::<PyResult<Vec<_>>>()?;
         let build = py.import("apscheduler_rs.triggers.cron.fields")?.getattr("_fields_from_specs")?;
         let obj = build.call1((specs,))?.unbind();
@@ -125,7 +144,7 @@ impl PyCronTrigger {
 #[pymethods]
 impl PyCronTrigger {
     #[new]
-    #[pyo3(signature = (year=None, month=None, day=None, week=None, day_of_week=None, hour=None, minute=None, second=None, start_date=None, end_date=None, timezone=None, jitter=None))]
+    #[pyo3(signature = (year=None, month=None, day=None, week=None, day_of_week=None, hour=None, minute=None, second=None, start_date=None, end_date=None, timezone=None, jitter=None, *extra_args, **extra_kwargs))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -141,7 +160,10 @@ impl PyCronTrigger {
         end_date: Option<&Bound<'_, PyAny>>,
         timezone: Option<&Bound<'_, PyAny>>,
         jitter: Option<&Bound<'_, PyAny>>,
+        extra_args: &Bound<'_, pyo3::types::PyTuple>,
+        extra_kwargs: Option<&Bound<'_, pyo3::types::PyDict>>,
     ) -> PyResult<Self> {
+        super::args::reject_extra("CronTrigger", 12, extra_args, extra_kwargs)?;
         let zone = args::trigger_zone(py, timezone, start_date, end_date)?;
         let start = args::convert_date(py, start_date, &zone, "start_date")?;
         let end = args::convert_date(py, end_date, &zone, "end_date")?;
@@ -161,7 +183,7 @@ impl PyCronTrigger {
             jitter: jitter.value,
         };
         Ok(PyCronTrigger {
-            core,
+            core: core.into(),
             jitter,
             tz: zone.tz,
             start_date: start.map(|s| s.0),
@@ -190,6 +212,28 @@ impl PyCronTrigger {
         self.jitter.object(py)
     }
 
+    #[setter]
+    fn set_start_date(&mut self, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let start = args::assigned_date(value)?;
+        std::sync::Arc::make_mut(&mut self.core).start = start.as_ref().map(|s| s.1);
+        self.start_date = start.map(|s| s.0);
+        Ok(())
+    }
+
+    #[setter]
+    fn set_end_date(&mut self, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let end = args::assigned_date(value)?;
+        std::sync::Arc::make_mut(&mut self.core).end = end.as_ref().map(|e| e.1);
+        self.end_date = end.map(|e| e.0);
+        Ok(())
+    }
+
+    #[setter]
+    fn set_jitter(&mut self, value: Option<&Bound<'_, PyAny>>) {
+        self.jitter = Jitter::new(value);
+        std::sync::Arc::make_mut(&mut self.core).jitter = self.jitter.value;
+    }
+
     #[getter]
     fn fields(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         Ok(self.fields_obj(py)?.clone_ref(py))
@@ -208,7 +252,11 @@ impl PyCronTrigger {
         self.to_py(py, self.core.next_fire_time(prev.as_ref(), &now))
     }
 
-    fn _next_at_or_after<'py>(&self, own_previous: &Bound<'py, PyAny>, at: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
+    fn _next_at_or_after<'py>(
+        &self,
+        own_previous: &Bound<'py, PyAny>,
+        at: &Bound<'py, PyAny>,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
         let (p, a) = (args::zoned(own_previous)?, args::zoned(at)?);
         self.to_py(own_previous.py(), self.core.next_at_or_after(&p, &a))
     }
@@ -233,13 +281,13 @@ impl PyCronTrigger {
         let fields = state.get_item("fields")?;
         let jitter = state.call_method1("get", ("jitter",))?;
         let jitter = Jitter::new(Some(&jitter));
-        self.core = CronTrigger {
+        self.core = std::sync::Arc::new(CronTrigger {
             fields: fields_from_py(&fields)?,
             start: args::zoned_opt(Some(&start))?,
             end: args::zoned_opt(Some(&end))?,
             zone: zone.zone,
             jitter: jitter.value,
-        };
+        });
         self.jitter = jitter;
         self.tz = zone.tz;
         self.start_date = (!start.is_none()).then(|| start.unbind());

@@ -4,8 +4,8 @@
 
 use super::args::{self, Jitter, TriggerZone};
 use crate::core::time::ZonedTime;
-use crate::core::trigger::interval::IntervalTrigger;
 use crate::core::trigger::Trigger;
+use crate::core::trigger::interval::IntervalTrigger;
 use pyo3::exceptions::PyOverflowError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyInt};
@@ -13,7 +13,8 @@ use std::sync::OnceLock;
 
 #[pyclass(module = "apscheduler_rs._core", name = "IntervalTrigger", subclass)]
 pub struct PyIntervalTrigger {
-    pub core: IntervalTrigger,
+    /// Shared with the jobs that use this trigger (the engine's handle is this same `Arc`).
+    pub core: std::sync::Arc<IntervalTrigger>,
     pub jitter: Jitter,
     tz: Py<PyAny>,
     /// The given start date, or the derived one once somebody read it.
@@ -68,7 +69,7 @@ impl PyIntervalTrigger {
 #[pymethods]
 impl PyIntervalTrigger {
     #[new]
-    #[pyo3(signature = (weeks=None, days=None, hours=None, minutes=None, seconds=None, start_date=None, end_date=None, timezone=None, jitter=None))]
+    #[pyo3(signature = (weeks=None, days=None, hours=None, minutes=None, seconds=None, start_date=None, end_date=None, timezone=None, jitter=None, *extra_args, **extra_kwargs))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -81,7 +82,10 @@ impl PyIntervalTrigger {
         end_date: Option<&Bound<'_, PyAny>>,
         timezone: Option<&Bound<'_, PyAny>>,
         jitter: Option<&Bound<'_, PyAny>>,
+        extra_args: &Bound<'_, pyo3::types::PyTuple>,
+        extra_kwargs: Option<&Bound<'_, pyo3::types::PyDict>>,
     ) -> PyResult<Self> {
+        super::args::reject_extra("IntervalTrigger", 9, extra_args, extra_kwargs)?;
         let micros = interval_micros(py, [weeks, days, hours, minutes, seconds])?;
         let zone = args::trigger_zone(py, timezone, start_date, end_date)?;
         let start_date = start_date.filter(|s| s.is_truthy().unwrap_or(true));
@@ -105,7 +109,7 @@ impl PyIntervalTrigger {
         if let Some(o) = start_obj {
             let _ = cell.set(o);
         }
-        Ok(PyIntervalTrigger { core, jitter, tz: zone.tz, start_date: cell, end_date: end.map(|e| e.0) })
+        Ok(PyIntervalTrigger { core: core.into(), jitter, tz: zone.tz, start_date: cell, end_date: end.map(|e| e.0) })
     }
 
     #[getter]
@@ -121,6 +125,30 @@ impl PyIntervalTrigger {
     #[getter]
     fn end_date(&self, py: Python<'_>) -> Py<PyAny> {
         self.end_date.as_ref().map_or_else(|| py.None(), |e| e.clone_ref(py))
+    }
+
+    #[setter]
+    fn set_start_date(&mut self, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let (obj, t) = args::assigned_date(value)?
+            .ok_or_else(|| pyo3::exceptions::PyTypeError::new_err("start_date cannot be None"))?;
+        std::sync::Arc::make_mut(&mut self.core).start = t;
+        self.start_date = OnceLock::new();
+        let _ = self.start_date.set(obj);
+        Ok(())
+    }
+
+    #[setter]
+    fn set_end_date(&mut self, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let end = args::assigned_date(value)?;
+        std::sync::Arc::make_mut(&mut self.core).end = end.as_ref().map(|e| e.1);
+        self.end_date = end.map(|e| e.0);
+        Ok(())
+    }
+
+    #[setter]
+    fn set_jitter(&mut self, value: Option<&Bound<'_, PyAny>>) {
+        self.jitter = Jitter::new(value);
+        std::sync::Arc::make_mut(&mut self.core).jitter = self.jitter.value;
     }
 
     #[getter]
@@ -151,7 +179,11 @@ impl PyIntervalTrigger {
         self.to_py(py, self.core.next_fire_time(prev.as_ref(), &now))
     }
 
-    fn _next_at_or_after<'py>(&self, own_previous: &Bound<'py, PyAny>, at: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
+    fn _next_at_or_after<'py>(
+        &self,
+        own_previous: &Bound<'py, PyAny>,
+        at: &Bound<'py, PyAny>,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
         let (p, a) = (args::zoned(own_previous)?, args::zoned(at)?);
         self.to_py(own_previous.py(), self.core.next_at_or_after(&p, &a))
     }
@@ -177,7 +209,7 @@ impl PyIntervalTrigger {
         let jitter = state.call_method1("get", ("jitter",))?;
         let jitter = Jitter::new(Some(&jitter));
         let end_t = args::zoned_opt(Some(&end))?;
-        self.core = IntervalTrigger::new(micros, args::zoned(&start)?, end_t, zone.zone, jitter.value);
+        self.core = std::sync::Arc::new(IntervalTrigger::new(micros, args::zoned(&start)?, end_t, zone.zone, jitter.value));
         self.jitter = jitter;
         self.tz = zone.tz;
         self.start_date = OnceLock::new();

@@ -35,13 +35,18 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
 
 /// True when `obj`'s class does not override `get_next_fire_time` defined on `base`.
 fn not_overridden(obj: &Bound<'_, PyAny>, base: &Bound<'_, PyAny>) -> bool {
-    match (obj.get_type().getattr("get_next_fire_time"), base.getattr("get_next_fire_time")) {
+    match (obj.get_type().getattr(pyo3::intern!(obj.py(), "get_next_fire_time")), base.getattr(pyo3::intern!(obj.py(), "get_next_fire_time"))) {
         (Ok(a), Ok(b)) => a.is(&b),
         _ => false,
     }
 }
 
-fn py_class<'py>(py: Python<'py>, cell: &'static PyOnceLock<Py<PyAny>>, module: &str, name: &str) -> Option<&'py Bound<'py, PyAny>> {
+fn py_class<'py>(
+    py: Python<'py>,
+    cell: &'static PyOnceLock<Py<PyAny>>,
+    module: &str,
+    name: &str,
+) -> Option<&'py Bound<'py, PyAny>> {
     cell.get_or_try_init(py, || Ok::<_, PyErr>(py.import(module)?.getattr(name)?.unbind())).ok().map(|c| c.bind(py))
 }
 
@@ -53,16 +58,16 @@ pub fn native_trigger(obj: &Bound<'_, PyAny>) -> Option<Arc<dyn Trigger>> {
     if let Ok(t) = obj.cast::<interval::PyIntervalTrigger>() {
         let t = t.borrow();
         let ok = t.jitter.numeric && not_overridden(obj, &py.get_type::<interval::PyIntervalTrigger>());
-        return ok.then(|| Arc::new(t.core.clone()) as Arc<dyn Trigger>);
+        return ok.then(|| t.core.clone() as Arc<dyn Trigger>);
     }
     if let Ok(t) = obj.cast::<cron::PyCronTrigger>() {
         let t = t.borrow();
         let ok = t.jitter.numeric && not_overridden(obj, &py.get_type::<cron::PyCronTrigger>());
-        return ok.then(|| Arc::new(t.core.clone()) as Arc<dyn Trigger>);
+        return ok.then(|| t.core.clone() as Arc<dyn Trigger>);
     }
     if let Ok(t) = obj.cast::<date::PyDateTrigger>() {
         let ok = not_overridden(obj, &py.get_type::<date::PyDateTrigger>());
-        return ok.then(|| Arc::new(t.borrow().core.clone()) as Arc<dyn Trigger>);
+        return ok.then(|| t.borrow().core.clone() as Arc<dyn Trigger>);
     }
     static CALENDAR: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
     static COMBINING: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
@@ -101,10 +106,13 @@ fn native_next_fire_time<'py>(
     previous: Option<&Bound<'py, PyAny>>,
     now: &Bound<'py, PyAny>,
 ) -> PyResult<Option<Bound<'py, PyAny>>> {
-    let native = native_trigger(trigger).ok_or_else(|| pyo3::exceptions::PyLookupError::new_err("no native trigger"))?;
+    let native =
+        native_trigger(trigger).ok_or_else(|| pyo3::exceptions::PyLookupError::new_err("no native trigger"))?;
     let prev = args::zoned_opt(previous)?;
     let now = args::zoned(now)?;
-    let Some(t) = native.next_fire_time(prev.as_ref(), &now) else { return Ok(None) };
+    let Some(t) = native.next_fire_time(prev.as_ref(), &now) else {
+        return Ok(None);
+    };
     let tz = crate::py::time::zone_to_tzinfo(py, &t.zone)?;
     Ok(Some(crate::py::time::zoned_to_datetime(py, &t, Some(&tz))?.into_any()))
 }

@@ -3,10 +3,10 @@
 
 use super::args::{self, Jitter};
 use crate::core::time::ZonedTime;
+use crate::core::trigger::Trigger;
 use crate::core::trigger::calendar_interval::CalendarIntervalTrigger;
 use crate::core::trigger::combining::{AndTrigger, OrTrigger};
-use crate::core::trigger::Trigger;
-use chrono::{Datelike, NaiveDate, NaiveTime};
+use chrono::{NaiveDate, NaiveTime};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDate, PyDateAccess};
@@ -35,13 +35,22 @@ impl NativeTrigger {
 #[pymethods]
 impl NativeTrigger {
     #[pyo3(signature = (previous_fire_time, now))]
-    fn next<'py>(&self, py: Python<'py>, previous_fire_time: Option<&Bound<'py, PyAny>>, now: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
+    fn next<'py>(
+        &self,
+        py: Python<'py>,
+        previous_fire_time: Option<&Bound<'py, PyAny>>,
+        now: &Bound<'py, PyAny>,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
         let prev = args::zoned_opt(previous_fire_time)?;
         let now = args::zoned(now)?;
         self.to_py(py, self.inner.next_fire_time(prev.as_ref(), &now))
     }
 
-    fn next_at_or_after<'py>(&self, own_previous: &Bound<'py, PyAny>, at: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
+    fn next_at_or_after<'py>(
+        &self,
+        own_previous: &Bound<'py, PyAny>,
+        at: &Bound<'py, PyAny>,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
         let (p, a) = (args::zoned(own_previous)?, args::zoned(at)?);
         self.to_py(own_previous.py(), self.inner.next_at_or_after(&p, &a))
     }
@@ -87,18 +96,25 @@ pub fn calendar_native(
         zone,
         jitter: jitter.value,
     };
-    let _ = core.start.year();
     Ok(NativeTrigger { inner: Arc::new(core), tz: Some(timezone.clone().unbind()) })
 }
 
 /// `_core.combining_native(kind, members, jitter)`: an and/or engine when every member is
 /// native, else `None`.
 #[pyfunction]
-pub fn combining_native(kind: &str, members: &Bound<'_, PyAny>, jitter: Option<&Bound<'_, PyAny>>) -> PyResult<Option<NativeTrigger>> {
+pub fn combining_native(
+    kind: &str,
+    members: &Bound<'_, PyAny>,
+    jitter: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Option<NativeTrigger>> {
     Ok(combine(kind, members, jitter)?.map(|inner| NativeTrigger { inner, tz: None }))
 }
 
-pub fn combine(kind: &str, members: &Bound<'_, PyAny>, jitter: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Arc<dyn Trigger>>> {
+pub fn combine(
+    kind: &str,
+    members: &Bound<'_, PyAny>,
+    jitter: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Option<Arc<dyn Trigger>>> {
     let jitter = Jitter::new(jitter);
     if !jitter.numeric {
         return Ok(None);

@@ -1,6 +1,8 @@
-"""Cron expression classes. They only carry state (pickled as their ``__dict__``) and their
-text forms; parsing and matching happen natively."""
+"""Cron expression classes. They carry the state (pickled as their ``__dict__``), their text
+forms and ``get_next_value``; the trigger itself parses and searches natively."""
 from __future__ import annotations
+
+import calendar
 
 __all__ = ["AllExpression", "LastDayOfMonthExpression", "RangeExpression",
            "WeekdayPositionExpression", "WeekdayRangeExpression"]
@@ -20,6 +22,17 @@ class AllExpression:
         self.step = _int(step)
         if self.step == 0:
             raise ValueError("Increment must be higher than 0")
+
+    def _step_up(self, value, minval):
+        if self.step:
+            value += (self.step - (value - minval)) % self.step
+        return value
+
+    def get_next_value(self, date, field):
+        """Smallest allowed value >= the field's current value, or None (cron.md §6)."""
+        start = max(field.get_value(date), field.get_min(date))
+        value = self._step_up(start, field.get_min(date))
+        return value if value <= field.get_max(date) else None
 
     def __eq__(self, other):
         return isinstance(other, self.__class__) and self.step == other.step
@@ -43,6 +56,12 @@ class RangeExpression(AllExpression):
             raise ValueError("The minimum value in a range must not be higher than the maximum")
         self.first = first
         self.last = last
+
+    def get_next_value(self, date, field):
+        minval = max(field.get_min(date), self.first)
+        maxval = field.get_max(date) if self.last is None else min(field.get_max(date), self.last)
+        value = self._step_up(max(minval, field.get_value(date)), minval)
+        return value if value <= maxval else None
 
     def __eq__(self, other):
         # Like APScheduler: the step is not compared.
@@ -119,6 +138,17 @@ class WeekdayPositionExpression(AllExpression):
         self.option_num = _lookup(self.options, option_name, 'Invalid weekday position "{}"')
         self.weekday = _lookup(WEEKDAYS, weekday_name, 'Invalid weekday name "{}"')
 
+    def get_next_value(self, date, field):
+        first_weekday, last_day = calendar.monthrange(date.year, date.month)
+        first_hit = self.weekday - first_weekday + 1
+        if first_hit <= 0:
+            first_hit += 7
+        if self.option_num < 5:
+            target = first_hit + self.option_num * 7
+        else:
+            target = first_hit + (last_day - first_hit) // 7 * 7
+        return target if date.day <= target <= last_day else None
+
     def __eq__(self, other):
         return (isinstance(other, self.__class__) and self.option_num == other.option_num
                 and self.weekday == other.weekday)
@@ -135,6 +165,9 @@ class LastDayOfMonthExpression(AllExpression):
 
     def __init__(self):
         super().__init__(None)
+
+    def get_next_value(self, date, field):
+        return calendar.monthrange(date.year, date.month)[1]
 
     def __str__(self):
         return "last"

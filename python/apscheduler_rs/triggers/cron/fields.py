@@ -70,6 +70,10 @@ class BaseField:
     def get_value(self, dateval):
         return getattr(dateval, self.name)
 
+    def get_next_value(self, dateval):
+        values = [v for v in (e.get_next_value(dateval, self) for e in self.expressions) if v is not None]
+        return min(values) if values else None
+
     def compile_expressions(self, exprs):
         self.expressions = _expressions_from_specs(cron_parse_field(self.name, exprs))
 

@@ -1,6 +1,6 @@
 //! Cron expressions: the pieces of a field between commas, and the next value each allows.
 
-use super::fields::{days_in_month, FieldKind};
+use super::fields::days_in_month;
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
 
 pub const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
@@ -39,11 +39,9 @@ fn apply_step(v: i64, lo: i64, step: Option<i64>) -> i64 {
 }
 
 impl Expr {
-    /// The smallest value `>=` the field's current value in `d` that this expression allows
-    /// within the field's range, or `None`.
-    pub fn next_value(&self, kind: FieldKind, d: &NaiveDateTime) -> Option<i64> {
-        let cur = kind.value(d);
-        let (lo, hi) = (kind.min(), kind.search_max(d));
+    /// The smallest value `>=` the field's current value `cur` (read from `d`) that this
+    /// expression allows within the field's range `lo..=hi`, or `None`.
+    pub fn next_value(&self, d: &NaiveDateTime, cur: i64, lo: i64, hi: i64) -> Option<i64> {
         match *self {
             Expr::All { step } => {
                 let v = apply_step(cur.max(lo), lo, step);
@@ -92,11 +90,15 @@ impl Expr {
                 s
             }
             Expr::MonthRange { first, last, .. } => match last {
-                Some(l) if l != first => format!("{}-{}", name(&MONTHS, first - 1), name(&MONTHS, l - 1)),
+                Some(l) if l != first => {
+                    format!("{}-{}", name(&MONTHS, first - 1), name(&MONTHS, l - 1))
+                }
                 _ => name(&MONTHS, first - 1),
             },
             Expr::WeekdayRange { first, last, .. } => match last {
-                Some(l) if l != first => format!("{}-{}", name(&WEEKDAYS, first), name(&WEEKDAYS, l)),
+                Some(l) if l != first => {
+                    format!("{}-{}", name(&WEEKDAYS, first), name(&WEEKDAYS, l))
+                }
                 _ => name(&WEEKDAYS, first),
             },
             Expr::WeekdayPosition { option_num, weekday } => {

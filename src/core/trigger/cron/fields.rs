@@ -2,7 +2,7 @@
 //! (a list of expressions) finds its next allowed value.
 
 use super::expr::Expr;
-use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
+use chrono::{Datelike, NaiveDateTime, Timelike};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FieldKind {
@@ -85,9 +85,10 @@ impl FieldKind {
 }
 
 pub fn days_in_month(year: i32, month: u32) -> i64 {
-    let (ny, nm) = if month == 12 { (year + 1, 1) } else { (year, month + 1) };
-    match (NaiveDate::from_ymd_opt(ny, nm, 1), NaiveDate::from_ymd_opt(year, month, 1)) {
-        (Some(next), Some(first)) => (next - first).num_days(),
+    match month {
+        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
         _ => 31,
     }
 }
@@ -101,9 +102,13 @@ pub struct Field {
 }
 
 impl Field {
-    /// The smallest value >= the current one any expression allows, if any.
-    pub fn next_value(&self, d: &NaiveDateTime) -> Option<i64> {
-        self.exprs.iter().filter_map(|e| e.next_value(self.kind, d)).min()
+    /// The smallest value >= `cur` (the field's value in `d`) any expression allows, if any.
+    pub fn next_value(&self, d: &NaiveDateTime, cur: i64) -> Option<i64> {
+        if let ([Expr::All { step: None }], true) = (self.exprs.as_slice(), cur >= self.kind.min()) {
+            return Some(cur); // `*` within range (values never exceed the maximum): matches
+        }
+        let (lo, hi) = (self.kind.min(), self.kind.search_max(d));
+        self.exprs.iter().filter_map(|e| e.next_value(d, cur, lo, hi)).min()
     }
 
     /// `str(field)`: expressions joined by commas.

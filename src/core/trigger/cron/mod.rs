@@ -10,7 +10,7 @@ pub mod fields;
 pub mod parse;
 pub mod search;
 
-use super::{pyrules, Trigger};
+use super::{Trigger, pyrules};
 use crate::core::time::{Zone, ZonedTime};
 use fields::{Field, FieldKind};
 
@@ -65,14 +65,17 @@ impl CronTrigger {
 
 impl Trigger for CronTrigger {
     fn next_fire_time(&self, previous: Option<&ZonedTime>, now: &ZonedTime) -> Option<ZonedTime> {
+        // Candidates are compared as instants, then expressed in the trigger zone; only then
+        // is the "equals previous" test made (a wall-clock test within one zone).
+        let earlier = |a: &ZonedTime, b: &ZonedTime| if b.micros() < a.micros() { *b } else { *a };
+        let later = |a: &ZonedTime, b: &ZonedTime| if b.micros() > a.micros() { *b } else { *a };
         let start = match previous {
             Some(p) => {
-                let after = pyrules::utc_add(p, 1);
-                let s = *pyrules::min(now, &after);
+                let s = pyrules::astimezone(&earlier(now, &pyrules::utc_add(p, 1)), self.zone);
                 if pyrules::eq(&s, p) { pyrules::utc_add(&s, 1) } else { s }
             }
             None => match &self.start {
-                Some(sd) => *pyrules::max(now, sd),
+                Some(sd) => later(now, sd),
                 None => *now,
             },
         };

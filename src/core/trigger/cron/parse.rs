@@ -4,7 +4,6 @@
 //! pieces are split at commas (spaces around commas dropped), then each field tries its
 //! compilers in a fixed order and the first whose pattern matches wins, even if its values are
 //! then rejected. Some patterns only need to match a prefix (`'jan/2'` reads as `'jan'`).
-//! Limitation: only ASCII digits count as digits (Python also accepts other Unicode digits).
 
 use super::expr::{Expr, MONTHS, POSITIONS, WEEKDAYS};
 use super::fields::FieldKind;
@@ -28,15 +27,38 @@ fn at_end(rest: &str) -> bool {
     rest.is_empty() || rest == "\n"
 }
 
-/// Leading ASCII digits and the rest. The value saturates (only used for error messages
+/// First code point of every run of ten Unicode decimal digits (category Nd, Unicode 14 as in
+/// CPython 3.11): Python's `\d` and `int()` accept all of them (`'٣'` is 3).
+const NON_ASCII_ZEROS: [u32; 65] = [
+    0x660, 0x6f0, 0x7c0, 0x966, 0x9e6, 0xa66, 0xae6, 0xb66, 0xbe6, 0xc66, 0xce6, 0xd66, 0xde6, 0xe50, 0xed0, 0xf20,
+    0x1040, 0x1090, 0x17e0, 0x1810, 0x1946, 0x19d0, 0x1a80, 0x1a90, 0x1b50, 0x1bb0, 0x1c40, 0x1c50, 0xa620, 0xa8d0,
+    0xa900, 0xa9d0, 0xa9f0, 0xaa50, 0xabf0, 0xff10, 0x104a0, 0x10d30, 0x11066, 0x110f0, 0x11136, 0x111d0, 0x112f0,
+    0x11450, 0x114d0, 0x11650, 0x116c0, 0x11730, 0x118e0, 0x11950, 0x11c50, 0x11d50, 0x11da0, 0x16a60, 0x16ac0,
+    0x16b50, 0x1d7ce, 0x1d7d8, 0x1d7e2, 0x1d7ec, 0x1d7f6, 0x1e140, 0x1e2f0, 0x1e950, 0x1fbf0,
+];
+
+/// The value of a decimal digit character, as Python's `\d` + `int()` read it.
+fn digit_value(c: char) -> Option<u32> {
+    if c.is_ascii_digit() {
+        return Some(c as u32 - '0' as u32);
+    }
+    let cp = c as u32;
+    let i = NON_ASCII_ZEROS.partition_point(|z| *z <= cp).checked_sub(1)?;
+    let v = cp - NON_ASCII_ZEROS[i];
+    (v < 10).then_some(v)
+}
+
+/// Leading decimal digits and the rest. The value saturates (only used for error messages
 /// beyond `i64`, where every such value is rejected anyway).
 fn digits(s: &str) -> Option<(u128, &str)> {
-    let n = s.bytes().take_while(u8::is_ascii_digit).count();
-    if n == 0 {
-        return None;
+    let mut value = 0u128;
+    let mut len = 0;
+    for c in s.chars() {
+        let Some(d) = digit_value(c) else { break };
+        value = value.saturating_mul(10).saturating_add(d as u128);
+        len += c.len_utf8();
     }
-    let v = s[..n].bytes().fold(0u128, |acc, b| acc.saturating_mul(10).saturating_add((b - b'0') as u128));
-    Some((v, &s[n..]))
+    (len > 0).then(|| (value, &s[len..]))
 }
 
 fn letters(s: &str) -> Option<(&str, &str)> {
@@ -87,11 +109,8 @@ fn match_names(p: &str) -> Option<(&str, Option<&str>)> {
 
 fn match_position(p: &str) -> Option<Matched<'_>> {
     let lower = p.get(..p.len().min(4))?.to_ascii_lowercase();
-    let (option, rest) = POSITIONS
-        .iter()
-        .enumerate()
-        .find(|(_, o)| lower.starts_with(*o))
-        .map(|(i, o)| (i, &p[o.len()..]))?;
+    let (option, rest) =
+        POSITIONS.iter().enumerate().find(|(_, o)| lower.starts_with(*o)).map(|(i, o)| (i, &p[o.len()..]))?;
     let after = rest.trim_start_matches(' ');
     if after.len() == rest.len() {
         return None; // at least one space
@@ -251,25 +270,57 @@ mod tests {
             (Hour, "-1", "Unrecognized expression \"-1\" for field \"hour\""),
             (Second, "5-3", MIN_ABOVE_MAX),
             (Second, "*/0", STEP_ZERO),
-            (Second, "*/60", "Error validating expression '*/60': the step value (60) is higher than the total range of the expression (59)"),
-            (Second, "10-20/11", "Error validating expression '10-20/11': the step value (11) is higher than the total range of the expression (10)"),
-            (Second, "50/10", "Error validating expression '50/10': the step value (10) is higher than the total range of the expression (9)"),
+            (
+                Second,
+                "*/60",
+                "Error validating expression '*/60': the step value (60) is higher than the total range of the expression (59)",
+            ),
+            (
+                Second,
+                "10-20/11",
+                "Error validating expression '10-20/11': the step value (11) is higher than the total range of the expression (10)",
+            ),
+            (
+                Second,
+                "50/10",
+                "Error validating expression '50/10': the step value (10) is higher than the total range of the expression (9)",
+            ),
             (Day, "0", "Error validating expression '0': the first value (0) is lower than the minimum value (1)"),
-            (Month, "13", "Error validating expression '13': the last value (13) is higher than the maximum value (12)"),
+            (
+                Month,
+                "13",
+                "Error validating expression '13': the last value (13) is higher than the maximum value (12)",
+            ),
             (Month, "foo", "Invalid month name \"foo\""),
             (Month, "January", "Invalid month name \"January\""),
             (Month, "jan-foo", "Invalid month name \"foo\""),
             (Month, "mar-jan", MIN_ABOVE_MAX),
-            (DayOfWeek, "7", "Error validating expression '7': the last value (7) is higher than the maximum value (6)"),
+            (
+                DayOfWeek,
+                "7",
+                "Error validating expression '7': the last value (7) is higher than the maximum value (6)",
+            ),
             (DayOfWeek, "monday", "Invalid weekday name \"monday\""),
             (DayOfWeek, "last", "Invalid weekday name \"last\""),
             (DayOfWeek, "?", "Unrecognized expression \"?\" for field \"day_of_week\""),
             (Day, "6th fri", "Unrecognized expression \"6th fri\" for field \"day\""),
             (Day, "1st 4", "Invalid weekday name \"4\""),
-            (Year, "1969", "Error validating expression '1969': the first value (1969) is lower than the minimum value (1970)"),
-            (Year, "*/8030", "Error validating expression '*/8030': the step value (8030) is higher than the total range of the expression (8029)"),
+            (
+                Year,
+                "1969",
+                "Error validating expression '1969': the first value (1969) is lower than the minimum value (1970)",
+            ),
+            (
+                Year,
+                "*/8030",
+                "Error validating expression '*/8030': the step value (8030) is higher than the total range of the expression (8029)",
+            ),
             (Week, "54", "Error validating expression '54': the last value (54) is higher than the maximum value (53)"),
-            (Hour, "0-1/5", "Error validating expression '0-1/5': the step value (5) is higher than the total range of the expression (1)"),
+            (
+                Hour,
+                "0-1/5",
+                "Error validating expression '0-1/5': the step value (5) is higher than the total range of the expression (1)",
+            ),
             (Day, "1,,2", "Unrecognized expression \"\" for field \"day\""),
         ];
         for (kind, text, msg) in cases {
@@ -289,6 +340,7 @@ mod tests {
         assert_eq!(text(DayOfWeek, "mon-fri/2"), "mon-fri");
         assert_eq!(text(Hour, "0-0/5"), "0/5");
         assert_eq!(text(Hour, "007"), "7");
+        assert_eq!(text(Hour, "\u{663}-\u{ff11}\u{ff12}"), "3-12"); // Arabic-Indic 3, fullwidth 12
         assert_eq!(text(Hour, "  1 , 2,3  "), "1,2,3");
         assert_eq!(text(Hour, "*/3,5-9/2,10"), "*/3,5-9/2,10");
     }

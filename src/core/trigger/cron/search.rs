@@ -75,7 +75,7 @@ pub fn search(fields: &[Field; 8], mut c: ZonedTime, end: Option<&ZonedTime>) ->
             return if i < 0 { None } else { Some(c) };
         };
         let cur = field.kind.value(&c.local);
-        match field.next_value(&c.local) {
+        match field.next_value(&c.local, cur) {
             None => (c, i) = carry(&c, i - 1)?,
             Some(next) if next > cur => {
                 if field.kind.is_real() {

@@ -1,0 +1,236 @@
+"""AsyncIOScheduler and AsyncIOExecutor (issue #6): jobs on a real asyncio event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import threading
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from apscheduler_rs.events import (
+    EVENT_JOB_ERROR,
+    EVENT_JOB_EXECUTED,
+    EVENT_JOB_SUBMITTED,
+    EVENT_SCHEDULER_SHUTDOWN,
+    EVENT_SCHEDULER_STARTED,
+)
+from apscheduler_rs.executors.asyncio import AsyncIOExecutor
+from apscheduler_rs.schedulers import SchedulerNotRunningError
+from apscheduler_rs.schedulers.asyncio import AsyncIOScheduler, run_in_event_loop
+from apscheduler_rs.schedulers.base import STATE_RUNNING, STATE_STOPPED
+
+pytestmark = pytest.mark.timeout(30)
+
+
+async def until(cond, timeout=5.0):
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not cond():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.005)
+
+
+async def add(a, b):
+    await asyncio.sleep(0)
+    return a + b, threading.current_thread() is threading.main_thread()
+
+
+def sync_add(a, b):
+    return a + b, threading.current_thread() is threading.main_thread()
+
+
+async def boom():
+    await asyncio.sleep(0)
+    raise ValueError("coroutine failed")
+
+
+def collect(sched, mask=EVENT_JOB_EXECUTED | EVENT_JOB_ERROR):
+    events = []
+    sched.add_listener(events.append, mask)
+    return events
+
+
+def test_start_outside_a_running_loop_raises_and_stays_stopped():
+    sched = AsyncIOScheduler(timezone="UTC")
+    with pytest.raises(RuntimeError, match="no running event loop"):
+        sched.start()
+    assert sched.state == STATE_STOPPED
+
+
+def test_wakeup_before_start_is_an_attribute_error_like_upstream():
+    with pytest.raises(AttributeError):
+        AsyncIOScheduler(timezone="UTC").wakeup()
+
+
+def test_coroutine_job_is_awaited_on_the_loop_with_asyncio_run():
+    async def main():
+        sched = AsyncIOScheduler(timezone="UTC")
+        events = collect(sched)
+        sched.add_job(add, args=[2, 3], id="coro")
+        sched.start()
+        await until(lambda: events)
+        sched.shutdown()
+        await asyncio.sleep(0.01)
+        return events
+
+    (event,) = asyncio.run(main())
+    assert event.code == EVENT_JOB_EXECUTED
+    assert event.retval == (5, True)  # awaited, on the loop thread
+
+
+async def test_partial_of_a_coroutine_function_is_awaited_too():
+    sched = AsyncIOScheduler(timezone="UTC")
+    events = collect(sched)
+    sched.start()
+    sched.add_job(functools.partial(functools.partial(add, 1), 1), id="p")
+    await until(lambda: events)
+    assert events[0].retval == (2, True)
+    sched.shutdown()
+
+
+async def test_plain_function_runs_in_the_loops_default_executor():
+    sched = AsyncIOScheduler(timezone="UTC")
+    events = collect(sched)
+    sched.start()
+    sched.add_job(sync_add, args=[1, 2], id="s")
+    await until(lambda: events)
+    assert events[0].retval == (3, False)
+    sched.shutdown()
+
+
+async def test_coroutine_exception_reaches_the_error_event():
+    sched = AsyncIOScheduler(timezone="UTC")
+    events = collect(sched)
+    sched.start()
+    sched.add_job(boom, id="b")
+    await until(lambda: events)
+    assert events[0].code == EVENT_JOB_ERROR
+    assert isinstance(events[0].exception, ValueError)
+    assert "boom" in events[0].traceback
+    sched.shutdown()
+
+
+async def test_listeners_see_start_submitted_executed_and_shutdown():
+    sched = AsyncIOScheduler(timezone="UTC")
+    codes = []
+    sched.add_listener(lambda e: codes.append(e.code))
+    sched.add_job(add, args=[0, 0], id="x")
+    sched.start()
+    await until(lambda: EVENT_JOB_EXECUTED in codes)
+    sched.shutdown()
+    await until(lambda: EVENT_SCHEDULER_SHUTDOWN in codes)
+    assert codes.index(EVENT_SCHEDULER_STARTED) < codes.index(EVENT_JOB_EXECUTED)
+    assert EVENT_JOB_SUBMITTED in codes
+
+
+def test_start_before_the_loop_runs_with_event_loop_given():
+    loop = asyncio.new_event_loop()
+    try:
+        sched = AsyncIOScheduler(timezone="UTC", event_loop=loop)
+        events = collect(sched)
+        sched.add_job(add, args=[20, 22], id="early")
+        sched.start()  # the loop is not running yet
+        assert sched.state == STATE_RUNNING
+        loop.run_until_complete(until(lambda: events))
+        assert events[0].retval == (42, True)
+        sched.shutdown()
+        loop.run_until_complete(asyncio.sleep(0.01))
+        assert sched.state == STATE_STOPPED
+    finally:
+        loop.close()
+
+
+async def test_shutdown_is_scheduled_on_the_loop_and_restart_in_same_loop_works():
+    sched = AsyncIOScheduler(timezone="UTC")
+    sched.start()
+    sched.shutdown()
+    assert sched.running  # only scheduled
+    await asyncio.sleep(0.01)
+    assert not sched.running
+    with pytest.raises(SchedulerNotRunningError):
+        sched.shutdown()
+    events = collect(sched)
+    sched.start()  # picks up the running loop again
+    sched.add_job(add, args=[1, 1], id="again")
+    await until(lambda: events)
+    sched.shutdown()
+
+
+async def test_shutdown_from_a_coroutine_job_inside_the_loop():
+    sched = AsyncIOScheduler(timezone="UTC")
+    stopped = []
+    sched.add_listener(lambda e: stopped.append(e), EVENT_SCHEDULER_SHUTDOWN)
+
+    async def stop_me():
+        sched.shutdown()
+
+    sched.start()
+    sched.add_job(stop_me, id="stop")
+    await until(lambda: stopped)
+    assert sched.state == STATE_STOPPED
+
+
+async def test_job_added_from_another_thread_wakes_the_loop():
+    sched = AsyncIOScheduler(timezone="UTC")
+    events = collect(sched)
+    sched.start()
+    # A far-away job arms a long timer; a job added later from a thread must not wait for it.
+    sched.add_job(add, "date", run_date=datetime.now(timezone.utc) + timedelta(hours=1), args=[0, 0])
+    await asyncio.sleep(0.02)
+    t = threading.Thread(target=lambda: sched.add_job(sync_add, args=[4, 4], id="from-thread"))
+    t.start()
+    t.join()
+    await until(lambda: events)
+    assert events[0].job_id == "from-thread"
+    sched.shutdown()
+
+
+async def test_interval_job_repeats_on_the_loop():
+    sched = AsyncIOScheduler(timezone="UTC")
+    events = collect(sched)
+    sched.start()
+    sched.add_job(add, "interval", seconds=0.05, args=[1, 0], next_run_time=datetime.now(timezone.utc))
+    await until(lambda: len(events) >= 3)
+    sched.shutdown()
+
+
+async def test_pending_futures_are_tracked_and_cancelled_at_shutdown():
+    sched = AsyncIOScheduler(timezone="UTC")
+    started = asyncio.Event()
+
+    async def forever():
+        started.set()
+        await asyncio.sleep(3600)
+
+    errors = collect(sched, EVENT_JOB_ERROR)
+    sched.start()
+    sched.add_job(forever, id="forever")
+    await asyncio.wait_for(started.wait(), 5)
+    executor = sched._executors["default"]
+    assert isinstance(executor, AsyncIOExecutor)
+    (future,) = executor._pending_futures
+    sched.shutdown()
+    await asyncio.sleep(0.01)
+    # The cancellation lands inside the job's await: like upstream, it is the job's error.
+    assert future.done()
+    assert isinstance(errors[0].exception, asyncio.CancelledError)
+    assert not executor._pending_futures
+
+
+async def test_run_in_event_loop_runs_the_method_on_the_loop():
+    class Thing:
+        def __init__(self):
+            self._eventloop = asyncio.get_running_loop()
+            self.threads = []
+
+        @run_in_event_loop
+        def record(self, value):
+            self.threads.append((value, threading.current_thread().name))
+
+    thing = Thing()
+    t = threading.Thread(target=thing.record, args=(1,), name="other")
+    t.start()
+    t.join()
+    await until(lambda: thing.threads)
+    assert thing.threads == [(1, threading.current_thread().name)]
