@@ -111,7 +111,7 @@ pub fn timestamp_to_micros(ts: f64) -> i64 {
 }
 
 /// Moves a leading run of paused rows (backends that sort NULL first) to the end.
-pub fn paused_last(rows: &mut Vec<Row>) {
+pub fn paused_last(rows: &mut [Row]) {
     if let Some(first) = rows.iter().position(|r| r.next_run_time.is_some()) {
         rows.rotate_left(first);
     }
