@@ -119,11 +119,10 @@ pub fn add_job_native<'py>(
         let name = job.get().fields.lock().name.as_ref().map(|n| n.clone_ref(py));
         logger.call_method1("info", ("Added job \"%s\" to job store \"%s\"", name, alias))?;
     }
-    if engine.state() == STATE_RUNNING {
-        if let Some(next) = next {
+    if engine.state() == STATE_RUNNING
+        && let Some(next) = next {
             engine.wake_if_before(next.micros());
         }
-    }
     Ok(job)
 }
 

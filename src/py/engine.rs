@@ -28,6 +28,9 @@ pub const STATE_PAUSED: u8 = 2;
 /// How often a loop running on the main thread looks for signals (Ctrl+C).
 const SIGNAL_POLL: Duration = Duration::from_millis(100);
 
+/// A store under its alias, in the scheduler's order.
+type StoreEntry = (Arc<str>, StoreHandle);
+
 enum ExecutorHandle {
     Native(Py<ThreadPool>),
     Python(Py<PyAny>),
@@ -44,7 +47,7 @@ pub struct Engine {
     deadline: AtomicI64,
     retry_interval_us: AtomicI64,
     zone: RwLock<Zone>,
-    stores: RwLock<Arc<Vec<(Arc<str>, StoreHandle)>>>,
+    stores: RwLock<Arc<Vec<StoreEntry>>>,
     executors: RwLock<Arc<HashMap<Arc<str>, ExecutorHandle>>>,
     /// Event-loop schedulers (asyncio, tornado, ...) drive passes themselves: a wake-up calls
     /// this (thread-safe) callable instead of only signalling `run_loop`.
@@ -72,11 +75,10 @@ impl PassHost<'_> {
     fn log(&self, level: u8, args: impl FnOnce(Python<'_>) -> PyResult<Bound<'_, pyo3::types::PyTuple>>) {
         Python::attach(|py| {
             let logger = self.logger.bind(py);
-            if enabled(logger, level) {
-                if let Some(args) = ignore_error(py, args(py)) {
+            if enabled(logger, level)
+                && let Some(args) = ignore_error(py, args(py)) {
                     ignore_error(py, logger.call_method1("log", args));
                 }
-            }
         })
     }
 }

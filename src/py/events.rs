@@ -57,6 +57,7 @@ pub fn take_interrupt() -> Option<PyErr> {
 
 /// A `JobExecutionEvent`, built by filling its `__dict__` (same attributes, same `vars()`
 /// order as its constructor produces) instead of running three Python `__init__`s per run.
+#[allow(clippy::too_many_arguments)] // the event's own attributes, in its order
 pub fn execution_event<'py>(
     py: Python<'py>,
     code: u32,
@@ -82,11 +83,14 @@ pub fn execution_event<'py>(
     Ok(event)
 }
 
+/// A callback and its event mask.
+type Listener = (Py<PyAny>, u32);
+
 /// The scheduler's listeners, mirrored from `scheduler._listeners` so that native threads can
 /// call them without going through Python-level dispatch.
 #[derive(Default)]
 pub struct Listeners {
-    entries: RwLock<Arc<Vec<(Py<PyAny>, u32)>>>,
+    entries: RwLock<Arc<Vec<Listener>>>,
     logger: RwLock<Option<Py<PyAny>>>,
 }
 

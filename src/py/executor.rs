@@ -165,8 +165,8 @@ fn worker_main(rx: Receiver<Work>, shared: Arc<Shared>, name: String) {
 
 fn run_work(py: Python<'_>, shared: &Shared, context: Option<(&PoolContext, &LogLevels)>, work: Work) {
     let id = work.job.get().id().unwrap_or_else(|| Arc::from(""));
-    if let Some((context, levels)) = context {
-        if let Err(e) = run_job(py, context, levels, &work) {
+    if let Some((context, levels)) = context
+        && let Err(e) = run_job(py, context, levels, &work) {
             // Failure of the machinery itself, not of the job: logged, no event (as upstream).
             let logger = context.logger.bind(py);
             let _ = logger.call_method(
@@ -175,7 +175,6 @@ fn run_work(py: Python<'_>, shared: &Shared, context: Option<(&PoolContext, &Log
                 Some(&[("exc_info", e.into_value(py))].into_py_dict(py).unwrap_or_else(|_| PyDict::new(py))),
             );
         }
-    }
     finish(shared, &id);
 }
 
@@ -230,11 +229,10 @@ fn run_job<'py>(py: Python<'py>, ctx: &PoolContext, levels: &LogLevels, work: &W
         }
         let wants_time = levels.info || mask & (EVENT_JOB_EXECUTED | EVENT_JOB_ERROR) != 0;
         let rt = if wants_time { Some(zoned_to_datetime(py, run_time, None)?.into_any()) } else { None };
-        if let Some(rt) = &rt {
-            if levels.info {
+        if let Some(rt) = &rt
+            && levels.info {
                 logger.call_method1("info", ("Running job \"%s\" (scheduled at %s)", job, rt))?;
             }
-        }
         match func.bind(py).call(&args, Some(&kwargs)) {
             Ok(retval) => {
                 if let (true, Some(rt)) = (mask & EVENT_JOB_EXECUTED != 0, &rt) {

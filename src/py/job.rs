@@ -53,11 +53,10 @@ pub fn shared_empty_kwargs(py: Python<'_>) -> &Bound<'_, PyDict> {
 
 /// The job's own kwargs object (materializing a private dict in place of the shared one).
 fn own_kwargs(py: Python<'_>, kwargs: &mut Option<Py<PyAny>>) -> Option<Py<PyAny>> {
-    if let Some(k) = kwargs.as_ref() {
-        if k.is(shared_empty_kwargs(py)) {
+    if let Some(k) = kwargs.as_ref()
+        && k.is(shared_empty_kwargs(py)) {
             *kwargs = Some(PyDict::new(py).into_any().unbind());
         }
-    }
     kwargs.as_ref().map(|k| k.clone_ref(py))
 }
 
@@ -111,16 +110,20 @@ impl<'py> Changes<'py> {
     }
 }
 
+/// `(func, func_ref, args, kwargs)` once validated together.
+type ApprovedCall = (Py<PyAny>, Option<Py<PyAny>>, Py<PyAny>, Py<PyAny>);
+type NativeTrigger = Option<Arc<dyn Trigger>>;
+
 /// Changes approved by validation, applied all at once.
 #[derive(Default)]
 struct Approved {
     id: Option<Arc<str>>,
-    func: Option<(Py<PyAny>, Option<Py<PyAny>>, Py<PyAny>, Py<PyAny>)>,
+    func: Option<ApprovedCall>,
     name: Option<Py<PyAny>>,
     misfire_grace_time: Option<Option<i64>>,
     coalesce: Option<bool>,
     max_instances: Option<i64>,
-    trigger: Option<(Py<PyAny>, Option<Arc<dyn Trigger>>)>,
+    trigger: Option<(Py<PyAny>, NativeTrigger)>,
     executor: Option<Arc<str>>,
     next_run_time: Option<Option<ZonedTime>>,
 }
@@ -139,17 +142,16 @@ fn positive_int(value: &Bound<'_, PyAny>) -> Option<i64> {
 /// `(name, func_ref)` of a callable, cached by identity: `obj_to_ref` imports and resolves.
 fn describe_callable(func: &Bound<'_, PyAny>) -> PyResult<(Py<PyAny>, Option<Py<PyAny>>)> {
     use rustc_hash::FxHashMap as HashMap;
-    static CACHE: Mutex<Option<HashMap<usize, (Py<PyAny>, Py<PyAny>, Option<Py<PyAny>>)>>> =
-        Mutex::new(None);
+    /// callable -> (the callable, its name, its reference)
+    type Entry = (Py<PyAny>, Py<PyAny>, Option<Py<PyAny>>);
+    static CACHE: Mutex<Option<HashMap<usize, Entry>>> = Mutex::new(None);
     let py = func.py();
     let key = func.as_ptr() as usize;
-    if let Some(map) = CACHE.lock().as_ref() {
-        if let Some((f, name, r)) = map.get(&key) {
-            if f.is(func) {
+    if let Some(map) = CACHE.lock().as_ref()
+        && let Some((f, name, r)) = map.get(&key)
+            && f.is(func) {
                 return Ok((name.clone_ref(py), r.as_ref().map(|r| r.clone_ref(py))));
             }
-        }
-    }
     let func_ref = match OBJ_TO_REF.get(py)?.call1((func,)) {
         Ok(r) => Some(r.unbind()),
         Err(e) if e.is_instance_of::<PyValueError>(py) => None,
@@ -193,13 +195,11 @@ fn check_callable_args(func: &Bound<'_, PyAny>, args: &Bound<'_, PyAny>, kwargs:
         func.getattr(intern!(py, "__kwdefaults__"))?,
     ];
     let key = (func.as_ptr() as usize, args.len()?);
-    if let Some(map) = CACHE.lock().as_ref() {
-        if let Some(entry) = map.get(&key) {
-            if entry.iter().zip(&parts).all(|(a, b)| a.is(b)) {
+    if let Some(map) = CACHE.lock().as_ref()
+        && let Some(entry) = map.get(&key)
+            && entry.iter().zip(&parts).all(|(a, b)| a.is(b)) {
                 return Ok(());
             }
-        }
-    }
     CHECK_CALLABLE_ARGS.get(py)?.call1((func, args, kwargs))?;
     let mut guard = CACHE.lock();
     let map = guard.get_or_insert_with(HashMap::default);
@@ -391,11 +391,10 @@ impl Job {
         if value.is_none() {
             return Ok(None);
         }
-        if let Ok(dt) = value.cast::<PyDateTime>() {
-            if pyo3::types::PyTzInfoAccess::get_tzinfo(dt).is_some() {
+        if let Ok(dt) = value.cast::<PyDateTime>()
+            && pyo3::types::PyTzInfoAccess::get_tzinfo(dt).is_some() {
                 return zoned_from_datetime(value).map(Some);
             }
-        }
         let scheduler = self.fields.lock().scheduler.as_ref().map(|s| s.clone_ref(py));
         let tz = match scheduler {
             Some(s) => s.bind(py).getattr("timezone")?,

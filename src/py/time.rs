@@ -20,14 +20,13 @@ pub fn zone_from_tzinfo(tz: &Bound<'_, PyAny>) -> PyResult<Zone> {
     }
     for attr in ["key", "zone"] {
         // ZoneInfo has `.key`, pytz zones have `.zone`.
-        if let Ok(name) = tz.getattr(attr) {
-            if let Ok(name) = name.extract::<String>() {
+        if let Ok(name) = tz.getattr(attr)
+            && let Ok(name) = name.extract::<String>() {
                 return name
                     .parse::<Tz>()
                     .map(Zone::Iana)
                     .map_err(|_| PyValueError::new_err(format!("unknown time zone {name:?}")));
             }
-        }
     }
     if tz.is_instance(timezone_type(py)?.bind(py))? {
         let offset = tz.call_method1("utcoffset", (py.None(),))?;
