@@ -7,6 +7,7 @@ pub mod errors;
 pub mod events;
 pub mod executor;
 pub mod job;
+pub mod process_pool;
 pub mod pyref;
 pub mod store;
 pub mod time;
@@ -16,6 +17,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<job::Job>()?;
     m.add_class::<store::MemoryIndexStore>()?;
     m.add_class::<executor::ThreadPool>()?;
+    m.add_class::<process_pool::ProcessPool>()?;
     m.add_class::<engine::Engine>()?;
     m.add_function(wrap_pyfunction!(add_job::add_job_native, m)?)?;
     trigger::register(m)?;
