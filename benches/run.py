@@ -23,9 +23,10 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 IMPLS = ("apscheduler", "apscheduler_rs")
-WORKLOADS = ("dispatch", "dispatch_fn", "lateness", "add_job", "trigger")
+WORKLOADS = ("dispatch", "dispatch_fn", "lateness", "add_job", "trigger", "procpool", "asyncio")
 SPREAD = 1.3  # max/min over the repetitions above which a cell is marked noisy
-LABELS = {"dispatch": "dispatch (listener)", "dispatch_fn": "dispatch (job counts)"}
+LABELS = {"dispatch": "dispatch (listener)", "dispatch_fn": "dispatch (job counts)",
+          "procpool": "process pool (small CPU jobs)", "asyncio": "asyncio coroutine jobs"}
 # (workload, metric) -> target for the ratio apscheduler_rs / apscheduler (issue #2)
 TARGETS = {
     ("dispatch", "exec/s"): ">=10",
@@ -37,6 +38,8 @@ TARGETS = {
     ("trigger", "cron 9-17 mon-fri calls/s"): ">=50",
     ("trigger", "cron day=last calls/s"): ">=50",
     ("trigger", "interval 7s calls/s"): ">=20",
+    ("procpool", "jobs/s"): ">=3",  # issue #6
+    ("asyncio", "exec/s"): ">=5",  # issue #6
 }
 
 

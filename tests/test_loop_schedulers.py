@@ -155,3 +155,41 @@ def test_gevent_scheduler_runs_in_a_greenlet():
     sched.add_listener(shut.append, EVENT_SCHEDULER_SHUTDOWN)
     sched.shutdown()
     assert shut and greenlet.dead
+
+
+# --- Qt (one QCoreApplication per process: in a child interpreter) --------------------------
+
+
+def test_qt_scheduler_runs_passes_from_qtimers():
+    pytest.importorskip("PyQt6.QtCore")
+    script = textwrap.dedent("""
+        import sys
+        from PyQt6.QtCore import QCoreApplication, QTimer
+        app = QCoreApplication(sys.argv)
+        from apscheduler_rs.schedulers.qt import QtScheduler
+        from apscheduler_rs.events import EVENT_JOB_EXECUTED
+
+        results = []
+
+        def job(x):
+            return x
+
+        def listener(event):
+            results.append(event.retval)
+            if len(results) >= 3:
+                app.quit()
+
+        sched = QtScheduler(timezone="UTC")
+        sched.add_listener(listener, EVENT_JOB_EXECUTED)
+        sched.add_job(job, args=["once"])
+        sched.add_job(job, "interval", seconds=0.05, args=["tick"])
+        sched.start()
+        QTimer.singleShot(20000, app.quit)
+        app.exec()
+        sched.shutdown()
+        assert results[0] == "once" and results[1:] == ["tick", "tick"], results
+        print("QT-OK")
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=50,
+                         env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert "QT-OK" in out.stdout, out.stderr

@@ -8,10 +8,11 @@
 //! answering, only that task fails, and the next task starts a fresh worker. After
 //! `max_tasks_per_child` answers a worker is retired the same way.
 //!
-//! Managers attach to the interpreter once for life (like the thread pool's workers) and hold
-//! the GIL only to call the task's completion callback: `callback(0, result_bytes)`,
-//! `callback(1, "how the worker was lost")` or `callback(2, exception)` for a task that was
-//! refused before it reached a worker. Callbacks that raise are reported as unraisable.
+//! Managers never take the GIL: a finished task goes to one reporter thread, which is attached
+//! to the interpreter for life (like the thread pool's workers) and calls the task's completion
+//! callback: `callback(0, result_bytes)`, `callback(1, "how the worker was lost")` or
+//! `callback(2, exception)` for a task refused before it reached a worker. Callbacks that
+//! raise are reported as unraisable. So a long-held GIL never leaves a worker idle.
 
 use crate::core::executor::process::{WorkerLost, WorkerProcess, WorkerSpec};
 use crossbeam_channel::{Receiver, Sender};
@@ -53,48 +54,70 @@ fn report(py: Python<'_>, callback: &Py<PyAny>, result: PyResult<Bound<'_, PyAny
     }
 }
 
-fn manager_main(slot: usize, rx: Receiver<Task>, spec: WorkerSpec, max_tasks: Option<u64>, stats: Arc<Stats>) {
-    Python::attach(|py| {
-        let mut worker: Option<WorkerProcess> = None;
-        let set_pid = |pid: u32| {
-            if let Some(p) = stats.pids.lock().get_mut(slot) {
-                *p = pid;
-            }
-        };
-        while let Ok(task) = py.detach(|| rx.recv()) {
-            match task {
-                Task::Refused { error, callback } => {
-                    let result = callback.bind(py).call1((2, error));
-                    report(py, &callback, result);
-                }
-                Task::Run { payload, callback } => {
-                    let outcome = py.detach(|| {
-                        let outcome = run_task(&mut worker, &spec, &payload, &stats);
-                        set_pid(worker.as_ref().map_or(0, WorkerProcess::pid));
-                        outcome
-                    });
-                    let result = match outcome {
-                        Ok(frame) => callback.bind(py).call1((0, PyBytes::new(py, &frame))),
-                        Err(lost) => callback.bind(py).call1((1, lost.to_string())),
-                    };
-                    report(py, &callback, result);
-                    // Dropped with the GIL held: the callback may own the last references.
-                    drop(callback);
-                    if let (Some(w), Some(max)) = (&worker, max_tasks) {
-                        if w.completed >= max {
-                            if let Some(w) = worker.take() {
-                                py.detach(|| w.stop());
-                            }
-                            set_pid(0);
+/// How a task ended, on its way to the reporter thread.
+enum Outcome {
+    Answer(Vec<u8>),
+    Lost(String),
+    Refused(Py<PyAny>),
+}
+
+/// A manager never touches Python: it moves bytes between the queue, its worker and the
+/// reporter, so a busy GIL never leaves a worker idle.
+fn manager_main(
+    slot: usize,
+    rx: Receiver<Task>,
+    done: Sender<(Py<PyAny>, Outcome)>,
+    spec: WorkerSpec,
+    max_tasks: Option<u64>,
+    stats: Arc<Stats>,
+) {
+    let mut worker: Option<WorkerProcess> = None;
+    let set_pid = |pid: u32| {
+        if let Some(p) = stats.pids.lock().get_mut(slot) {
+            *p = pid;
+        }
+    };
+    while let Ok(task) = rx.recv() {
+        let (callback, outcome) = match task {
+            Task::Refused { error, callback } => (callback, Outcome::Refused(error)),
+            Task::Run { payload, callback } => {
+                let outcome = match run_task(&mut worker, &spec, &payload, &stats) {
+                    Ok(frame) => Outcome::Answer(frame),
+                    Err(lost) => Outcome::Lost(lost.to_string()),
+                };
+                if let (Some(w), Some(max)) = (&worker, max_tasks) {
+                    if w.completed >= max {
+                        if let Some(w) = worker.take() {
+                            w.stop();
                         }
                     }
                 }
+                set_pid(worker.as_ref().map_or(0, WorkerProcess::pid));
+                (callback, outcome)
             }
+        };
+        if done.send((callback, outcome)).is_err() {
+            break;
         }
-        if let Some(w) = worker.take() {
-            py.detach(|| w.stop());
+    }
+    if let Some(w) = worker.take() {
+        w.stop();
+    }
+    set_pid(0);
+}
+
+/// Calls the completion callbacks, attached to the interpreter for life (see `executor.rs`);
+/// ends when every manager has ended and the queue is drained.
+fn reporter_main(rx: Receiver<(Py<PyAny>, Outcome)>) {
+    Python::attach(|py| {
+        while let Ok((callback, outcome)) = py.detach(|| rx.recv()) {
+            let result = match outcome {
+                Outcome::Answer(frame) => callback.bind(py).call1((0, PyBytes::new(py, &frame))),
+                Outcome::Lost(how) => callback.bind(py).call1((1, how)),
+                Outcome::Refused(error) => callback.bind(py).call1((2, error)),
+            };
+            report(py, &callback, result);
         }
-        set_pid(0);
     });
 }
 
@@ -148,16 +171,22 @@ impl ProcessPool {
             setup: Some(setup),
         };
         *self.stats.pids.lock() = vec![0; self.max_workers];
+        let (done_tx, done_rx) = crossbeam_channel::unbounded();
         let mut managers = self.managers.lock();
+        let thread_error = |e: std::io::Error| pyo3::exceptions::PyRuntimeError::new_err(format!("cannot start pool thread: {e}"));
+        let reporter = std::thread::Builder::new()
+            .name("ProcessPool-reporter".into())
+            .spawn(move || reporter_main(done_rx))
+            .map_err(thread_error)?;
+        managers.push(reporter);
         for slot in 0..self.max_workers {
-            let (rx, spec, stats, max) = (rx.clone(), spec.clone(), self.stats.clone(), self.max_tasks_per_child);
+            let (rx, done, spec, stats, max) =
+                (rx.clone(), done_tx.clone(), spec.clone(), self.stats.clone(), self.max_tasks_per_child);
             let spawned = std::thread::Builder::new()
                 .name(format!("ProcessPool-manager-{slot}"))
-                .spawn(move || manager_main(slot, rx, spec, max, stats));
-            match spawned {
-                Ok(handle) => managers.push(handle),
-                Err(e) => return Err(pyo3::exceptions::PyRuntimeError::new_err(format!("cannot start pool thread: {e}"))),
-            }
+                .spawn(move || manager_main(slot, rx, done, spec, max, stats))
+                .map_err(thread_error)?;
+            managers.push(spawned);
         }
         *sender = Some(tx);
         Ok(())
