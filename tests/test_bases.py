@@ -488,7 +488,6 @@ def test_debug_executor_runs_in_calling_thread():
 # --- placeholders -----------------------------------------------------------------------
 
 PLACEHOLDERS = {
-    "jobstores.sqlalchemy": (ImportError, r"^SQLAlchemyJobStore requires SQLAlchemy installed$"),
     "jobstores.redis": (ImportError, r"^RedisJobStore requires redis installed$"),
     "jobstores.mongodb": (ImportError, r"^MongoDBJobStore requires PyMongo installed$"),
     "jobstores.rethinkdb": (ImportError, r"^RethinkDBJobStore requires rethinkdb installed$"),

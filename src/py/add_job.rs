@@ -51,7 +51,11 @@ pub fn add_job_native<'py>(
     changes.set_item("func", func)?;
     let args = if args.is_none() { PyTuple::empty(py).into_any() } else { PyTuple::new(py, args.try_iter()?.collect::<PyResult<Vec<_>>>()?)?.into_any() };
     changes.set_item("args", args)?;
-    let kwargs = if kwargs.is_none() { PyDict::new(py).into_any() } else { py.get_type::<PyDict>().call1((kwargs,))? };
+    let kwargs = if kwargs.is_none() {
+        crate::py::job::shared_empty_kwargs(py).clone().into_any()
+    } else {
+        py.get_type::<PyDict>().call1((kwargs,))?
+    };
     changes.set_item("kwargs", kwargs)?;
     let id = if id.is_truthy()? { id.clone() } else { PyString::new(py, &new_job_id()).into_any() };
     changes.set_item("id", &id)?;

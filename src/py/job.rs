@@ -44,6 +44,23 @@ pub struct Job {
     pub fields: Mutex<JobFields>,
 }
 
+/// One empty dict shared by every job added without keyword arguments (most jobs): it is
+/// only ever read, and swapped for a job's own dict the moment anybody asks for `job.kwargs`.
+pub fn shared_empty_kwargs(py: Python<'_>) -> &Bound<'_, PyDict> {
+    static EMPTY: pyo3::sync::PyOnceLock<Py<PyDict>> = pyo3::sync::PyOnceLock::new();
+    EMPTY.get_or_init(py, || PyDict::new(py).unbind()).bind(py)
+}
+
+/// The job's own kwargs object (materializing a private dict in place of the shared one).
+fn own_kwargs(py: Python<'_>, kwargs: &mut Option<Py<PyAny>>) -> Option<Py<PyAny>> {
+    if let Some(k) = kwargs.as_ref() {
+        if k.is(shared_empty_kwargs(py)) {
+            *kwargs = Some(PyDict::new(py).into_any().unbind());
+        }
+    }
+    kwargs.as_ref().map(|k| k.clone_ref(py))
+}
+
 fn missing(attr: &str) -> PyErr {
     PyAttributeError::new_err(format!("'Job' object has no attribute '{attr}'"))
 }
@@ -560,7 +577,7 @@ impl Job {
 
     #[getter]
     fn get_kwargs(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        clone_opt(py, &self.fields.lock().kwargs, "kwargs")
+        own_kwargs(py, &mut self.fields.lock().kwargs).ok_or_else(|| missing("kwargs"))
     }
     #[setter]
     fn set_kwargs(&self, value: Py<PyAny>) {
@@ -784,7 +801,8 @@ struct Snapshot {
 
 impl Job {
     fn snapshot(&self, py: Python<'_>) -> Snapshot {
-        let f = self.fields.lock();
+        let mut f = self.fields.lock();
+        let kwargs = own_kwargs(py, &mut f.kwargs);
         let c = |o: &Option<Py<PyAny>>| o.as_ref().map(|x| x.clone_ref(py));
         Snapshot {
             id: f.id.clone(),
@@ -792,7 +810,7 @@ impl Job {
             func: c(&f.func),
             func_ref: f.func_ref.as_ref().map(|r| r.as_ref().map(|x| x.clone_ref(py))),
             args: c(&f.args),
-            kwargs: c(&f.kwargs),
+            kwargs,
             trigger: c(&f.trigger),
             executor: f.executor.clone(),
             misfire_grace_time: f.misfire_grace_time,

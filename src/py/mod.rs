@@ -9,6 +9,7 @@ pub mod executor;
 pub mod job;
 pub mod process_pool;
 pub mod pyref;
+pub mod sql_store;
 pub mod store;
 pub mod time;
 pub mod trigger;
@@ -16,6 +17,7 @@ pub mod trigger;
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<job::Job>()?;
     m.add_class::<store::MemoryIndexStore>()?;
+    m.add_class::<sql_store::RowJobStore>()?;
     m.add_class::<executor::ThreadPool>()?;
     m.add_class::<process_pool::ProcessPool>()?;
     m.add_class::<engine::Engine>()?;

@@ -127,6 +127,9 @@ pub fn native_store(obj: &Bound<'_, PyAny>) -> Option<Arc<dyn NativeStore>> {
     if let Ok(index) = obj.cast::<MemoryIndexStore>() {
         return Some(Arc::new(MemoryStoreEngine(index.clone().unbind())));
     }
+    if let Ok(rows) = obj.cast::<crate::py::sql_store::RowJobStore>() {
+        return Some(Arc::new(crate::py::sql_store::RowStoreEngine(rows.clone().unbind())));
+    }
     None
 }
 

@@ -1,2 +1,8 @@
-//! Job stores. The memory index lives here; persistent stores arrive with issue #4.
+//! Job stores.
+//!
+//! | module | holds |
+//! | --- | --- |
+//! | `memory` | the in-memory index behind `MemoryJobStore` |
+//! | `sql` | APScheduler's job table in SQLite / PostgreSQL / MySQL (row storage, no Python) |
 pub mod memory;
+pub mod sql;

@@ -9,6 +9,7 @@ use crate::py::time::zone_from_tzinfo;
 use chrono::{NaiveDate, NaiveDateTime};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
+use pyo3::types::PyDict;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDateAccess, PyDateTime, PyDelta, PyDeltaAccess, PyTimeAccess, PyTzInfo, PyTzInfoAccess};
 
@@ -310,4 +311,28 @@ pub fn check_version(state: &Bound<'_, PyAny>, class: &str, max: i64) -> PyResul
 /// The 3.0.x form `(None, {slot: value})` of date, interval and cron states.
 pub fn unwrap_legacy<'py>(state: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     if state.is_instance_of::<pyo3::types::PyTuple>() { state.get_item(1) } else { Ok(state.clone()) }
+}
+
+/// Arguments no trigger constructor takes, reported the way Python reports them for
+/// APScheduler's `__init__` (pyo3 would name `__new__`, which our users never wrote).
+pub fn reject_extra(
+    class: &str,
+    declared: usize,
+    extra_args: &Bound<'_, pyo3::types::PyTuple>,
+    extra_kwargs: Option<&Bound<'_, PyDict>>,
+) -> PyResult<()> {
+    if !extra_args.is_empty() {
+        return Err(pyo3::exceptions::PyTypeError::new_err(format!(
+            "{class}.__init__() takes from 1 to {} positional arguments but {} were given",
+            declared + 1,
+            declared + extra_args.len() + 1
+        )));
+    }
+    if let Some(key) = extra_kwargs.and_then(|k| k.keys().iter().next()) {
+        return Err(pyo3::exceptions::PyTypeError::new_err(format!(
+            "{class}.__init__() got an unexpected keyword argument '{}'",
+            key.str()?
+        )));
+    }
+    Ok(())
 }

@@ -143,7 +143,7 @@ impl PyCronTrigger {
 #[pymethods]
 impl PyCronTrigger {
     #[new]
-    #[pyo3(signature = (year=None, month=None, day=None, week=None, day_of_week=None, hour=None, minute=None, second=None, start_date=None, end_date=None, timezone=None, jitter=None))]
+    #[pyo3(signature = (year=None, month=None, day=None, week=None, day_of_week=None, hour=None, minute=None, second=None, start_date=None, end_date=None, timezone=None, jitter=None, *extra_args, **extra_kwargs))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -159,7 +159,10 @@ impl PyCronTrigger {
         end_date: Option<&Bound<'_, PyAny>>,
         timezone: Option<&Bound<'_, PyAny>>,
         jitter: Option<&Bound<'_, PyAny>>,
+        extra_args: &Bound<'_, pyo3::types::PyTuple>,
+        extra_kwargs: Option<&Bound<'_, pyo3::types::PyDict>>,
     ) -> PyResult<Self> {
+        super::args::reject_extra("CronTrigger", 12, extra_args, extra_kwargs)?;
         let zone = args::trigger_zone(py, timezone, start_date, end_date)?;
         let start = args::convert_date(py, start_date, &zone, "start_date")?;
         let end = args::convert_date(py, end_date, &zone, "end_date")?;

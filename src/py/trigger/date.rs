@@ -40,8 +40,15 @@ impl PyDateTrigger {
 #[pymethods]
 impl PyDateTrigger {
     #[new]
-    #[pyo3(signature = (run_date=None, timezone=None))]
-    fn new(py: Python<'_>, run_date: Option<&Bound<'_, PyAny>>, timezone: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+    #[pyo3(signature = (run_date=None, timezone=None, *extra_args, **extra_kwargs))]
+    fn new(
+        py: Python<'_>,
+        run_date: Option<&Bound<'_, PyAny>>,
+        timezone: Option<&Bound<'_, PyAny>>,
+        extra_args: &Bound<'_, pyo3::types::PyTuple>,
+        extra_kwargs: Option<&Bound<'_, pyo3::types::PyDict>>,
+    ) -> PyResult<Self> {
+        super::args::reject_extra("DateTrigger", 2, extra_args, extra_kwargs)?;
         Self::build(py, run_date, timezone)
     }
 

@@ -68,7 +68,7 @@ impl PyIntervalTrigger {
 #[pymethods]
 impl PyIntervalTrigger {
     #[new]
-    #[pyo3(signature = (weeks=None, days=None, hours=None, minutes=None, seconds=None, start_date=None, end_date=None, timezone=None, jitter=None))]
+    #[pyo3(signature = (weeks=None, days=None, hours=None, minutes=None, seconds=None, start_date=None, end_date=None, timezone=None, jitter=None, *extra_args, **extra_kwargs))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -81,7 +81,10 @@ impl PyIntervalTrigger {
         end_date: Option<&Bound<'_, PyAny>>,
         timezone: Option<&Bound<'_, PyAny>>,
         jitter: Option<&Bound<'_, PyAny>>,
+        extra_args: &Bound<'_, pyo3::types::PyTuple>,
+        extra_kwargs: Option<&Bound<'_, pyo3::types::PyDict>>,
     ) -> PyResult<Self> {
+        super::args::reject_extra("IntervalTrigger", 9, extra_args, extra_kwargs)?;
         let micros = interval_micros(py, [weeks, days, hours, minutes, seconds])?;
         let zone = args::trigger_zone(py, timezone, start_date, end_date)?;
         let start_date = start_date.filter(|s| s.is_truthy().unwrap_or(true));

@@ -1,0 +1,187 @@
+//! Row storage for the SQL job stores: APScheduler's table, in pure Rust.
+//!
+//! A job is one row `(id, next_run_time, job_state)`: the id (at most 191 characters), the
+//! UTC POSIX timestamp of its next run as a float (`NULL` while paused) and the opaque
+//! serialized state (a pickle, made and read by the binding layer). The table layout is
+//! APScheduler 3.x's, so databases move between both libraries.
+//!
+//! Beside it lives `{table}_unrestorable`: rows whose state could not be restored are moved
+//! there (bytes untouched, with the error text and the time), never deleted.
+//!
+//! Atomicity contract of [`RowStore::claim`]: the due rows are read, decided on and changed
+//! in ONE transaction that excludes every other claimer of the same rows (SQLite:
+//! `BEGIN IMMEDIATE`; PostgreSQL and MySQL: `SELECT … FOR UPDATE SKIP LOCKED`). Several
+//! processes sharing one table therefore each see a due run once. Cluster leases (claim
+//! owner and expiry columns) will sit beside the compatible columns; none exist yet.
+//!
+//! | file | backend |
+//! | --- | --- |
+//! | `url.rs` | parses SQLAlchemy-style URLs into a backend choice |
+//! | `sqlite.rs` | rusqlite (bundled SQLite, WAL) |
+
+pub mod sqlite;
+pub mod url;
+
+/// One stored job.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    pub id: String,
+    /// UTC POSIX timestamp; `None` for a paused job.
+    pub next_run_time: Option<f64>,
+    pub state: Vec<u8>,
+}
+
+/// What a claimer decided for one due row.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    /// New next run time and state.
+    Update(Row),
+    /// The job has no further run: remove it.
+    Delete(String),
+    /// The state cannot be restored: move the row aside with this error text.
+    SetAside { id: String, error: String },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum RowError {
+    /// `insert` of an id that exists.
+    Conflict,
+    /// `update` / `delete` of an id that does not exist.
+    NotFound,
+    /// The database failed (connection lost, locked too long, disk full …): worth retrying.
+    Backend(String),
+}
+
+impl std::fmt::Display for RowError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RowError::Conflict => f.write_str("conflicting id"),
+            RowError::NotFound => f.write_str("no such id"),
+            RowError::Backend(e) => f.write_str(e),
+        }
+    }
+}
+
+pub type RowResult<T> = Result<T, RowError>;
+
+/// APScheduler's table in some database. Every method is one transaction.
+pub trait RowStore: Send + Sync {
+    /// Creates the job table, its index and the side table when missing.
+    fn create_tables(&self) -> RowResult<()>;
+    fn insert(&self, row: &Row) -> RowResult<()>;
+    fn update(&self, row: &Row) -> RowResult<()>;
+    fn delete(&self, id: &str) -> RowResult<()>;
+    fn delete_all(&self) -> RowResult<()>;
+    fn lookup(&self, id: &str) -> RowResult<Option<Vec<u8>>>;
+    /// Rows with `next_run_time <= now`, earliest first.
+    fn due(&self, now: f64) -> RowResult<Vec<Row>>;
+    /// Every row, earliest first, paused rows last.
+    fn all(&self) -> RowResult<Vec<Row>>;
+    fn next_run_time(&self) -> RowResult<Option<f64>>;
+    /// Moves these rows (id, error text) to the side table, in one transaction.
+    fn set_aside(&self, rows: &[(String, String)]) -> RowResult<()>;
+    /// `(id, error)` of every row in the side table, oldest first.
+    fn set_aside_rows(&self) -> RowResult<Vec<(String, String)>>;
+    /// Moves the side table's rows back (their ids must be free), returns how many moved.
+    fn restore_set_aside(&self) -> RowResult<usize>;
+    /// Takes the due rows, lets `decide` turn them into changes and applies those, all in one
+    /// transaction (see the module doc).
+    fn claim(&self, now: f64, decide: &mut dyn FnMut(Vec<Row>) -> Vec<Change>) -> RowResult<()>;
+    /// Closes connections; later calls reconnect.
+    fn close(&self);
+}
+
+/// APScheduler's `datetime_to_utc_timestamp`: whole seconds plus the microseconds as a
+/// fraction, added in that order (so the float is bit-for-bit the one APScheduler stores).
+pub fn micros_to_timestamp(micros: i64) -> f64 {
+    micros.div_euclid(1_000_000) as f64 + micros.rem_euclid(1_000_000) as f64 / 1e6
+}
+
+/// A stored timestamp back to epoch microseconds, rounded to the nearest microsecond.
+pub fn timestamp_to_micros(ts: f64) -> i64 {
+    let secs = ts.floor();
+    secs as i64 * 1_000_000 + ((ts - secs) * 1e6).round() as i64
+}
+
+/// Moves a leading run of paused rows (backends that sort NULL first) to the end.
+pub fn paused_last(rows: &mut Vec<Row>) {
+    if let Some(first) = rows.iter().position(|r| r.next_run_time.is_some()) {
+        rows.rotate_left(first);
+    }
+}
+
+/// Identifier names of one job table.
+#[derive(Debug, Clone)]
+pub struct TableNames {
+    pub table: String,
+    pub schema: Option<String>,
+}
+
+impl TableNames {
+    /// `ix_{table}_next_run_time`, with the schema in front when there is one.
+    pub fn index(&self) -> String {
+        match &self.schema {
+            Some(s) => format!("ix_{s}_{}_next_run_time", self.table),
+            None => format!("ix_{}_next_run_time", self.table),
+        }
+    }
+    pub fn side_table(&self) -> String {
+        format!("{}_unrestorable", self.table)
+    }
+    /// A quoted, schema-qualified name: `q` quotes one identifier.
+    pub fn qualified(&self, name: &str, q: fn(&str) -> String) -> String {
+        match &self.schema {
+            Some(s) => format!("{}.{}", q(s), q(name)),
+            None => q(name),
+        }
+    }
+}
+
+/// `"name"` with embedded quotes doubled (SQLite, PostgreSQL).
+pub fn quote_double(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Whether a plain identifier needs no quoting (keeps the DDL text identical to SQLAlchemy's).
+pub fn is_plain(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(id: &str, t: Option<f64>) -> Row {
+        Row { id: id.into(), next_run_time: t, state: vec![] }
+    }
+
+    #[test]
+    fn leading_paused_rows_move_to_the_end_in_order() {
+        let mut rows = vec![row("p1", None), row("p2", None), row("a", Some(1.0)), row("b", Some(2.0))];
+        paused_last(&mut rows);
+        let ids: Vec<_> = rows.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, ["a", "b", "p1", "p2"]);
+        let mut all_paused = vec![row("p1", None), row("p2", None)];
+        paused_last(&mut all_paused);
+        assert_eq!(all_paused[0].id, "p1");
+    }
+
+    #[test]
+    fn timestamps_round_trip_like_apscheduler() {
+        assert_eq!(micros_to_timestamp(1_893_456_000_123_456), 1_893_456_000.0 + 0.123456);
+        for us in [0, 1, 999_999, 1_893_456_000_123_456, -1_500_000] {
+            assert_eq!(timestamp_to_micros(micros_to_timestamp(us)), us);
+        }
+    }
+
+    #[test]
+    fn index_names_follow_sqlalchemy() {
+        let t = TableNames { table: "my_jobs".into(), schema: Some("sched".into()) };
+        assert_eq!(t.index(), "ix_sched_my_jobs_next_run_time");
+        assert_eq!(t.qualified("my_jobs", quote_double), "\"sched\".\"my_jobs\"");
+        assert!(is_plain("apscheduler_jobs"));
+        assert!(!is_plain("Jobs"));
+    }
+}

@@ -1,0 +1,381 @@
+//! The job table in SQLite, through rusqlite (bundled SQLite).
+//!
+//! One connection per store, behind a mutex, opened on first use. Files run in WAL mode with
+//! `synchronous=NORMAL`: a commit survives the process being killed at any moment (only a
+//! power loss can take the last commits back). Writers from other processes wait up to
+//! [`BUSY_TIMEOUT`] for the file lock. A claim is one `BEGIN IMMEDIATE` transaction, so two
+//! processes never read the same due row before one of them has moved it on.
+
+use super::{is_plain, paused_last, quote_double, Change, Row, RowError, RowResult, RowStore, TableNames};
+use parking_lot::Mutex;
+use rusqlite::{params, Connection, ErrorCode, OptionalExtension, TransactionBehavior};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+pub struct SqliteRows {
+    /// `None`: in memory.
+    path: Option<String>,
+    conn: Mutex<Option<Connection>>,
+    sql: Sql,
+}
+
+/// The statements, with the table names filled in.
+struct Sql {
+    table: String,
+    side: String,
+    names: TableNames,
+}
+
+fn quote(name: &str) -> String {
+    if is_plain(name) { name.to_owned() } else { quote_double(name) }
+}
+
+fn backend(e: rusqlite::Error) -> RowError {
+    RowError::Backend(format!("sqlite: {e}"))
+}
+
+fn now_ts() -> f64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+}
+
+fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
+    Ok(Row { id: r.get(0)?, next_run_time: r.get(1)?, state: r.get(2)? })
+}
+
+impl SqliteRows {
+    /// `path` `None` is a private in-memory database. Nothing is opened until first use.
+    pub fn new(path: Option<String>, names: TableNames) -> Self {
+        let sql = Sql {
+            table: names.qualified(&names.table, quote),
+            side: names.qualified(&names.side_table(), quote),
+            names,
+        };
+        SqliteRows { path, conn: Mutex::new(None), sql }
+    }
+
+    fn open(&self) -> rusqlite::Result<Connection> {
+        let conn = match &self.path {
+            Some(p) => Connection::open(p)?,
+            None => Connection::open_in_memory()?,
+        };
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        if self.path.is_some() {
+            conn.pragma_update(None, "journal_mode", "WAL")?;
+            conn.pragma_update(None, "synchronous", "NORMAL")?;
+        }
+        Ok(conn)
+    }
+
+    /// Runs `f` on the (opened on demand) connection.
+    fn with<T>(&self, f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> RowResult<T> {
+        let mut guard = self.conn.lock();
+        if guard.is_none() {
+            *guard = Some(self.open().map_err(backend)?);
+        }
+        match guard.as_mut() {
+            Some(conn) => f(conn).map_err(backend),
+            None => Err(RowError::Backend("sqlite: no connection".into())),
+        }
+    }
+
+    fn table_exists(conn: &Connection, schema: Option<&str>, name: &str) -> rusqlite::Result<bool> {
+        let master = match schema {
+            Some(s) => format!("{}.sqlite_master", quote_double(s)),
+            None => "sqlite_master".to_owned(),
+        };
+        let sql = format!("SELECT 1 FROM {master} WHERE type = 'table' AND name = ?1");
+        conn.query_row(&sql, [name], |_| Ok(())).optional().map(|r| r.is_some())
+    }
+}
+
+impl RowStore for SqliteRows {
+    fn create_tables(&self) -> RowResult<()> {
+        let s = &self.sql;
+        self.with(|conn| {
+            let schema = s.names.schema.as_deref();
+            // The exact DDL text SQLAlchemy emits, so the file looks the same as APScheduler's.
+            if !Self::table_exists(conn, schema, &s.names.table)? {
+                conn.execute_batch(&format!(
+                    "CREATE TABLE {} (\n\tid VARCHAR(191) NOT NULL, \n\tnext_run_time FLOAT, \n\t\
+                     job_state BLOB NOT NULL, \n\tPRIMARY KEY (id)\n);\n\
+                     CREATE INDEX {} ON {} (next_run_time);",
+                    s.table,
+                    s.names.qualified(&s.names.index(), quote),
+                    quote(&s.names.table),
+                ))?;
+            }
+            if !Self::table_exists(conn, schema, &s.names.side_table())? {
+                conn.execute_batch(&format!(
+                    "CREATE TABLE {} (id VARCHAR(191) NOT NULL, next_run_time FLOAT, \
+                     job_state BLOB NOT NULL, error TEXT NOT NULL, set_aside_at FLOAT NOT NULL)",
+                    s.side
+                ))?;
+            }
+            Ok(())
+        })
+    }
+
+    fn insert(&self, row: &Row) -> RowResult<()> {
+        let sql = format!("INSERT INTO {} (id, next_run_time, job_state) VALUES (?1, ?2, ?3)", self.sql.table);
+        let mut guard = self.conn.lock();
+        if guard.is_none() {
+            *guard = Some(self.open().map_err(backend)?);
+        }
+        let Some(conn) = guard.as_mut() else { return Err(RowError::Backend("sqlite: no connection".into())) };
+        let result = conn.prepare_cached(&sql).and_then(|mut st| st.execute(params![row.id, row.next_run_time, row.state]));
+        match result {
+            Ok(_) => Ok(()),
+            Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == ErrorCode::ConstraintViolation => {
+                Err(RowError::Conflict)
+            }
+            Err(e) => Err(backend(e)),
+        }
+    }
+
+    fn update(&self, row: &Row) -> RowResult<()> {
+        let sql = format!("UPDATE {} SET next_run_time = ?2, job_state = ?3 WHERE id = ?1", self.sql.table);
+        let n = self.with(|c| c.prepare_cached(&sql)?.execute(params![row.id, row.next_run_time, row.state]))?;
+        if n == 0 { Err(RowError::NotFound) } else { Ok(()) }
+    }
+
+    fn delete(&self, id: &str) -> RowResult<()> {
+        let sql = format!("DELETE FROM {} WHERE id = ?1", self.sql.table);
+        let n = self.with(|c| c.prepare_cached(&sql)?.execute([id]))?;
+        if n == 0 { Err(RowError::NotFound) } else { Ok(()) }
+    }
+
+    fn delete_all(&self) -> RowResult<()> {
+        let sql = format!("DELETE FROM {}", self.sql.table);
+        self.with(|c| c.execute(&sql, []).map(drop))
+    }
+
+    fn lookup(&self, id: &str) -> RowResult<Option<Vec<u8>>> {
+        let sql = format!("SELECT job_state FROM {} WHERE id = ?1", self.sql.table);
+        self.with(|c| c.prepare_cached(&sql)?.query_row([id], |r| r.get(0)).optional())
+    }
+
+    fn due(&self, now: f64) -> RowResult<Vec<Row>> {
+        let sql = format!(
+            "SELECT id, next_run_time, job_state FROM {} WHERE next_run_time <= ?1 ORDER BY next_run_time",
+            self.sql.table
+        );
+        self.with(|c| c.prepare_cached(&sql)?.query_map([now], read_row)?.collect())
+    }
+
+    fn all(&self) -> RowResult<Vec<Row>> {
+        let sql = format!("SELECT id, next_run_time, job_state FROM {} ORDER BY next_run_time", self.sql.table);
+        let mut rows: Vec<Row> = self.with(|c| c.prepare_cached(&sql)?.query_map([], read_row)?.collect())?;
+        paused_last(&mut rows);
+        Ok(rows)
+    }
+
+    fn next_run_time(&self) -> RowResult<Option<f64>> {
+        let sql = format!(
+            "SELECT next_run_time FROM {} WHERE next_run_time IS NOT NULL ORDER BY next_run_time LIMIT 1",
+            self.sql.table
+        );
+        self.with(|c| c.prepare_cached(&sql)?.query_row([], |r| r.get(0)).optional())
+    }
+
+    fn set_aside(&self, rows: &[(String, String)]) -> RowResult<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        self.with(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            set_aside_in(&tx, &self.sql, rows)?;
+            tx.commit()
+        })
+    }
+
+    fn set_aside_rows(&self) -> RowResult<Vec<(String, String)>> {
+        let sql = format!("SELECT id, error FROM {} ORDER BY set_aside_at", self.sql.side);
+        self.with(|c| c.prepare(&sql)?.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+    }
+
+    fn restore_set_aside(&self) -> RowResult<usize> {
+        let s = &self.sql;
+        self.with(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let ids: Vec<i64> = tx.prepare(&format!("SELECT rowid FROM {}", s.side))?.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+            let mut moved = 0;
+            for rowid in ids {
+                let n = tx.execute(
+                    &format!(
+                        "INSERT OR IGNORE INTO {} (id, next_run_time, job_state) \
+                         SELECT id, next_run_time, job_state FROM {} WHERE rowid = ?1",
+                        s.table, s.side
+                    ),
+                    [rowid],
+                )?;
+                if n == 1 {
+                    tx.execute(&format!("DELETE FROM {} WHERE rowid = ?1", s.side), [rowid])?;
+                    moved += 1;
+                }
+            }
+            tx.commit()?;
+            Ok(moved)
+        })
+    }
+
+    fn claim(&self, now: f64, decide: &mut dyn FnMut(Vec<Row>) -> Vec<Change>) -> RowResult<()> {
+        let s = &self.sql;
+        self.with(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let due: Vec<Row> = tx
+                .prepare_cached(&format!(
+                    "SELECT id, next_run_time, job_state FROM {} WHERE next_run_time <= ?1 ORDER BY next_run_time",
+                    s.table
+                ))?
+                .query_map([now], read_row)?
+                .collect::<Result<_, _>>()?;
+            if due.is_empty() {
+                return tx.commit();
+            }
+            let changes = decide(due);
+            let mut aside = Vec::new();
+            {
+                let mut update = tx.prepare_cached(&format!(
+                    "UPDATE {} SET next_run_time = ?2, job_state = ?3 WHERE id = ?1",
+                    s.table
+                ))?;
+                let mut delete = tx.prepare_cached(&format!("DELETE FROM {} WHERE id = ?1", s.table))?;
+                for change in changes {
+                    match change {
+                        Change::Update(r) => {
+                            update.execute(params![r.id, r.next_run_time, r.state])?;
+                        }
+                        Change::Delete(id) => {
+                            delete.execute([id])?;
+                        }
+                        Change::SetAside { id, error } => aside.push((id, error)),
+                    }
+                }
+            }
+            set_aside_in(&tx, s, &aside)?;
+            tx.commit()
+        })
+    }
+
+    fn close(&self) {
+        if self.path.is_some() {
+            drop(self.conn.lock().take());
+        }
+    }
+}
+
+fn set_aside_in(tx: &rusqlite::Transaction<'_>, s: &Sql, rows: &[(String, String)]) -> rusqlite::Result<()> {
+    let at = now_ts();
+    for (id, error) in rows {
+        tx.execute(
+            &format!(
+                "INSERT INTO {} (id, next_run_time, job_state, error, set_aside_at) \
+                 SELECT id, next_run_time, job_state, ?2, ?3 FROM {} WHERE id = ?1",
+                s.side, s.table
+            ),
+            params![id, error, at],
+        )?;
+        tx.execute(&format!("DELETE FROM {} WHERE id = ?1", s.table), [id])?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store() -> SqliteRows {
+        let s = SqliteRows::new(None, TableNames { table: "apscheduler_jobs".into(), schema: None });
+        s.create_tables().unwrap();
+        s
+    }
+
+    fn row(id: &str, t: Option<f64>) -> Row {
+        Row { id: id.into(), next_run_time: t, state: id.as_bytes().to_vec() }
+    }
+
+    #[test]
+    fn crud_and_errors() {
+        let s = store();
+        s.insert(&row("a", Some(2.0))).unwrap();
+        assert_eq!(s.insert(&row("a", Some(1.0))), Err(RowError::Conflict));
+        assert_eq!(s.update(&row("zz", None)), Err(RowError::NotFound));
+        assert_eq!(s.delete("zz"), Err(RowError::NotFound));
+        assert_eq!(s.lookup("a").unwrap(), Some(b"a".to_vec()));
+        assert_eq!(s.lookup("b").unwrap(), None);
+        s.delete("a").unwrap();
+        assert!(s.all().unwrap().is_empty());
+    }
+
+    #[test]
+    fn ordering_due_and_next() {
+        let s = store();
+        for (id, t) in [("p", None), ("late", Some(3.0)), ("early", Some(1.0)), ("mid", Some(2.0))] {
+            s.insert(&row(id, t)).unwrap();
+        }
+        let ids: Vec<_> = s.all().unwrap().into_iter().map(|r| r.id).collect();
+        assert_eq!(ids, ["early", "mid", "late", "p"]);
+        let due: Vec<_> = s.due(2.0).unwrap().into_iter().map(|r| r.id).collect();
+        assert_eq!(due, ["early", "mid"]);
+        assert_eq!(s.next_run_time().unwrap(), Some(1.0));
+    }
+
+    #[test]
+    fn claim_applies_every_change_and_sets_rows_aside() {
+        let s = store();
+        for (id, t) in [("again", Some(1.0)), ("once", Some(1.0)), ("bad", Some(1.0)), ("later", Some(9.0))] {
+            s.insert(&row(id, t)).unwrap();
+        }
+        s.claim(5.0, &mut |rows| {
+            assert_eq!(rows.len(), 3);
+            vec![
+                Change::Update(Row { id: "again".into(), next_run_time: Some(6.0), state: b"v2".to_vec() }),
+                Change::Delete("once".into()),
+                Change::SetAside { id: "bad".into(), error: "boom".into() },
+            ]
+        })
+        .unwrap();
+        let ids: Vec<_> = s.all().unwrap().into_iter().map(|r| r.id).collect();
+        assert_eq!(ids, ["again", "later"]);
+        assert_eq!(s.lookup("again").unwrap(), Some(b"v2".to_vec()));
+        assert_eq!(s.set_aside_rows().unwrap(), [("bad".to_string(), "boom".to_string())]);
+        assert_eq!(s.restore_set_aside().unwrap(), 1);
+        assert_eq!(s.lookup("bad").unwrap(), Some(b"bad".to_vec()));
+        assert!(s.set_aside_rows().unwrap().is_empty());
+    }
+
+    #[test]
+    fn two_connections_to_one_file_claim_each_run_once() {
+        let dir = std::env::temp_dir().join(format!("aps-rs-claim-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        let path = dir.join("jobs.sqlite").to_string_lossy().into_owned();
+        let _ = std::fs::remove_file(&path);
+        let names = TableNames { table: "apscheduler_jobs".into(), schema: None };
+        let a = std::sync::Arc::new(SqliteRows::new(Some(path.clone()), names.clone()));
+        let b = std::sync::Arc::new(SqliteRows::new(Some(path.clone()), names));
+        a.create_tables().unwrap();
+        for i in 0..200 {
+            a.insert(&row(&format!("j{i}"), Some(1.0))).unwrap();
+        }
+        let claim = |s: std::sync::Arc<SqliteRows>| {
+            std::thread::spawn(move || {
+                let mut seen = Vec::new();
+                s.claim(5.0, &mut |rows| {
+                    rows.into_iter()
+                        .map(|r| {
+                            seen.push(r.id.clone());
+                            Change::Update(Row { next_run_time: Some(100.0), ..r })
+                        })
+                        .collect()
+                })
+                .unwrap();
+                seen
+            })
+        };
+        let (ha, hb) = (claim(a.clone()), claim(b.clone()));
+        let (sa, sb) = (ha.join().unwrap(), hb.join().unwrap());
+        assert_eq!(sa.len() + sb.len(), 200, "every due row claimed exactly once");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

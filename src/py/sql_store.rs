@@ -1,0 +1,340 @@
+//! The native half of the persistent stores (`SQLAlchemyJobStore`, `RedisJobStore`): jobs are
+//! pickled here and handed to a [`RowStore`] as `(id, timestamp, bytes)` rows.
+//!
+//! Rules: every database call runs with the GIL released (`py.detach`), and the GIL is never
+//! requested while a row store holds its connection lock *except* inside a claim's decide step,
+//! which is only ever entered from the engine thread without the GIL. Rows that cannot be
+//! restored are logged with APScheduler's message and moved aside, never deleted.
+
+use crate::core::engine::Plan;
+use crate::core::store::sql::sqlite::SqliteRows;
+use crate::core::store::sql::url::{self, Target};
+use crate::core::store::sql::{micros_to_timestamp, timestamp_to_micros, Change, Row, RowError, RowStore, TableNames};
+use crate::core::time::{Zone, ZonedTime};
+use crate::py::errors::{conflicting_id_error, job_lookup_error};
+use crate::py::job::{Job, JobRef};
+use crate::py::pyref::Cached;
+use crate::py::store::NativeStore;
+use crate::py::time::{zoned_from_datetime, zoned_to_datetime};
+use parking_lot::Mutex;
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList, PyString};
+use std::sync::Arc;
+
+static PICKLE_DUMPS: Cached = Cached::new("pickle", "dumps");
+static COMPAT_LOADS: Cached = Cached::new("apscheduler_rs._compat", "loads");
+
+/// Scheduler, alias and logger of a started store.
+struct Bound3 {
+    scheduler: Py<PyAny>,
+    alias: Py<PyString>,
+    logger: Py<PyAny>,
+}
+
+#[pyclass(module = "apscheduler_rs._core", frozen)]
+pub struct RowJobStore {
+    rows: Arc<dyn RowStore>,
+    pickle_protocol: i32,
+    started: Mutex<Option<Bound3>>,
+}
+
+pub fn backend_error(e: RowError) -> PyErr {
+    PyRuntimeError::new_err(e.to_string())
+}
+
+impl RowJobStore {
+    pub fn new_native(rows: Arc<dyn RowStore>, pickle_protocol: i32) -> Self {
+        RowJobStore { rows, pickle_protocol, started: Mutex::new(None) }
+    }
+
+    /// `(id, timestamp, pickle)` of a job; fails (writing nothing) if the job cannot be pickled.
+    fn to_row(&self, job: &Bound<'_, PyAny>) -> PyResult<Row> {
+        let py = job.py();
+        let state = job.call_method0("__getstate__")?;
+        let bytes = PICKLE_DUMPS.get(py)?.call1((state, self.pickle_protocol))?;
+        let native = job.cast::<Job>()?.get();
+        let (id, next) = {
+            let f = native.fields.lock();
+            (f.id.clone().unwrap_or_else(|| Arc::from("")), f.next_run_time.flatten())
+        };
+        Ok(Row {
+            id: id.to_string(),
+            next_run_time: next.map(|t| micros_to_timestamp(t.micros())),
+            state: bytes.cast_into::<PyBytes>()?.as_bytes().to_vec(),
+        })
+    }
+
+    /// A new `Job` from stored bytes, bound to the scheduler and alias of the started store.
+    fn reconstitute(&self, py: Python<'_>, state: &[u8]) -> PyResult<Py<Job>> {
+        let dict = COMPAT_LOADS.get(py)?.call1((PyBytes::new(py, state),))?.cast_into::<PyDict>()?;
+        let job = Py::new(py, Job::empty())?;
+        job.bind(py).call_method1("__setstate__", (dict,))?;
+        if let Some(s) = self.started.lock().as_ref() {
+            let mut f = job.get().fields.lock();
+            f.scheduler = Some(s.scheduler.clone_ref(py));
+            f.jobstore_alias = Some(s.alias.clone_ref(py).into_any());
+        }
+        Ok(job)
+    }
+
+    /// Logs APScheduler's message for a row that cannot be restored.
+    fn log_unrestorable(&self, py: Python<'_>, id: &str, err: PyErr) {
+        let logger = match self.started.lock().as_ref() {
+            Some(s) => s.logger.clone_ref(py).into_bound(py),
+            None => match py.import("logging").and_then(|l| l.call_method1("getLogger", ("apscheduler.jobstores",))) {
+                Ok(l) => l,
+                Err(_) => return,
+            },
+        };
+        let kw = PyDict::new(py);
+        let _ = kw.set_item("exc_info", err.into_value(py));
+        let _ = logger.call_method("error", ("Unable to restore job \"%s\" -- removing it", id), Some(&kw));
+    }
+
+    fn rows_to_list<'py>(py: Python<'py>, rows: Vec<Row>) -> PyResult<Bound<'py, PyList>> {
+        PyList::new(py, rows.into_iter().map(|r| (r.id, PyBytes::new(py, &r.state))))
+    }
+}
+
+fn now_ts(now: &Bound<'_, PyAny>) -> PyResult<f64> {
+    Ok(micros_to_timestamp(zoned_from_datetime(now)?.micros()))
+}
+
+#[pymethods]
+impl RowJobStore {
+    /// The store of a SQLAlchemy-style URL (nothing is opened until `start`).
+    #[staticmethod]
+    #[pyo3(signature = (url, tablename, tableschema, pickle_protocol))]
+    fn sql(url: &str, tablename: String, tableschema: Option<String>, pickle_protocol: i32) -> PyResult<Self> {
+        let target = url::parse(url).map_err(|e| PyValueError::new_err(e.0))?;
+        let names = TableNames { table: tablename, schema: tableschema };
+        let rows: Arc<dyn RowStore> = match target {
+            Target::SqliteMemory => Arc::new(SqliteRows::new(None, names)),
+            Target::SqliteFile(path) => Arc::new(SqliteRows::new(Some(path), names)),
+            Target::Postgres(_) | Target::Mysql(_) => {
+                return Err(PyValueError::new_err("this database is not supported by this build"));
+            }
+        };
+        Ok(Self::new_native(rows, pickle_protocol))
+    }
+
+    /// `url` with its password masked, as SQLAlchemy prints it.
+    #[staticmethod]
+    fn masked_url(url: &str) -> String {
+        url::masked(url)
+    }
+
+    /// Binds the store to its scheduler (rows restored from now on carry it) and creates the
+    /// tables when missing.
+    fn start(&self, py: Python<'_>, scheduler: Py<PyAny>, alias: Py<PyString>, logger: Py<PyAny>) -> PyResult<()> {
+        *self.started.lock() = Some(Bound3 { scheduler, alias, logger });
+        let rows = self.rows.clone();
+        py.detach(|| rows.create_tables()).map_err(backend_error)
+    }
+
+    fn shutdown(&self, py: Python<'_>) {
+        let rows = self.rows.clone();
+        py.detach(|| rows.close());
+    }
+
+    fn add(&self, py: Python<'_>, job: &Bound<'_, PyAny>) -> PyResult<()> {
+        let row = self.to_row(job)?;
+        let rows = self.rows.clone();
+        match py.detach(|| rows.insert(&row)) {
+            Ok(()) => Ok(()),
+            Err(RowError::Conflict) => Err(conflicting_id_error(py, &row.id)),
+            Err(e) => Err(backend_error(e)),
+        }
+    }
+
+    fn update(&self, py: Python<'_>, job: &Bound<'_, PyAny>) -> PyResult<()> {
+        let row = self.to_row(job)?;
+        let rows = self.rows.clone();
+        match py.detach(|| rows.update(&row)) {
+            Ok(()) => Ok(()),
+            Err(RowError::NotFound) => Err(job_lookup_error(py, &row.id)),
+            Err(e) => Err(backend_error(e)),
+        }
+    }
+
+    fn remove(&self, py: Python<'_>, job_id: &str) -> PyResult<()> {
+        let rows = self.rows.clone();
+        match py.detach(|| rows.delete(job_id)) {
+            Ok(()) => Ok(()),
+            Err(RowError::NotFound) => Err(job_lookup_error(py, job_id)),
+            Err(e) => Err(backend_error(e)),
+        }
+    }
+
+    fn remove_all(&self, py: Python<'_>) -> PyResult<()> {
+        let rows = self.rows.clone();
+        py.detach(|| rows.delete_all()).map_err(backend_error)
+    }
+
+    /// The stored pickle of one job, or `None`.
+    fn lookup_state<'py>(&self, py: Python<'py>, job_id: &str) -> PyResult<Option<Bound<'py, PyBytes>>> {
+        let rows = self.rows.clone();
+        let state = py.detach(|| rows.lookup(job_id)).map_err(backend_error)?;
+        Ok(state.map(|s| PyBytes::new(py, &s)))
+    }
+
+    /// `[(id, pickle)]` of the due jobs, earliest first.
+    fn due_states<'py>(&self, py: Python<'py>, now: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
+        let now = now_ts(now)?;
+        let rows = self.rows.clone();
+        Self::rows_to_list(py, py.detach(|| rows.due(now)).map_err(backend_error)?)
+    }
+
+    /// `[(id, pickle)]` of every job, earliest first, paused last.
+    fn all_states<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let rows = self.rows.clone();
+        Self::rows_to_list(py, py.detach(|| rows.all()).map_err(backend_error)?)
+    }
+
+    /// The jobs themselves (for the exact store class: no per-row Python hook).
+    fn all_jobs<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let rows = self.rows.clone();
+        let rows = py.detach(|| rows.all()).map_err(backend_error)?;
+        let (jobs, failed) = self.restore_all(py, rows);
+        self.set_aside_failed(py, failed)?;
+        PyList::new(py, jobs)
+    }
+
+    fn due_jobs<'py>(&self, py: Python<'py>, now: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
+        let now = now_ts(now)?;
+        let rows = self.rows.clone();
+        let rows = py.detach(|| rows.due(now)).map_err(backend_error)?;
+        let (jobs, failed) = self.restore_all(py, rows);
+        self.set_aside_failed(py, failed)?;
+        PyList::new(py, jobs)
+    }
+
+    fn lookup(&self, py: Python<'_>, job_id: &str) -> PyResult<Option<Py<Job>>> {
+        let rows = self.rows.clone();
+        let state = py.detach(|| rows.lookup(job_id)).map_err(backend_error)?;
+        state.map(|s| self.reconstitute(py, &s)).transpose()
+    }
+
+    /// The earliest next run time as an aware UTC datetime, or `None`.
+    fn next_run_time<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let rows = self.rows.clone();
+        let ts = py.detach(|| rows.next_run_time()).map_err(backend_error)?;
+        ts.map(|ts| {
+            let t = ZonedTime::from_micros(timestamp_to_micros(ts), Zone::Utc);
+            zoned_to_datetime(py, &t, None).map(|d| d.into_any())
+        })
+        .transpose()
+    }
+
+    /// Moves rows that failed to restore aside: `[(id, error_text)]`.
+    fn set_aside(&self, py: Python<'_>, failed: Vec<(String, String)>) -> PyResult<()> {
+        let rows = self.rows.clone();
+        py.detach(|| rows.set_aside(&failed)).map_err(backend_error)
+    }
+
+    /// `[(id, error_text)]` of the rows kept aside.
+    fn set_aside_rows(&self, py: Python<'_>) -> PyResult<Vec<(String, String)>> {
+        let rows = self.rows.clone();
+        py.detach(|| rows.set_aside_rows()).map_err(backend_error)
+    }
+
+    /// Puts the rows kept aside back into the job table; returns how many moved.
+    fn restore_set_aside(&self, py: Python<'_>) -> PyResult<usize> {
+        let rows = self.rows.clone();
+        py.detach(|| rows.restore_set_aside()).map_err(backend_error)
+    }
+}
+
+impl RowJobStore {
+    /// Restores rows in order; returns the jobs and `(id, error)` of the rows that failed
+    /// (already logged).
+    fn restore_all(&self, py: Python<'_>, rows: Vec<Row>) -> (Vec<Py<Job>>, Vec<(String, String)>) {
+        let mut jobs = Vec::with_capacity(rows.len());
+        let mut failed = Vec::new();
+        for row in rows {
+            match self.reconstitute(py, &row.state) {
+                Ok(job) => jobs.push(job),
+                Err(e) => {
+                    failed.push((row.id.clone(), error_text(py, &e)));
+                    self.log_unrestorable(py, &row.id, e);
+                }
+            }
+        }
+        (jobs, failed)
+    }
+
+    fn set_aside_failed(&self, py: Python<'_>, failed: Vec<(String, String)>) -> PyResult<()> {
+        if failed.is_empty() {
+            return Ok(());
+        }
+        let rows = self.rows.clone();
+        py.detach(|| rows.set_aside(&failed)).map_err(backend_error)
+    }
+}
+
+fn error_text(py: Python<'_>, e: &PyErr) -> String {
+    let kind = e.get_type(py).name().map(|n| n.to_string()).unwrap_or_default();
+    let msg = e.value(py).str().map(|s| s.to_string()).unwrap_or_default();
+    format!("{kind}: {msg}")
+}
+
+/// The engine's view of a [`RowJobStore`]: claims run as one transaction of the row store.
+pub struct RowStoreEngine(pub Py<RowJobStore>);
+
+impl NativeStore for RowStoreEngine {
+    fn claim_due_jobs(
+        &self,
+        now: &ZonedTime,
+        plan: &mut dyn FnMut(&JobRef) -> Plan,
+    ) -> Result<Vec<(JobRef, Plan)>, String> {
+        let store = self.0.get();
+        let mut claimed: Vec<(JobRef, Plan)> = Vec::new();
+        let now_ts = micros_to_timestamp(now.micros());
+        let result = store.rows.claim(now_ts, &mut |rows| {
+            // One GIL hold for the whole batch: restoring and re-pickling need Python anyway.
+            Python::attach(|py| {
+                let mut changes = Vec::with_capacity(rows.len());
+                for row in rows {
+                    let job = match store.reconstitute(py, &row.state) {
+                        Ok(job) => Arc::new(job),
+                        Err(e) => {
+                            changes.push(Change::SetAside { id: row.id.clone(), error: error_text(py, &e) });
+                            store.log_unrestorable(py, &row.id, e);
+                            continue;
+                        }
+                    };
+                    let p = plan(&job);
+                    match &p {
+                        Plan::Run { next: Some(next), .. } => {
+                            job.get().fields.lock().next_run_time = Some(Some(*next));
+                            match store.to_row(job.bind(py).as_any()) {
+                                Ok(new_row) => changes.push(Change::Update(new_row)),
+                                Err(e) => {
+                                    // Keep the old state but move the schedule on: never run twice.
+                                    e.print(py);
+                                    let ts = Some(micros_to_timestamp(next.micros()));
+                                    changes.push(Change::Update(Row { next_run_time: ts, ..row }));
+                                }
+                            }
+                        }
+                        Plan::Run { next: None, .. } | Plan::NoExecutor => changes.push(Change::Delete(row.id)),
+                        Plan::Nothing => {}
+                    }
+                    claimed.push((job, p));
+                }
+                changes
+            })
+        });
+        match result {
+            Ok(()) => Ok(claimed),
+            // Nothing was committed: the runs stay due and nothing is submitted.
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    fn next_run_time(&self) -> Result<Option<i64>, String> {
+        let ts = self.0.get().rows.next_run_time().map_err(|e| e.to_string())?;
+        Ok(ts.map(timestamp_to_micros))
+    }
+}
