@@ -221,8 +221,8 @@ def bench_trigger(m, seconds):
 
 # --- (e) process pool: N small CPU jobs on ProcessPoolExecutor(2) -------------------------
 
-def cpu_job(n=2_000):
-    """A small CPU-bound job (about 50 µs): the pool's own overhead dominates."""
+def cpu_job(n=300):
+    """A small CPU-bound job (about 20 µs): the pool's own overhead dominates."""
     return sum(i * i for i in range(n))
 
 

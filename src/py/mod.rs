@@ -2,6 +2,7 @@
 use pyo3::prelude::*;
 
 pub mod add_job;
+pub mod coroutine_runner;
 pub mod engine;
 pub mod errors;
 pub mod events;
@@ -20,6 +21,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<sql_store::RowJobStore>()?;
     m.add_class::<executor::ThreadPool>()?;
     m.add_class::<process_pool::ProcessPool>()?;
+    m.add_class::<coroutine_runner::CoroutineRunner>()?;
     m.add_class::<engine::Engine>()?;
     m.add_function(wrap_pyfunction!(add_job::add_job_native, m)?)?;
     trigger::register(m)?;
