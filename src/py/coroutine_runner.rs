@@ -28,6 +28,28 @@ use std::sync::Arc;
 static IS_COROUTINE_PARTIAL: Cached = Cached::new("apscheduler_rs.util", "iscoroutinefunction_partial");
 static CANCELLED_ERROR: Cached = Cached::new("asyncio", "CancelledError");
 static CLEAR_FRAMES: Cached = Cached::new("traceback", "clear_frames");
+/// `CO_COROUTINE` in a code object's `co_flags`.
+const CO_COROUTINE: i64 = 0x80;
+
+/// `iscoroutinefunction_partial`, answered without a Python call for plain functions and
+/// bound methods (the common cases); anything else asks the Python helper.
+fn is_coroutine_function(func: &Bound<'_, PyAny>) -> PyResult<bool> {
+    let py = func.py();
+    let target = if func.is_instance_of::<pyo3::types::PyFunction>() {
+        Some(func.clone())
+    } else if func.get_type().name()? == "method" {
+        func.getattr(pyo3::intern!(py, "__func__")).ok().filter(|f| f.is_instance_of::<pyo3::types::PyFunction>())
+    } else {
+        None
+    };
+    match target {
+        Some(f) => {
+            let flags: i64 = f.getattr(pyo3::intern!(py, "__code__"))?.getattr(pyo3::intern!(py, "co_flags"))?.extract()?;
+            Ok(flags & CO_COROUTINE != 0)
+        }
+        None => IS_COROUTINE_PARTIAL.get(py)?.call1((func,))?.is_truthy(),
+    }
+}
 
 struct Context {
     /// The Python `AsyncIOExecutor` (its `_do_submit_job` is the general path).
@@ -51,7 +73,7 @@ impl Context {
         match &self.engine {
             Some(engine) => engine.get().listeners.dispatch(py, event, code),
             None => {
-                self.scheduler.bind(py).call_method1("_dispatch_event", (event,))?;
+                self.scheduler.bind(py).call_method1(pyo3::intern!(py, "_dispatch_event"), (event,))?;
             }
         }
         Ok(())
@@ -96,36 +118,36 @@ struct TaskDone {
 impl TaskDone {
     fn __call__(&self, py: Python<'_>, task: Bound<'_, PyAny>) -> PyResult<()> {
         let ctx = &self.context;
-        let _ = ctx.pending.bind(py).call_method1("discard", (&task,));
+        let _ = ctx.pending.bind(py).call_method1(pyo3::intern!(py, "discard"), (&task,));
         self.shared.release(&self.id);
         let logger = ctx.logger.bind(py);
         let job = self.job.bind(py);
         let run_time = self.run_time.bind(py);
         let mask = ctx.mask();
-        let exception = if task.call_method0("cancelled")?.is_truthy()? {
+        let exception = if task.call_method0(pyo3::intern!(py, "cancelled"))?.is_truthy()? {
             // As when the cancellation lands inside upstream's wrapper coroutine: a job error.
             Some(CANCELLED_ERROR.get(py)?.call0()?)
         } else {
-            let exc = task.call_method0("exception")?;
+            let exc = task.call_method0(pyo3::intern!(py, "exception"))?;
             if exc.is_none() { None } else { Some(exc) }
         };
         match exception {
             None => {
-                let retval = task.call_method0("result")?;
+                let retval = task.call_method0(pyo3::intern!(py, "result"))?;
                 if mask & EVENT_JOB_EXECUTED != 0 {
                     let event = execution_event(py, EVENT_JOB_EXECUTED, &self.id, &self.store, run_time, Some(retval), None, None)?;
                     ctx.dispatch(py, &event, EVENT_JOB_EXECUTED)?;
                 }
                 if enabled(logger, INFO) {
-                    logger.call_method1("info", ("Job \"%s\" executed successfully", job))?;
+                    logger.call_method1(pyo3::intern!(py, "info"), ("Job \"%s\" executed successfully", job))?;
                 }
             }
             Some(exc) => {
-                let tb = exc.getattr("__traceback__")?;
+                let tb = exc.getattr(pyo3::intern!(py, "__traceback__"))?;
                 let text = if tb.is_none() {
                     pyo3::types::PyString::new(py, "").into_any()
                 } else {
-                    pyo3::types::PyString::new(py, "").call_method1("join", (FORMAT_TB.get(py)?.call1((&tb,))?,))?
+                    pyo3::types::PyString::new(py, "").call_method1(pyo3::intern!(py, "join"), (FORMAT_TB.get(py)?.call1((&tb,))?,))?
                 };
                 let event = if mask & EVENT_JOB_ERROR != 0 {
                     Some(execution_event(py, EVENT_JOB_ERROR, &self.id, &self.store, run_time, None, Some(exc.clone()), Some(text))?)
@@ -136,7 +158,7 @@ impl TaskDone {
                     let exc_info = PyTuple::new(py, [exc.get_type().into_any(), exc.clone(), tb.clone()])?;
                     let kw = PyDict::new(py);
                     kw.set_item("exc_info", exc_info)?;
-                    logger.call_method("error", ("Job \"%s\" raised an exception", job), Some(&kw))?;
+                    logger.call_method(pyo3::intern!(py, "error"), ("Job \"%s\" raised an exception", job), Some(&kw))?;
                 }
                 if !tb.is_none() {
                     let _ = CLEAR_FRAMES.get(py).and_then(|f| f.call1((&tb,)));
@@ -189,7 +211,7 @@ impl CoroutineRunner {
             (true, [run_time], Some(func), Some(args), Some(kwargs)) => {
                 let late = crate::core::clock::Clock::now_micros(&crate::core::clock::SystemClock) - run_time.micros();
                 let on_time = grace.is_none_or(|g| late <= g.saturating_mul(1_000_000));
-                if on_time && IS_COROUTINE_PARTIAL.get(py)?.call1((func.bind(py),))?.is_truthy()? {
+                if on_time && is_coroutine_function(func.bind(py))? {
                     self.start_task(py, &ctx, job, &id, store, run_time, func, args, kwargs)?
                 } else {
                     false
@@ -199,7 +221,7 @@ impl CoroutineRunner {
         };
         if !started {
             let times = run_times.iter().map(|t| zoned_to_datetime(py, t, None)).collect::<PyResult<Vec<_>>>()?;
-            let submitted = ctx.executor.bind(py).call_method1("_do_submit_job", (job.clone_ref(py), PyList::new(py, times)?));
+            let submitted = ctx.executor.bind(py).call_method1(pyo3::intern!(py, "_do_submit_job"), (job.clone_ref(py), PyList::new(py, times)?));
             if let Err(e) = submitted {
                 self.shared.release(&id);
                 return Err(e);
@@ -237,12 +259,12 @@ impl CoroutineRunner {
         let logger = ctx.logger.bind(py);
         let job_obj = job.bind(py);
         if enabled(logger, INFO) {
-            logger.call_method1("info", ("Running job \"%s\" (scheduled at %s)", job_obj, &rt))?;
+            logger.call_method1(pyo3::intern!(py, "info"), ("Running job \"%s\" (scheduled at %s)", job_obj, &rt))?;
         }
         let Ok(coro) = func.bind(py).call(&args, Some(&kwargs)) else {
             return Ok(false);
         };
-        let task = ctx.event_loop.bind(py).call_method1("create_task", (coro,))?;
+        let task = ctx.event_loop.bind(py).call_method1(pyo3::intern!(py, "create_task"), (coro,))?;
         let done = TaskDone {
             shared: self.shared.clone(),
             context: ctx.clone(),
@@ -251,8 +273,8 @@ impl CoroutineRunner {
             store: store.clone(),
             run_time: rt.unbind(),
         };
-        task.call_method1("add_done_callback", (Py::new(py, done)?,))?;
-        ctx.pending.bind(py).call_method1("add", (task,))?;
+        task.call_method1(pyo3::intern!(py, "add_done_callback"), (Py::new(py, done)?,))?;
+        ctx.pending.bind(py).call_method1(pyo3::intern!(py, "add"), (task,))?;
         Ok(true)
     }
 }
