@@ -323,6 +323,12 @@ impl CoroutineRunner {
         }
     }
 
+    /// Forgets the executor, scheduler and loop (breaks the reference cycle through them);
+    /// tasks already running still report through their own handle.
+    fn stop(&self) {
+        self.shared.context.write().take();
+    }
+
     /// A submission of the general path finished.
     fn release(&self, job_id: &str) {
         self.shared.release(job_id);

@@ -216,14 +216,18 @@ impl Engine {
     /// Signals `run_loop`, and calls the event-loop scheduler's waker if one is set.
     fn notify(&self) {
         self.wakeup.notify();
-        let waker = self.waker.read().as_ref().map(|w| Python::attach(|py| w.clone_ref(py)));
-        if let Some(waker) = waker {
-            Python::attach(|py| {
+        if self.waker.read().is_none() {
+            return;
+        }
+        // The GIL first, the lock second (never wait for the GIL while holding the lock).
+        Python::attach(|py| {
+            let waker = self.waker.read().as_ref().map(|w| w.clone_ref(py));
+            if let Some(waker) = waker {
                 if let Err(e) = waker.call0(py) {
                     e.write_unraisable(py, Some(waker.bind(py)));
                 }
-            });
-        }
+            }
+        });
     }
 
     fn now(&self) -> ZonedTime {

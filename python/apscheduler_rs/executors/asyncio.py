@@ -64,6 +64,7 @@ class AsyncIOExecutor(BaseExecutor):
             if not future.done():
                 future.cancel()
         self._pending_futures.clear()
+        self._runner.stop()
 
     def _do_submit_job(self, job: Job, run_times: list[datetime]) -> None:
         def on_done(future: asyncio.Future[Any]) -> None:
