@@ -29,7 +29,7 @@ SIZES = {
     "lateness": (2_000, 500),
     "add_job": (100_000, 10_000),
     "trigger": (1.0, 0.1),  # seconds of calls per trigger
-    "procpool": (2_000, 300),
+    "procpool": (10_000, 1_000),
     "asyncio": (20_000, 2_000),
 }
 PAGE = os.sysconf("SC_PAGE_SIZE")

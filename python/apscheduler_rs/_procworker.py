@@ -40,9 +40,9 @@ def _write_frame(stream: BinaryIO, payload: bytes) -> None:
 
 
 def _answer(task: bytes) -> bytes:
-    try:
-        from .executors.base import run_job
+    from .executors.base import run_job  # cached after the first task
 
+    try:
         job, jobstore_alias, run_times, logger_name = pickle.loads(task)
         events = run_job(job, jobstore_alias, run_times, logger_name)
         return pickle.dumps((True, events), pickle.HIGHEST_PROTOCOL)

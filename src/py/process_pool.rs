@@ -4,7 +4,8 @@
 //! ([`crate::core::executor::process::WorkerProcess`]), so the number of live workers can
 //! never exceed `max_workers`. A manager takes the next task from the shared queue, starts its
 //! worker if it has none (lazily: an idle pool has no processes), sends the pickled task and
-//! waits for the pickled answer with the GIL released. When the worker dies instead of
+//! waits for the pickled answer. While no manager is idle, a busy one also queues the next
+//! task in its worker's pipe, so the worker goes straight on to it. When the worker dies instead of
 //! answering, only that task fails, and the next task starts a fresh worker. After
 //! `max_tasks_per_child` answers a worker is retired the same way.
 //!
@@ -20,6 +21,7 @@ use parking_lot::Mutex;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
@@ -36,6 +38,8 @@ struct Stats {
     /// The pid of each slot's current worker (0: none).
     pids: Mutex<Vec<u32>>,
     spawned: AtomicU64,
+    /// Managers waiting for work: while any is, busy ones queue nothing extra.
+    idle: std::sync::atomic::AtomicUsize,
 }
 
 #[pyclass(module = "apscheduler_rs._core", frozen)]
@@ -61,8 +65,16 @@ enum Outcome {
     Refused(Py<PyAny>),
 }
 
+/// Tasks a manager keeps queued in its worker's pipe, counting the running one: the next
+/// task is already there when a job ends, so a worker never waits for its manager to wake.
+const PIPELINE_DEPTH: usize = 2;
+
 /// A manager never touches Python: it moves bytes between the queue, its worker and the
 /// reporter, so a busy GIL never leaves a worker idle.
+///
+/// Up to [`PIPELINE_DEPTH`] tasks are in the worker's pipe at once; answers come back in
+/// order. When the worker dies, the oldest unanswered task is the one it was running: only
+/// that task fails, and the ones behind it (never started) go to the replacement worker.
 fn manager_main(
     slot: usize,
     rx: Receiver<Task>,
@@ -72,38 +84,140 @@ fn manager_main(
     stats: Arc<Stats>,
 ) {
     let mut worker: Option<WorkerProcess> = None;
+    let mut inflight: VecDeque<(Vec<u8>, Py<PyAny>)> = VecDeque::new();
+    let mut closed = false;
     let set_pid = |pid: u32| {
         if let Some(p) = stats.pids.lock().get_mut(slot) {
             *p = pid;
         }
     };
-    while let Ok(task) = rx.recv() {
-        let (callback, outcome) = match task {
-            Task::Refused { error, callback } => (callback, Outcome::Refused(error)),
-            Task::Run { payload, callback } => {
-                let outcome = match run_task(&mut worker, &spec, &payload, &stats) {
-                    Ok(frame) => Outcome::Answer(frame),
-                    Err(lost) => Outcome::Lost(lost.to_string()),
-                };
-                if let (Some(w), Some(max)) = (&worker, max_tasks) {
-                    if w.completed >= max {
+    loop {
+        // Top up the pipe: block for work only when nothing is in flight.
+        while !closed && inflight.len() < PIPELINE_DEPTH {
+            let accepts = worker.as_ref().is_none_or(|w| max_tasks.is_none_or(|m| w.sent < m));
+            if !accepts && !inflight.is_empty() {
+                break; // this worker is retiring: let it finish what it has
+            }
+            let task = if inflight.is_empty() {
+                stats.idle.fetch_add(1, Ordering::SeqCst);
+                let got = rx.recv();
+                stats.idle.fetch_sub(1, Ordering::SeqCst);
+                match got {
+                    Ok(t) => t,
+                    Err(_) => {
+                        closed = true;
+                        break;
+                    }
+                }
+            } else if stats.idle.load(Ordering::SeqCst) > 0 {
+                break; // an idle worker should take the next task, not this busy one
+            } else {
+                match rx.try_recv() {
+                    Ok(t) => t,
+                    Err(crossbeam_channel::TryRecvError::Empty) => break,
+                    Err(crossbeam_channel::TryRecvError::Disconnected) => {
+                        closed = true;
+                        break;
+                    }
+                }
+            };
+            match task {
+                Task::Refused { error, callback } => {
+                    if done.send((callback, Outcome::Refused(error))).is_err() {
+                        return;
+                    }
+                }
+                Task::Run { payload, callback } => {
+                    if worker.as_ref().is_some_and(|w| max_tasks.is_some_and(|m| w.sent >= m)) {
                         if let Some(w) = worker.take() {
                             w.stop();
                         }
                     }
+                    // With tasks in flight the current worker must answer them first (a death
+                    // shows up in `receive`); only an empty pipe may get a new worker.
+                    if inflight.is_empty() {
+                        if let Err(lost) = ensure_worker(&mut worker, &spec, &stats) {
+                            if done.send((callback, Outcome::Lost(lost.to_string()))).is_err() {
+                                return;
+                            }
+                            continue;
+                        }
+                    }
+                    if let Some(w) = worker.as_mut() {
+                        // A failed send is seen as the worker's death by `receive` below.
+                        w.submit(&payload);
+                    }
+                    inflight.push_back((payload, callback));
                 }
-                set_pid(worker.as_ref().map_or(0, WorkerProcess::pid));
-                (callback, outcome)
+            }
+            set_pid(worker.as_ref().map_or(0, WorkerProcess::pid));
+        }
+        let Some((payload, callback)) = inflight.pop_front() else {
+            if closed {
+                break;
+            }
+            continue;
+        };
+        let answer = match worker.as_mut() {
+            Some(w) => w.receive(),
+            None => Err(WorkerLost::Died("no worker".into())),
+        };
+        let outcome = match answer {
+            Ok(frame) => Outcome::Answer(frame),
+            Err(lost) => {
+                worker = None;
+                // The tasks behind the failed one never started: hand them to a new worker.
+                if !inflight.is_empty() {
+                    match ensure_worker(&mut worker, &spec, &stats) {
+                        Ok(()) => {
+                            if let Some(w) = worker.as_mut() {
+                                for (p, _) in &inflight {
+                                    w.submit(p);
+                                }
+                            }
+                        }
+                        Err(spawn) => {
+                            for (_, cb) in inflight.drain(..) {
+                                if done.send((cb, Outcome::Lost(spawn.to_string()))).is_err() {
+                                    return;
+                                }
+                            }
+                        }
+                    }
+                }
+                Outcome::Lost(lost.to_string())
             }
         };
+        drop(payload);
         if done.send((callback, outcome)).is_err() {
             break;
         }
+        if let Some(w) = &worker {
+            if inflight.is_empty() && max_tasks.is_some_and(|m| w.completed >= m) {
+                if let Some(w) = worker.take() {
+                    w.stop();
+                }
+            }
+        }
+        set_pid(worker.as_ref().map_or(0, WorkerProcess::pid));
     }
     if let Some(w) = worker.take() {
         w.stop();
     }
     set_pid(0);
+}
+
+/// Makes sure the slot has a live worker: one that died while idle is replaced.
+fn ensure_worker(worker: &mut Option<WorkerProcess>, spec: &WorkerSpec, stats: &Stats) -> Result<(), WorkerLost> {
+    if let Some(w) = worker.as_mut() {
+        if w.is_alive() {
+            return Ok(());
+        }
+    }
+    *worker = None;
+    stats.spawned.fetch_add(1, Ordering::Relaxed);
+    *worker = Some(WorkerProcess::spawn(spec)?);
+    Ok(())
 }
 
 /// Calls the completion callbacks, attached to the interpreter for life (see `executor.rs`);
@@ -119,27 +233,6 @@ fn reporter_main(rx: Receiver<(Py<PyAny>, Outcome)>) {
             report(py, &callback, result);
         }
     });
-}
-
-/// Runs one task on the slot's worker, starting one if needed. A worker that died while idle
-/// (killed from outside) is replaced before the task is sent; a death during the task is
-/// that task's failure.
-fn run_task(
-    worker: &mut Option<WorkerProcess>,
-    spec: &WorkerSpec,
-    payload: &[u8],
-    stats: &Stats,
-) -> Result<Vec<u8>, WorkerLost> {
-    let mut current = match worker.take().and_then(|mut w| w.is_alive().then_some(w)) {
-        Some(w) => w,
-        None => {
-            stats.spawned.fetch_add(1, Ordering::Relaxed);
-            WorkerProcess::spawn(spec)?
-        }
-    };
-    let frame = current.run(payload)?;
-    *worker = Some(current);
-    Ok(frame)
 }
 
 #[pymethods]

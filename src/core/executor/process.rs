@@ -114,8 +114,10 @@ pub struct WorkerProcess {
     child: Child,
     tasks: Option<PipeWriter>,
     results: PipeReader,
-    /// Tasks answered so far (for `max_tasks_per_child`).
+    /// Tasks answered so far.
     pub completed: u64,
+    /// Tasks sent so far (for `max_tasks_per_child`).
+    pub sent: u64,
 }
 
 impl WorkerProcess {
@@ -144,7 +146,7 @@ impl WorkerProcess {
         // The child holds its own copies; ours must go so that EOF is seen when it dies.
         drop(task_r);
         drop(result_w);
-        let mut worker = WorkerProcess { child, tasks: Some(task_w), results: result_r, completed: 0 };
+        let mut worker = WorkerProcess { child, tasks: Some(task_w), results: result_r, completed: 0, sent: 0 };
         if let Some(setup) = &spec.setup {
             if let Err(e) = worker.send(setup) {
                 let how = worker.reap();
@@ -167,6 +169,31 @@ impl WorkerProcess {
         match self.tasks.as_mut() {
             Some(w) => write_frame(w, payload),
             None => Err(io::ErrorKind::BrokenPipe.into()),
+        }
+    }
+
+    /// Queues one task without waiting for its answer (the worker reads tasks in order). A
+    /// failure means the worker is gone; [`WorkerProcess::receive`] then reports how.
+    pub fn submit(&mut self, payload: &[u8]) -> bool {
+        let sent = self.send(payload).is_ok();
+        if sent {
+            self.sent += 1;
+        }
+        sent
+    }
+
+    /// Waits for the answer to the oldest task not yet answered. On `Err` the process is gone
+    /// (reaped).
+    pub fn receive(&mut self) -> Result<Vec<u8>, WorkerLost> {
+        match read_frame(&mut self.results) {
+            Ok(Some(frame)) => {
+                self.completed += 1;
+                Ok(frame)
+            }
+            Ok(None) | Err(_) => {
+                let _ = self.child.kill();
+                Err(WorkerLost::Died(self.reap()))
+            }
         }
     }
 
@@ -251,6 +278,16 @@ mod tests {
         let mut w = WorkerProcess::spawn(&sh("exec cat <&3 >&4", Some(b"setup".to_vec()))).unwrap();
         // The echo answers the set-up frame first.
         assert_eq!(w.run(b"x").unwrap(), b"setup");
+        w.stop();
+    }
+
+    #[test]
+    fn pipelined_tasks_are_answered_in_order() {
+        let mut w = WorkerProcess::spawn(&sh("exec cat <&3 >&4", None)).unwrap();
+        assert!(w.submit(b"one") && w.submit(b"two"));
+        assert_eq!(w.receive().unwrap(), b"one");
+        assert_eq!(w.receive().unwrap(), b"two");
+        assert_eq!((w.sent, w.completed), (2, 2));
         w.stop();
     }
 
