@@ -192,3 +192,33 @@ def test_works_when_the_main_module_is_a_script(tmp_path):
     """))
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=40, cwd=tmp_path)
     assert "RESULT 42" in out.stdout, out.stderr
+
+
+def test_jobs_queued_behind_a_dying_job_still_run(run):
+    sched, executor, got = run(max_workers=1)
+    sched.add_job(jobs.pid, id="warm")
+    got.wait(1)
+    sched.pause()
+    sched.add_job(jobs.kill_self, id="dies")
+    for i in range(4):
+        sched.add_job(jobs.pid, id=f"behind{i}")
+    sched.resume()
+    by_id = {e.job_id: e for e in got.wait(6)}
+    assert by_id["dies"].code == EVENT_JOB_ERROR
+    assert all(by_id[f"behind{i}"].code == EVENT_JOB_EXECUTED for i in range(4))
+
+
+def test_a_long_job_does_not_hold_a_short_one_while_a_worker_is_idle(run):
+    sched, _, got = run(max_workers=2)
+    sched.add_job(jobs.pid, id="warm1")
+    sched.add_job(jobs.pid, id="warm2")
+    got.wait(2)
+    sched.add_job(jobs.slow, args=[2.0], id="long")
+    time.sleep(0.2)
+    started = time.monotonic()
+    sched.add_job(jobs.pid, id="short")
+    deadline = time.monotonic() + 10
+    while "short" not in got.by_id():
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    assert time.monotonic() - started < 1.5
