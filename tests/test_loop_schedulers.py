@@ -186,8 +186,20 @@ def test_qt_scheduler_runs_passes_from_qtimers():
         sched.start()
         QTimer.singleShot(20000, app.quit)
         app.exec()
-        sched.shutdown()
         assert results[0] == "once" and results[1:] == ["tick", "tick"], results
+
+        # A job added from another thread wakes the Qt thread (a far-away timer is armed).
+        import threading
+        from datetime import datetime, timedelta, timezone
+        sched.remove_all_jobs()
+        sched.add_job(job, "date", run_date=datetime.now(timezone.utc) + timedelta(hours=1), args=["far"])
+        results.clear()
+        QTimer.singleShot(50, lambda: threading.Thread(
+            target=lambda: [sched.add_job(job, args=[f"t{i}"]) for i in range(3)]).start())
+        QTimer.singleShot(20000, app.quit)
+        app.exec()
+        sched.shutdown()
+        assert sorted(results) == ["t0", "t1", "t2"], results
         print("QT-OK")
     """)
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=50,

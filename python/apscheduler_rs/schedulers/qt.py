@@ -24,13 +24,28 @@ else:
 # The largest interval a QTimer takes, in milliseconds.
 _MAX_TIMER_MS = 2147483647
 
+# PySide names it Signal, PyQt pyqtSignal.
+_Signal = getattr(QtCore, "Signal", None) or QtCore.pyqtSignal
+
+
+class _Waker(QtCore.QObject):  # type: ignore[misc]
+    """Lives in the thread that started the scheduler; emitting ``wake`` from any other
+    thread queues the call into that thread's event loop."""
+
+    wake = _Signal()
+
 
 class QtScheduler(BaseScheduler):
     """Runs processing passes from single-shot ``QTimer``s on the Qt event loop."""
 
     _timer: Any = None
 
+    _waker: Any = None
+
     def start(self, *args: Any, **kwargs: Any) -> None:
+        if self._waker is None:
+            self._waker = _Waker()
+            self._waker.wake.connect(self._wakeup_in_qt_thread)
         self._engine.set_waker(self.wakeup)
         super().start(*args, **kwargs)
 
@@ -54,6 +69,13 @@ class QtScheduler(BaseScheduler):
             self._timer = None
 
     def wakeup(self) -> None:
+        """Thread-safe: the pass always runs in the Qt thread that started the scheduler."""
+        if self._waker is None:
+            self._start_timer(0)
+        else:
+            self._waker.wake.emit()
+
+    def _wakeup_in_qt_thread(self) -> None:
         self._start_timer(0)
 
     def _process_jobs(self) -> None:
