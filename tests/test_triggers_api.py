@@ -190,3 +190,26 @@ def test_field_objects_compute_next_values_like_apscheduler():
     for day in range(0, 400, 7):
         d = datetime(2024, 1, 1, 3) + timedelta(days=day, hours=day % 24)
         assert [f.get_next_value(d) for f in ours.fields] == [f.get_next_value(d) for f in theirs.fields]
+
+
+def test_jitter_rules():
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    cron = CronTrigger(minute="*/10", end_date=start + timedelta(minutes=20, seconds=30), jitter=120, timezone="UTC")
+    for _ in range(200):  # cron: 0..120 s late, capped at end_date
+        t = cron.get_next_fire_time(start + timedelta(minutes=15), start + timedelta(minutes=15))
+        assert start + timedelta(minutes=20) <= t <= start + timedelta(minutes=20, seconds=30)
+    iv = IntervalTrigger(minutes=10, start_date=start, end_date=start + timedelta(minutes=20, seconds=30),
+                         jitter=120, timezone="UTC")
+    seen = {iv.get_next_fire_time(start + timedelta(minutes=10), start) is None for _ in range(300)}
+    assert seen == {True, False}  # interval: jitter is added before the end_date check
+    for trigger in (cron, iv):
+        native = _core._native_next_fire_time(trigger, start, start)
+        assert native is None or start < native <= start + timedelta(minutes=20, seconds=30)
+
+
+def test_calendar_interval_attributes_stay_in_step_with_the_engine():
+    t = CalendarIntervalTrigger(days=1, start_date="2024-01-01", timezone="UTC")
+    t.days = 7
+    first = t.get_next_fire_time(None, NOW)
+    assert t.get_next_fire_time(first, first) == datetime(2024, 1, 8, tzinfo=UTC)
+    assert _core._native_next_fire_time(t, first, first) == datetime(2024, 1, 8, tzinfo=UTC)

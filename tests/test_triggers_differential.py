@@ -30,6 +30,8 @@ from apscheduler_rs.triggers import date as rs_date  # noqa: E402
 from apscheduler_rs.triggers import interval as rs_interval  # noqa: E402
 
 SCALE = float(os.environ.get("DIFF_SCALE", "1"))
+# Each test runs thousands of examples; the project-wide 120 s timeout is for ordinary tests.
+pytestmark = pytest.mark.timeout(max(300, int(300 * SCALE)))
 COUNTS = {"cron": 0, "interval": 0, "calendar": 0, "date": 0, "combining": 0}
 STATS = {"errors": 0, "fire_times": 0, "none": 0, "and_hangs": 0}
 

@@ -69,6 +69,48 @@ fn clone_opt(py: Python<'_>, v: &Option<Py<PyAny>>, attr: &str) -> PyResult<Py<P
     v.as_ref().map(|o| o.clone_ref(py)).ok_or_else(|| missing(attr))
 }
 
+/// Requested changes, by job attribute (what `Job._modify(**changes)` receives).
+#[derive(Default)]
+pub struct Changes<'py> {
+    pub id: Option<Bound<'py, PyAny>>,
+    pub func: Option<Bound<'py, PyAny>>,
+    pub args: Option<Bound<'py, PyAny>>,
+    pub kwargs: Option<Bound<'py, PyAny>>,
+    pub name: Option<Bound<'py, PyAny>>,
+    pub misfire_grace_time: Option<Bound<'py, PyAny>>,
+    pub coalesce: Option<Bound<'py, PyAny>>,
+    pub max_instances: Option<Bound<'py, PyAny>>,
+    pub trigger: Option<Bound<'py, PyAny>>,
+    pub executor: Option<Bound<'py, PyAny>>,
+    pub next_run_time: Option<Bound<'py, PyAny>>,
+}
+
+impl<'py> Changes<'py> {
+    /// Takes the job attributes out of `dict`, leaving only the unknown keys in it.
+    fn take_from(py: Python<'py>, dict: &Bound<'py, PyDict>) -> PyResult<Self> {
+        let pop = |key: &Bound<'py, PyString>| -> PyResult<Option<Bound<'py, PyAny>>> {
+            let value = dict.get_item(key)?;
+            if value.is_some() {
+                dict.del_item(key)?;
+            }
+            Ok(value)
+        };
+        Ok(Changes {
+            id: pop(intern!(py, "id"))?,
+            func: pop(intern!(py, "func"))?,
+            args: pop(intern!(py, "args"))?,
+            kwargs: pop(intern!(py, "kwargs"))?,
+            name: pop(intern!(py, "name"))?,
+            misfire_grace_time: pop(intern!(py, "misfire_grace_time"))?,
+            coalesce: pop(intern!(py, "coalesce"))?,
+            max_instances: pop(intern!(py, "max_instances"))?,
+            trigger: pop(intern!(py, "trigger"))?,
+            executor: pop(intern!(py, "executor"))?,
+            next_run_time: pop(intern!(py, "next_run_time"))?,
+        })
+    }
+}
+
 /// Changes approved by validation, applied all at once.
 #[derive(Default)]
 struct Approved {
@@ -96,7 +138,7 @@ fn positive_int(value: &Bound<'_, PyAny>) -> Option<i64> {
 
 /// `(name, func_ref)` of a callable, cached by identity: `obj_to_ref` imports and resolves.
 fn describe_callable(func: &Bound<'_, PyAny>) -> PyResult<(Py<PyAny>, Option<Py<PyAny>>)> {
-    use std::collections::HashMap;
+    use rustc_hash::FxHashMap as HashMap;
     static CACHE: Mutex<Option<HashMap<usize, (Py<PyAny>, Py<PyAny>, Option<Py<PyAny>>)>>> =
         Mutex::new(None);
     let py = func.py();
@@ -117,7 +159,7 @@ fn describe_callable(func: &Bound<'_, PyAny>) -> PyResult<(Py<PyAny>, Option<Py<
     // Bound methods are new objects on every attribute access: caching them only grows the map.
     if !INSPECT_ISMETHOD.get(py)?.call1((func,))?.is_truthy()? {
         let mut guard = CACHE.lock();
-        let map = guard.get_or_insert_with(HashMap::new);
+        let map = guard.get_or_insert_with(HashMap::default);
         if map.len() >= 4096 {
             map.clear();
         }
@@ -131,7 +173,7 @@ fn describe_callable(func: &Bound<'_, PyAny>) -> PyResult<(Py<PyAny>, Option<Py<
 /// the answer depends only on the code object, the defaults and the number of arguments.
 fn check_callable_args(func: &Bound<'_, PyAny>, args: &Bound<'_, PyAny>, kwargs: &Bound<'_, PyAny>) -> PyResult<()> {
     use pyo3::types::PyFunction;
-    use std::collections::HashMap;
+    use rustc_hash::FxHashMap as HashMap;
     type Key = (usize, usize);
     /// (function, code, defaults, kw-defaults) kept alive so the identities stay meaningful.
     type Entry = [Py<PyAny>; 4];
@@ -160,7 +202,7 @@ fn check_callable_args(func: &Bound<'_, PyAny>, args: &Bound<'_, PyAny>, kwargs:
     }
     CHECK_CALLABLE_ARGS.get(py)?.call1((func, args, kwargs))?;
     let mut guard = CACHE.lock();
-    let map = guard.get_or_insert_with(HashMap::new);
+    let map = guard.get_or_insert_with(HashMap::default);
     if map.len() >= 1024 {
         map.clear();
     }
@@ -173,22 +215,21 @@ impl Job {
         Job { fields: Mutex::new(JobFields::default()) }
     }
 
-    /// The validated modify of jobs-and-events §1.4: everything is checked before anything
-    /// is assigned, in the same order and with the same messages as APScheduler.
+    /// The validated modify of jobs-and-events §1.4 over a dict of changes (as
+    /// `Job._modify(**changes)` receives them): keys that are not job attributes are reported
+    /// after every other check, as APScheduler does.
     pub fn modify_fields<'py>(&self, py: Python<'py>, changes: &Bound<'py, PyDict>) -> PyResult<()> {
+        let known = Changes::take_from(py, changes)?;
+        self.apply(py, known, Some(changes))
+    }
+
+    /// Validates `c` (everything before anything is assigned, in APScheduler's order and with
+    /// its messages), then assigns it all at once.
+    pub fn apply<'py>(&self, py: Python<'py>, mut c: Changes<'py>, unknown: Option<&Bound<'py, PyDict>>) -> PyResult<()> {
         let mut ok = Approved::default();
-        let pop = |key: &Bound<'py, PyString>| -> PyResult<Option<Bound<'py, PyAny>>> {
-            match changes.get_item(key)? {
-                Some(v) => {
-                    changes.del_item(key)?;
-                    Ok(Some(v))
-                }
-                None => Ok(None),
-            }
-        };
         let has_id = self.fields.lock().id.is_some();
 
-        if let Some(value) = pop(intern!(py, "id"))? {
+        if let Some(value) = c.id.take() {
             if !value.is_instance_of::<PyString>() {
                 return Err(PyTypeError::new_err("id must be a nonempty string"));
             }
@@ -198,7 +239,7 @@ impl Job {
             ok.id = Some(Arc::from(value.extract::<String>()?));
         }
 
-        let (func, args, kwargs) = (pop(intern!(py, "func"))?, pop(intern!(py, "args"))?, pop(intern!(py, "kwargs"))?);
+        let (func, args, kwargs) = (c.func.take(), c.args.take(), c.kwargs.take());
         if func.is_some() || args.is_some() || kwargs.is_some() {
             let (cur_func, cur_args, cur_kwargs, has_name) = {
                 let f = self.fields.lock();
@@ -230,13 +271,13 @@ impl Job {
             } else {
                 return Err(PyTypeError::new_err("func must be a callable or a textual reference to one"));
             };
-            let name_given = matches!(changes.get_item(intern!(py, "name"))?, Some(n) if !n.is_none());
+            let name_given = matches!(&c.name, Some(n) if !n.is_none());
             if !has_name && !name_given {
                 let name = match default_name {
                     Some(n) => n.into_bound(py),
                     None => GET_CALLABLE_NAME.get(py)?.call1((&func,))?,
                 };
-                changes.set_item(intern!(py, "name"), name)?;
+                c.name = Some(name);
             }
             let args_ok = args.is_instance_of::<PyTuple>()
                 || args.is_instance_of::<PyList>()
@@ -253,14 +294,14 @@ impl Job {
             ok.func = Some((func.unbind(), func_ref, args.unbind(), kwargs.unbind()));
         }
 
-        if let Some(value) = pop(intern!(py, "name"))? {
+        if let Some(value) = c.name.take() {
             if !value.is_instance_of::<PyString>() || !value.is_truthy()? {
                 return Err(PyTypeError::new_err("name must be a nonempty string"));
             }
             ok.name = Some(value.unbind());
         }
 
-        if let Some(value) = pop(intern!(py, "misfire_grace_time"))? {
+        if let Some(value) = c.misfire_grace_time.take() {
             ok.misfire_grace_time = Some(if value.is_none() {
                 None
             } else {
@@ -270,17 +311,17 @@ impl Job {
             });
         }
 
-        if let Some(value) = pop(intern!(py, "coalesce"))? {
+        if let Some(value) = c.coalesce.take() {
             ok.coalesce = Some(value.is_truthy()?);
         }
 
-        if let Some(value) = pop(intern!(py, "max_instances"))? {
+        if let Some(value) = c.max_instances.take() {
             ok.max_instances = Some(
                 positive_int(&value).ok_or_else(|| PyTypeError::new_err("max_instances must be a positive integer"))?,
             );
         }
 
-        if let Some(value) = pop(intern!(py, "trigger"))? {
+        if let Some(value) = c.trigger.take() {
             let native = native_trigger(&value);
             if native.is_none() && !value.is_instance(BASE_TRIGGER.get(py)?)? {
                 return Err(PyTypeError::new_err(format!(
@@ -291,19 +332,19 @@ impl Job {
             ok.trigger = Some((value.unbind(), native));
         }
 
-        if let Some(value) = pop(intern!(py, "executor"))? {
+        if let Some(value) = c.executor.take() {
             if !value.is_instance_of::<PyString>() {
                 return Err(PyTypeError::new_err("executor must be a string"));
             }
             ok.executor = Some(Arc::from(value.extract::<String>()?));
         }
 
-        if let Some(value) = pop(intern!(py, "next_run_time"))? {
+        if let Some(value) = c.next_run_time.take() {
             ok.next_run_time = Some(self.convert_run_time(py, &value)?);
         }
 
-        if !changes.is_empty() {
-            let keys: Vec<String> = changes.keys().iter().map(|k| k.str().map(|s| s.to_string())).collect::<PyResult<_>>()?;
+        if let Some(unknown) = unknown.filter(|u| !u.is_empty()) {
+            let keys: Vec<String> = unknown.keys().iter().map(|k| k.str().map(|s| s.to_string())).collect::<PyResult<_>>()?;
             return Err(PyAttributeError::new_err(format!(
                 "The following are not modifiable attributes of Job: {}",
                 keys.join(", ")
@@ -834,16 +875,29 @@ impl Job {
 
 /// `uuid4().hex`: 32 lowercase hex digits with the version-4 and variant bits set.
 pub fn new_job_id() -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut bytes = [0u8; 16];
     bytes[..8].copy_from_slice(&fastrand::u64(..).to_le_bytes());
     bytes[8..].copy_from_slice(&fastrand::u64(..).to_le_bytes());
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let mut s = String::with_capacity(32);
-    for b in bytes {
-        use std::fmt::Write;
-        let _ = write!(s, "{b:02x}");
+    let mut hex = [0u8; 32];
+    for (i, b) in bytes.iter().enumerate() {
+        hex[2 * i] = HEX[(b >> 4) as usize];
+        hex[2 * i + 1] = HEX[(b & 0x0f) as usize];
     }
-    s
+    String::from_utf8_lossy(&hex).into_owned()
 }
 
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn job_ids_look_like_uuid4_hex() {
+        let id = super::new_job_id();
+        assert_eq!(id.len(), 32);
+        assert!(id.bytes().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+        assert_eq!(&id[12..13], "4");
+        assert!("89ab".contains(&id[16..17]));
+        assert_ne!(id, super::new_job_id());
+    }
+}

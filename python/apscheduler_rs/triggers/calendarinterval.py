@@ -46,6 +46,12 @@ class CalendarIntervalTrigger(BaseTrigger):
             # Odd values APScheduler accepts at construction (and fails on later).
             self._native = exc
 
+    def __setattr__(self, name, value):
+        # Attributes stay assignable as in APScheduler; keep the native engine in step.
+        object.__setattr__(self, name, value)
+        if name != "_native" and hasattr(self, "_native"):
+            self._build()
+
     def get_next_fire_time(self, previous_fire_time, now):
         native = self._native
         if isinstance(native, Exception):

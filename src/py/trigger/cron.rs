@@ -15,7 +15,8 @@ use std::sync::OnceLock;
 
 #[pyclass(module = "apscheduler_rs._core", name = "CronTrigger", subclass)]
 pub struct PyCronTrigger {
-    pub core: CronTrigger,
+    /// Shared with the jobs that use this trigger (the engine's handle is this same `Arc`).
+    pub core: std::sync::Arc<CronTrigger>,
     pub jitter: Jitter,
     tz: Py<PyAny>,
     start_date: Option<Py<PyAny>>,
@@ -182,7 +183,7 @@ impl PyCronTrigger {
             jitter: jitter.value,
         };
         Ok(PyCronTrigger {
-            core,
+            core: core.into(),
             jitter,
             tz: zone.tz,
             start_date: start.map(|s| s.0),
@@ -214,7 +215,7 @@ impl PyCronTrigger {
     #[setter]
     fn set_start_date(&mut self, value: &Bound<'_, PyAny>) -> PyResult<()> {
         let start = args::assigned_date(value)?;
-        self.core.start = start.as_ref().map(|s| s.1);
+        std::sync::Arc::make_mut(&mut self.core).start = start.as_ref().map(|s| s.1);
         self.start_date = start.map(|s| s.0);
         Ok(())
     }
@@ -222,7 +223,7 @@ impl PyCronTrigger {
     #[setter]
     fn set_end_date(&mut self, value: &Bound<'_, PyAny>) -> PyResult<()> {
         let end = args::assigned_date(value)?;
-        self.core.end = end.as_ref().map(|e| e.1);
+        std::sync::Arc::make_mut(&mut self.core).end = end.as_ref().map(|e| e.1);
         self.end_date = end.map(|e| e.0);
         Ok(())
     }
@@ -230,7 +231,7 @@ impl PyCronTrigger {
     #[setter]
     fn set_jitter(&mut self, value: Option<&Bound<'_, PyAny>>) {
         self.jitter = Jitter::new(value);
-        self.core.jitter = self.jitter.value;
+        std::sync::Arc::make_mut(&mut self.core).jitter = self.jitter.value;
     }
 
     #[getter]
@@ -280,13 +281,13 @@ impl PyCronTrigger {
         let fields = state.get_item("fields")?;
         let jitter = state.call_method1("get", ("jitter",))?;
         let jitter = Jitter::new(Some(&jitter));
-        self.core = CronTrigger {
+        self.core = std::sync::Arc::new(CronTrigger {
             fields: fields_from_py(&fields)?,
             start: args::zoned_opt(Some(&start))?,
             end: args::zoned_opt(Some(&end))?,
             zone: zone.zone,
             jitter: jitter.value,
-        };
+        });
         self.jitter = jitter;
         self.tz = zone.tz;
         self.start_date = (!start.is_none()).then(|| start.unbind());

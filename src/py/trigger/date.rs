@@ -6,12 +6,16 @@ use crate::core::trigger::Trigger;
 use crate::core::trigger::date::DateTrigger;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
+use std::sync::OnceLock;
 
 #[pyclass(module = "apscheduler_rs._core", name = "DateTrigger", subclass)]
 pub struct PyDateTrigger {
-    pub core: DateTrigger,
-    /// The `run_date` object handed back by `get_next_fire_time`.
-    run_date: Py<PyAny>,
+    /// Shared with the jobs that use this trigger (the engine's handle is this same `Arc`).
+    pub core: std::sync::Arc<DateTrigger>,
+    tz: Py<PyAny>,
+    /// The `run_date` object handed back by `get_next_fire_time`: the given one, or (for
+    /// "now") created on first use, which keeps construction cheap.
+    run_date: OnceLock<Py<PyAny>>,
 }
 
 impl PyDateTrigger {
@@ -26,14 +30,23 @@ impl PyDateTrigger {
         };
         let tz = if tz.is_truthy()? { tz } else { args::local_zone(py)? };
         let zone = TriggerZone::new(tz)?;
-        let (obj, t) = match args::convert_date(py, run_date, &zone, "run_date")? {
-            Some(v) => v,
-            None => {
-                let t = args::now_in(zone.zone);
-                (args::to_datetime(py, &t, &zone.tz)?.unbind(), t)
+        let cell = OnceLock::new();
+        let t = match args::convert_date(py, run_date, &zone, "run_date")? {
+            Some((obj, t)) => {
+                let _ = cell.set(obj);
+                t
             }
+            None => args::now_in(zone.zone),
         };
-        Ok(PyDateTrigger { core: DateTrigger { run_date: t }, run_date: obj })
+        Ok(PyDateTrigger { core: DateTrigger { run_date: t }.into(), tz: zone.tz, run_date: cell })
+    }
+
+    fn run_date_obj(&self, py: Python<'_>) -> PyResult<&Py<PyAny>> {
+        if let Some(o) = self.run_date.get() {
+            return Ok(o);
+        }
+        let o = args::to_datetime(py, &self.core.run_date, &self.tz)?.unbind();
+        Ok(self.run_date.get_or_init(|| o))
     }
 }
 
@@ -53,14 +66,15 @@ impl PyDateTrigger {
     }
 
     #[getter]
-    fn run_date(&self, py: Python<'_>) -> Py<PyAny> {
-        self.run_date.clone_ref(py)
+    fn run_date(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        Ok(self.run_date_obj(py)?.clone_ref(py))
     }
 
     #[setter]
     fn set_run_date(&mut self, value: &Bound<'_, PyAny>) -> PyResult<()> {
-        self.core = DateTrigger { run_date: args::zoned(value)? };
-        self.run_date = value.clone().unbind();
+        self.core = std::sync::Arc::new(DateTrigger { run_date: args::zoned(value)? });
+        self.run_date = OnceLock::new();
+        let _ = self.run_date.set(value.clone().unbind());
         Ok(())
     }
 
@@ -70,23 +84,24 @@ impl PyDateTrigger {
         py: Python<'_>,
         previous_fire_time: Option<&Bound<'_, PyAny>>,
         now: &Bound<'_, PyAny>,
-    ) -> Py<PyAny> {
+    ) -> PyResult<Py<PyAny>> {
         let _ = now;
         match previous_fire_time.filter(|p| !p.is_none()) {
-            None => self.run_date.clone_ref(py),
-            Some(_) => py.None(),
+            None => Ok(self.run_date_obj(py)?.clone_ref(py)),
+            Some(_) => Ok(py.None()),
         }
     }
 
     fn _next_at_or_after(&self, own_previous: &Bound<'_, PyAny>, at: &Bound<'_, PyAny>) -> PyResult<Option<Py<PyAny>>> {
         let (p, a) = (args::zoned(own_previous)?, args::zoned(at)?);
-        Ok(self.core.next_at_or_after(&p, &a).map(|_| self.run_date.clone_ref(own_previous.py())))
+        let py = own_previous.py();
+        self.core.next_at_or_after(&p, &a).map(|_| Ok(self.run_date_obj(py)?.clone_ref(py))).transpose()
     }
 
     fn __getstate__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
         d.set_item("version", 1)?;
-        d.set_item("run_date", &self.run_date)?;
+        d.set_item("run_date", self.run_date_obj(py)?)?;
         Ok(d)
     }
 
@@ -94,18 +109,20 @@ impl PyDateTrigger {
         let state = args::unwrap_legacy(state)?;
         args::check_version(&state, "DateTrigger", 1)?;
         let run_date = state.get_item("run_date")?;
-        self.core = DateTrigger { run_date: args::zoned(&run_date)? };
-        self.run_date = run_date.unbind();
+        self.core = std::sync::Arc::new(DateTrigger { run_date: args::zoned(&run_date)? });
+        self.run_date = OnceLock::new();
+        let _ = self.run_date.set(run_date.unbind());
         Ok(())
     }
 
     fn __str__(&self, py: Python<'_>) -> PyResult<String> {
-        Ok(format!("date[{}]", args::datetime_repr(self.run_date.bind(py))?))
+        Ok(format!("date[{}]", args::datetime_repr(self.run_date_obj(py)?.bind(py))?))
     }
 
     fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
         let name = slf.get_type().name()?;
-        let run_date = args::datetime_repr(slf.borrow().run_date.bind(slf.py()))?;
+        let py = slf.py();
+        let run_date = args::datetime_repr(slf.borrow().run_date_obj(py)?.bind(py))?;
         Ok(format!("<{name} (run_date='{run_date}')>"))
     }
 }

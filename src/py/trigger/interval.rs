@@ -13,7 +13,8 @@ use std::sync::OnceLock;
 
 #[pyclass(module = "apscheduler_rs._core", name = "IntervalTrigger", subclass)]
 pub struct PyIntervalTrigger {
-    pub core: IntervalTrigger,
+    /// Shared with the jobs that use this trigger (the engine's handle is this same `Arc`).
+    pub core: std::sync::Arc<IntervalTrigger>,
     pub jitter: Jitter,
     tz: Py<PyAny>,
     /// The given start date, or the derived one once somebody read it.
@@ -108,7 +109,7 @@ impl PyIntervalTrigger {
         if let Some(o) = start_obj {
             let _ = cell.set(o);
         }
-        Ok(PyIntervalTrigger { core, jitter, tz: zone.tz, start_date: cell, end_date: end.map(|e| e.0) })
+        Ok(PyIntervalTrigger { core: core.into(), jitter, tz: zone.tz, start_date: cell, end_date: end.map(|e| e.0) })
     }
 
     #[getter]
@@ -130,7 +131,7 @@ impl PyIntervalTrigger {
     fn set_start_date(&mut self, value: &Bound<'_, PyAny>) -> PyResult<()> {
         let (obj, t) = args::assigned_date(value)?
             .ok_or_else(|| pyo3::exceptions::PyTypeError::new_err("start_date cannot be None"))?;
-        self.core.start = t;
+        std::sync::Arc::make_mut(&mut self.core).start = t;
         self.start_date = OnceLock::new();
         let _ = self.start_date.set(obj);
         Ok(())
@@ -139,7 +140,7 @@ impl PyIntervalTrigger {
     #[setter]
     fn set_end_date(&mut self, value: &Bound<'_, PyAny>) -> PyResult<()> {
         let end = args::assigned_date(value)?;
-        self.core.end = end.as_ref().map(|e| e.1);
+        std::sync::Arc::make_mut(&mut self.core).end = end.as_ref().map(|e| e.1);
         self.end_date = end.map(|e| e.0);
         Ok(())
     }
@@ -147,7 +148,7 @@ impl PyIntervalTrigger {
     #[setter]
     fn set_jitter(&mut self, value: Option<&Bound<'_, PyAny>>) {
         self.jitter = Jitter::new(value);
-        self.core.jitter = self.jitter.value;
+        std::sync::Arc::make_mut(&mut self.core).jitter = self.jitter.value;
     }
 
     #[getter]
@@ -208,7 +209,7 @@ impl PyIntervalTrigger {
         let jitter = state.call_method1("get", ("jitter",))?;
         let jitter = Jitter::new(Some(&jitter));
         let end_t = args::zoned_opt(Some(&end))?;
-        self.core = IntervalTrigger::new(micros, args::zoned(&start)?, end_t, zone.zone, jitter.value);
+        self.core = std::sync::Arc::new(IntervalTrigger::new(micros, args::zoned(&start)?, end_t, zone.zone, jitter.value));
         self.jitter = jitter;
         self.tz = zone.tz;
         self.start_date = OnceLock::new();

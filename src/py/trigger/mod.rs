@@ -35,7 +35,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
 
 /// True when `obj`'s class does not override `get_next_fire_time` defined on `base`.
 fn not_overridden(obj: &Bound<'_, PyAny>, base: &Bound<'_, PyAny>) -> bool {
-    match (obj.get_type().getattr("get_next_fire_time"), base.getattr("get_next_fire_time")) {
+    match (obj.get_type().getattr(pyo3::intern!(obj.py(), "get_next_fire_time")), base.getattr(pyo3::intern!(obj.py(), "get_next_fire_time"))) {
         (Ok(a), Ok(b)) => a.is(&b),
         _ => false,
     }
@@ -58,16 +58,16 @@ pub fn native_trigger(obj: &Bound<'_, PyAny>) -> Option<Arc<dyn Trigger>> {
     if let Ok(t) = obj.cast::<interval::PyIntervalTrigger>() {
         let t = t.borrow();
         let ok = t.jitter.numeric && not_overridden(obj, &py.get_type::<interval::PyIntervalTrigger>());
-        return ok.then(|| Arc::new(t.core.clone()) as Arc<dyn Trigger>);
+        return ok.then(|| t.core.clone() as Arc<dyn Trigger>);
     }
     if let Ok(t) = obj.cast::<cron::PyCronTrigger>() {
         let t = t.borrow();
         let ok = t.jitter.numeric && not_overridden(obj, &py.get_type::<cron::PyCronTrigger>());
-        return ok.then(|| Arc::new(t.core.clone()) as Arc<dyn Trigger>);
+        return ok.then(|| t.core.clone() as Arc<dyn Trigger>);
     }
     if let Ok(t) = obj.cast::<date::PyDateTrigger>() {
         let ok = not_overridden(obj, &py.get_type::<date::PyDateTrigger>());
-        return ok.then(|| Arc::new(t.borrow().core.clone()) as Arc<dyn Trigger>);
+        return ok.then(|| t.borrow().core.clone() as Arc<dyn Trigger>);
     }
     static CALENDAR: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
     static COMBINING: PyOnceLock<Py<PyAny>> = PyOnceLock::new();

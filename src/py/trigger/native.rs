@@ -6,7 +6,7 @@ use crate::core::time::ZonedTime;
 use crate::core::trigger::Trigger;
 use crate::core::trigger::calendar_interval::CalendarIntervalTrigger;
 use crate::core::trigger::combining::{AndTrigger, OrTrigger};
-use chrono::{Datelike, NaiveDate, NaiveTime};
+use chrono::{NaiveDate, NaiveTime};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDate, PyDateAccess};
@@ -96,7 +96,6 @@ pub fn calendar_native(
         zone,
         jitter: jitter.value,
     };
-    let _ = core.start.year();
     Ok(NativeTrigger { inner: Arc::new(core), tz: Some(timezone.clone().unbind()) })
 }
 
