@@ -128,20 +128,20 @@ fn manager_main(
                     }
                 }
                 Task::Run { payload, callback } => {
-                    if worker.as_ref().is_some_and(|w| max_tasks.is_some_and(|m| w.sent >= m)) {
-                        if let Some(w) = worker.take() {
-                            w.stop();
-                        }
+                    if worker.as_ref().is_some_and(|w| max_tasks.is_some_and(|m| w.sent >= m))
+                        && let Some(w) = worker.take()
+                    {
+                        w.stop();
                     }
                     // With tasks in flight the current worker must answer them first (a death
                     // shows up in `receive`); only an empty pipe may get a new worker.
-                    if inflight.is_empty() {
-                        if let Err(lost) = ensure_worker(&mut worker, &spec, &stats) {
-                            if done.send((callback, Outcome::Lost(lost.to_string()))).is_err() {
-                                return;
-                            }
-                            continue;
+                    if inflight.is_empty()
+                        && let Err(lost) = ensure_worker(&mut worker, &spec, &stats)
+                    {
+                        if done.send((callback, Outcome::Lost(lost.to_string()))).is_err() {
+                            return;
                         }
+                        continue;
                     }
                     if let Some(w) = worker.as_mut() {
                         // A failed send is seen as the worker's death by `receive` below.
@@ -192,12 +192,11 @@ fn manager_main(
         if done.send((callback, outcome)).is_err() {
             break;
         }
-        if let Some(w) = &worker {
-            if inflight.is_empty() && max_tasks.is_some_and(|m| w.completed >= m) {
-                if let Some(w) = worker.take() {
-                    w.stop();
-                }
-            }
+        if inflight.is_empty()
+            && worker.as_ref().is_some_and(|w| max_tasks.is_some_and(|m| w.completed >= m))
+            && let Some(w) = worker.take()
+        {
+            w.stop();
         }
         set_pid(worker.as_ref().map_or(0, WorkerProcess::pid));
     }
@@ -209,10 +208,10 @@ fn manager_main(
 
 /// Makes sure the slot has a live worker: one that died while idle is replaced.
 fn ensure_worker(worker: &mut Option<WorkerProcess>, spec: &WorkerSpec, stats: &Stats) -> Result<(), WorkerLost> {
-    if let Some(w) = worker.as_mut() {
-        if w.is_alive() {
-            return Ok(());
-        }
+    if let Some(w) = worker.as_mut()
+        && w.is_alive()
+    {
+        return Ok(());
     }
     *worker = None;
     stats.spawned.fetch_add(1, Ordering::Relaxed);

@@ -147,11 +147,11 @@ impl WorkerProcess {
         drop(task_r);
         drop(result_w);
         let mut worker = WorkerProcess { child, tasks: Some(task_w), results: result_r, completed: 0, sent: 0 };
-        if let Some(setup) = &spec.setup {
-            if let Err(e) = worker.send(setup) {
-                let how = worker.reap();
-                return Err(WorkerLost::Spawn(format!("{e} ({how})")));
-            }
+        if let Some(setup) = &spec.setup
+            && let Err(e) = worker.send(setup)
+        {
+            let how = worker.reap();
+            return Err(WorkerLost::Spawn(format!("{e} ({how})")));
         }
         Ok(worker)
     }
