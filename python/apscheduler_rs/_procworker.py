@@ -5,7 +5,8 @@ out on ``result_fd``; stdout and stderr stay the parent's, so jobs print normall
 frame is the set-up: ``multiprocessing.spawn`` preparation data (``sys.path``, working
 directory, the main module re-imported as ``__mp_main__``, exactly as the ``spawn`` start
 method does) plus an optional initializer. Each later frame is a pickled
-``(job, jobstore_alias, run_times, logger_name)``, answered with ``(True, events)`` or, when the
+``(job, jobstore_alias, run_times, logger_name)``, answered with ``(True, event_fields)`` (one
+``(code, job_id, jobstore, scheduled_run_time, retval, exception, traceback)`` per event) or, when the
 machinery itself failed, ``(False, exception, traceback_text)``. End of file means "exit".
 """
 
@@ -45,7 +46,12 @@ def _answer(task: bytes) -> bytes:
     try:
         job, jobstore_alias, run_times, logger_name = pickle.loads(task)
         events = run_job(job, jobstore_alias, run_times, logger_name)
-        return pickle.dumps((True, events), pickle.HIGHEST_PROTOCOL)
+        # Plain tuples pickle (and load) several times faster than the event objects.
+        fields = [
+            (e.code, e.job_id, e.jobstore, e.scheduled_run_time, e.retval, e.exception, e.traceback)
+            for e in events
+        ]
+        return pickle.dumps((True, fields), pickle.HIGHEST_PROTOCOL)
     except BaseException as exc:  # the machinery failed (unpicklable task or result, ...)
         text = traceback.format_exc()
         try:

@@ -160,7 +160,7 @@ class ProcessPoolExecutor(BasePoolExecutor):
                     self._run_job_error(job.id, exc, exc.__traceback__)
                     return
                 if answer[0]:
-                    self._run_job_success(job.id, answer[1])
+                    self._run_job_success(job.id, [JobExecutionEvent(*fields) for fields in answer[1]])
                 else:
                     exc, text = answer[1], answer[2]
                     exc.__cause__ = _RemoteTraceback(text)
