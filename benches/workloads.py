@@ -29,9 +29,13 @@ SIZES = {
     "lateness": (2_000, 500),
     "add_job": (100_000, 10_000),
     "trigger": (1.0, 0.1),  # seconds of calls per trigger
+    "store_add": (10_000, 1_000),
+    "store_fire": (2_000, 500),
+    "store_cold": (100_000, 10_000),
     "procpool": (10_000, 1_000),
     "asyncio": (20_000, 2_000),
 }
+PG_URL = os.environ.get("APSCHEDULER_RS_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
@@ -62,7 +66,7 @@ def load(impl: str) -> tuple[dict, list[str]]:
     m = {
         name: importlib.import_module(f"{impl}.{name}")
         for name in ("schedulers.background", "executors.pool", "jobstores.memory", "events",
-                     "triggers.cron", "triggers.interval", "schedulers.asyncio")
+                     "triggers.cron", "triggers.interval", "jobstores.sqlalchemy", "schedulers.asyncio")
     }
     return m, notes
 
@@ -219,6 +223,140 @@ def bench_trigger(m, seconds):
     return out
 
 
+# --- (e) persistent stores: SQLAlchemyJobStore on SQLite (a file) or PostgreSQL -----------
+
+class StoreTarget:
+    """A fresh job table: a new SQLite file, or a new PostgreSQL table dropped afterwards."""
+
+    def __init__(self, kind: str) -> None:
+        import tempfile
+        import uuid
+
+        self.kind = kind
+        self.table = f"bench_{uuid.uuid4().hex[:10]}"
+        if kind == "sqlite":
+            self.dir = tempfile.mkdtemp(prefix="aps-bench-")
+            self.url = f"sqlite:///{self.dir}/jobs.sqlite"
+        else:  # APScheduler needs a driver: psycopg 3; apscheduler_rs ignores the driver part
+            self.url = PG_URL.replace("postgresql://", "postgresql+psycopg://")
+
+    def scheduler(self, m):
+        store = m["jobstores.sqlalchemy"].SQLAlchemyJobStore(url=self.url, tablename=self.table)
+        return m["schedulers.background"].BackgroundScheduler(
+            executors={"default": m["executors.pool"].ThreadPoolExecutor(10)},
+            jobstores={"default": store},
+            timezone=timezone.utc,
+        )
+
+    def insert_rows(self, rows: list) -> None:
+        """Bulk-insert ``(id, next_run_time, job_state)`` rows (setup, not measured)."""
+        if self.kind == "sqlite":
+            import sqlite3
+
+            with sqlite3.connect(self.url[len("sqlite:///"):]) as conn:
+                conn.executemany(f"INSERT INTO {self.table} VALUES (?, ?, ?)", rows)
+        else:
+            import psycopg
+
+            with psycopg.connect(PG_URL) as conn, conn.cursor() as cur:
+                with cur.copy(f"COPY {self.table} (id, next_run_time, job_state) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+
+    def close(self) -> None:
+        if self.kind == "sqlite":
+            import shutil
+
+            shutil.rmtree(self.dir, ignore_errors=True)
+        else:
+            import psycopg
+
+            with psycopg.connect(PG_URL, autocommit=True) as conn:
+                conn.execute(f"DROP TABLE IF EXISTS {self.table}, {self.table}_unrestorable")
+
+
+def bench_store_add(m, n, kind="sqlite"):
+    target = StoreTarget(kind)
+    try:
+        sched = target.scheduler(m)
+        sched.start(paused=True)
+        for i in range(100):  # warm-up, then removed again
+            sched.add_job(noop, "interval", seconds=3600, id=f"warm{i}")
+        sched.remove_all_jobs()
+        t0 = time.perf_counter()
+        for _ in range(n):
+            sched.add_job(noop, "interval", seconds=3600)
+        elapsed = time.perf_counter() - t0
+        if len(sched.get_jobs()) != n:
+            raise RuntimeError(f"expected {n} jobs in the store, found {len(sched.get_jobs())}")
+        sched.shutdown(wait=False)
+        return {"jobs/s": n / elapsed}
+    finally:
+        target.close()
+
+
+def bench_store_fire(m, n, kind="sqlite"):
+    ev = m["events"]
+    target = StoreTarget(kind)
+    try:
+        sched = target.scheduler(m)
+        sched.start(paused=True)
+        counter, done, errors = itertools.count(), threading.Event(), []
+
+        def count(event):
+            if next(counter) == n - 1:
+                done.set()
+
+        sched.add_listener(lambda e: errors.append(e), ev.EVENT_JOB_ERROR | ev.EVENT_JOB_MISSED)
+        sched.add_listener(count, ev.EVENT_JOB_EXECUTED)
+        now = datetime.now(timezone.utc)
+        for _ in range(n):
+            sched.add_job(noop, "date", run_date=now, misfire_grace_time=None)
+        t0 = time.perf_counter()
+        sched.resume()
+        wait_or_fail(done, counter, n, 60 + n / 50, errors)
+        elapsed = time.perf_counter() - t0
+        sched.shutdown(wait=True)
+        return {"exec/s": n / elapsed}
+    finally:
+        target.close()
+
+
+def bench_store_cold(m, n, kind="sqlite"):
+    """N stored jobs (bulk-inserted rows of this implementation's own pickles); measured: a
+    new scheduler on the store, ``start(paused=True)`` and ``get_jobs()``."""
+    import pickle
+
+    from datetime import timedelta as td
+
+    target = StoreTarget(kind)
+    try:
+        sched = target.scheduler(m)  # creates the table
+        sched.start(paused=True)
+        job = sched.add_job(noop, "interval", seconds=3600, id="template")
+        state = job.__getstate__()
+        sched.remove_all_jobs()
+        sched.shutdown(wait=False)
+        base = state["next_run_time"]
+        rows = []
+        for i in range(n):
+            state["id"] = f"job{i}"
+            state["next_run_time"] = base + td(seconds=i)
+            rows.append((f"job{i}", state["next_run_time"].timestamp(), pickle.dumps(state, pickle.HIGHEST_PROTOCOL)))
+        target.insert_rows(rows)
+        del rows
+        gc.collect()
+        t0 = time.perf_counter()
+        sched = target.scheduler(m)
+        sched.start(paused=True)
+        jobs = sched.get_jobs()
+        elapsed = time.perf_counter() - t0
+        if len(jobs) != n:
+            raise RuntimeError(f"expected {n} jobs, got {len(jobs)}")
+        sched.shutdown(wait=False)
+        return {"s": elapsed}
+    finally:
+        target.close()
 # --- (e) process pool: N small CPU jobs on ProcessPoolExecutor(2) -------------------------
 
 def cpu_job(n=300):
@@ -315,6 +453,12 @@ WORKLOADS = {
     "lateness": bench_lateness,
     "add_job": bench_add_job,
     "trigger": bench_trigger,
+    "store_add": bench_store_add,
+    "store_fire": bench_store_fire,
+    "store_cold": bench_store_cold,
+    "store_add_pg": lambda m, n: bench_store_add(m, n, "pg"),
+    "store_fire_pg": lambda m, n: bench_store_fire(m, n, "pg"),
+    "store_cold_pg": lambda m, n: bench_store_cold(m, n, "pg"),
     "procpool": bench_procpool,
     "asyncio": bench_asyncio,
 }
@@ -325,7 +469,7 @@ def main(argv: list[str]) -> None:
     assert impl in IMPLS and workload in WORKLOADS, argv
     try:
         m, notes = load(impl)
-        size = SIZES[workload.split("_fn")[0]][quick]
+        size = SIZES[workload.removesuffix("_fn").removesuffix("_pg")][quick]
         result = {"metrics": WORKLOADS[workload](m, size), "notes": notes}
     except BaseException as exc:  # report, never hang the driver
         tb = traceback.format_exc(limit=-3)

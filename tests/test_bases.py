@@ -488,8 +488,6 @@ def test_debug_executor_runs_in_calling_thread():
 # --- placeholders -----------------------------------------------------------------------
 
 PLACEHOLDERS = {
-    "jobstores.redis": (ImportError, r"^RedisJobStore requires redis installed$"),
-    "jobstores.mongodb": (ImportError, r"^MongoDBJobStore requires PyMongo installed$"),
     "jobstores.rethinkdb": (ImportError, r"^RethinkDBJobStore requires rethinkdb installed$"),
     "jobstores.zookeeper": (ModuleNotFoundError, r"^No module named 'kazoo'$"),
     "jobstores.etcd": (ImportError, r"^EtcdJobStore requires etcd3 be installed$"),
@@ -556,13 +554,13 @@ def test_placeholder_names_issue_when_library_is_present(monkeypatch):
     from apscheduler_rs import _unavailable
 
     monkeypatch.setattr(_unavailable, "_installed", lambda name: True)
-    sys.modules.pop("apscheduler_rs.jobstores.redis", None)
+    sys.modules.pop("apscheduler_rs.jobstores.rethinkdb", None)
     with pytest.raises(
         ImportError,
-        match=r"^RedisJobStore is not implemented in apscheduler_rs "
+        match=r"^RethinkDBJobStore is not implemented in apscheduler_rs "
         r"yet \(tracked in issue #4\)$",
     ):
-        importlib.import_module("apscheduler_rs.jobstores.redis")
+        importlib.import_module("apscheduler_rs.jobstores.rethinkdb")
 
 
 def test_pure_python_modules_do_not_need_the_extension():

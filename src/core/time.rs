@@ -6,7 +6,7 @@
 //! chrono's "an instant with an offset": a [`ZonedTime`] is local fields + fold + zone, and its
 //! instant is computed with `zoneinfo`'s rules.
 
-use chrono::{DateTime, Duration, FixedOffset, LocalResult, NaiveDateTime, Offset, TimeZone, Utc};
+use chrono::{DateTime, Duration, LocalResult, NaiveDateTime, Offset, TimeZone, Utc};
 use chrono_tz::{OffsetName, Tz};
 
 /// A time zone: what a `tzinfo` maps to in the core.
@@ -65,14 +65,100 @@ fn in_table_range(t: NaiveDateTime) -> NaiveDateTime {
         .unwrap_or(t)
 }
 
+/// Offsets of recently used hours, per thread: a trigger search asks about the same few
+/// hours again and again, and each chrono-tz lookup is a binary search over the whole
+/// transition table. An hour is cached only when its first and last second have the same
+/// offset (no transition inside it: tzdata has no two transitions within one hour).
+mod offset_cache {
+    use std::cell::RefCell;
+
+    const SLOTS: usize = 256;
+    /// (zone id, hour since the epoch, offset); `zone id` 0 marks an empty slot.
+    type Slot = (u32, i64, i32);
+
+    thread_local! {
+        static UTC_HOURS: RefCell<[Slot; SLOTS]> = const { RefCell::new([(0, 0, 0); SLOTS]) };
+        static LOCAL_HOURS: RefCell<[Slot; SLOTS]> = const { RefCell::new([(0, 0, 0); SLOTS]) };
+    }
+
+    fn slot(zone: u32, hour: i64) -> usize {
+        (hour as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(zone as u64) as usize % SLOTS
+    }
+
+    fn get(table: &'static std::thread::LocalKey<RefCell<[Slot; SLOTS]>>, zone: u32, hour: i64) -> Option<i32> {
+        table.with(|t| {
+            let (z, h, offset) = t.borrow()[slot(zone, hour)];
+            (z == zone && h == hour).then_some(offset)
+        })
+    }
+
+    fn put(table: &'static std::thread::LocalKey<RefCell<[Slot; SLOTS]>>, zone: u32, hour: i64, offset: i32) {
+        table.with(|t| t.borrow_mut()[slot(zone, hour)] = (zone, hour, offset));
+    }
+
+    pub fn utc(zone: u32, hour: i64) -> Option<i32> {
+        get(&UTC_HOURS, zone, hour)
+    }
+    pub fn put_utc(zone: u32, hour: i64, offset: i32) {
+        put(&UTC_HOURS, zone, hour, offset)
+    }
+    pub fn local(zone: u32, hour: i64) -> Option<i32> {
+        get(&LOCAL_HOURS, zone, hour)
+    }
+    pub fn put_local(zone: u32, hour: i64, offset: i32) {
+        put(&LOCAL_HOURS, zone, hour, offset)
+    }
+}
+
+/// Seconds since the epoch of a naive date-time read as UTC, and its hour.
+fn hour_of(t: NaiveDateTime) -> (i64, i64) {
+    let secs = t.and_utc().timestamp();
+    (secs, secs.div_euclid(3600))
+}
+
+fn zone_id(tz: Tz) -> u32 {
+    tz as u32 + 1
+}
+
 impl Zone {
     /// UTC offset (seconds) in force at a UTC instant.
     pub fn offset_at_utc(&self, utc: NaiveDateTime) -> i32 {
         match self {
             Zone::Utc => 0,
             Zone::Fixed(s) | Zone::NamedFixed(s, _) => *s,
-            Zone::Iana(tz) => tz.offset_from_utc_datetime(&in_table_range(utc)).fix().local_minus_utc(),
+            Zone::Iana(tz) => {
+                let (_, hour) = hour_of(utc);
+                if let Some(offset) = offset_cache::utc(zone_id(*tz), hour) {
+                    return offset;
+                }
+                let lookup = |t: NaiveDateTime| tz.offset_from_utc_datetime(&in_table_range(t)).fix().local_minus_utc();
+                let offset = lookup(utc);
+                let start = utc - Duration::seconds(hour_of(utc).0 - hour * 3600);
+                if lookup(start) == offset && lookup(start + Duration::seconds(3599)) == offset {
+                    offset_cache::put_utc(zone_id(*tz), hour, offset);
+                }
+                offset
+            }
         }
+    }
+
+    /// The offset of a local wall time when its whole local hour has one unambiguous offset.
+    fn plain_local_offset(tz: Tz, local: NaiveDateTime) -> Option<i32> {
+        let (secs, hour) = hour_of(local);
+        if let Some(offset) = offset_cache::local(zone_id(tz), hour) {
+            return Some(offset);
+        }
+        let single = |t: NaiveDateTime| match tz.offset_from_local_datetime(&in_table_range(t)) {
+            LocalResult::Single(o) => Some(o.fix().local_minus_utc()),
+            _ => None,
+        };
+        let start = local - Duration::seconds(secs - hour * 3600);
+        let offset = single(start)?;
+        if single(start + Duration::seconds(3599)) == Some(offset) {
+            offset_cache::put_local(zone_id(tz), hour, offset);
+            return Some(offset);
+        }
+        None
     }
 
     /// UTC offset (seconds) of a wall time, with Python's `fold` rules: in an overlap fold=0 is
@@ -82,18 +168,25 @@ impl Zone {
         match self {
             Zone::Utc => 0,
             Zone::Fixed(s) | Zone::NamedFixed(s, _) => *s,
-            Zone::Iana(tz) => match tz.offset_from_local_datetime(&in_table_range(local)) {
-                LocalResult::Single(o) => o.fix().local_minus_utc(),
-                LocalResult::Ambiguous(first, second) => {
-                    if fold { second.fix().local_minus_utc() } else { first.fix().local_minus_utc() }
-                }
-                LocalResult::None => {
-                    // Offsets on either side of the gap; no zone has two transitions within a day.
-                    let before = self.offset_at_utc(local - Duration::hours(24));
-                    let after = self.offset_at_utc(local + Duration::hours(24));
-                    if fold { after } else { before }
-                }
+            Zone::Iana(tz) => match Self::plain_local_offset(*tz, local) {
+                Some(offset) => offset,
+                None => self.offset_of_local_slow(*tz, local, fold),
             },
+        }
+    }
+
+    fn offset_of_local_slow(&self, tz: Tz, local: NaiveDateTime, fold: bool) -> i32 {
+        match tz.offset_from_local_datetime(&in_table_range(local)) {
+            LocalResult::Single(o) => o.fix().local_minus_utc(),
+            LocalResult::Ambiguous(first, second) => {
+                if fold { second.fix().local_minus_utc() } else { first.fix().local_minus_utc() }
+            }
+            LocalResult::None => {
+                // Offsets on either side of the gap; no zone has two transitions within a day.
+                let before = self.offset_at_utc(local - Duration::hours(24));
+                let after = self.offset_at_utc(local + Duration::hours(24));
+                if fold { after } else { before }
+            }
         }
     }
 
@@ -183,10 +276,6 @@ impl ZonedTime {
     /// The same instant seen in another zone (`astimezone`).
     pub fn in_zone(&self, zone: Zone) -> Self {
         Self::from_instant(self.instant(), zone)
-    }
-
-    pub fn fixed_offset(&self) -> FixedOffset {
-        FixedOffset::east_opt(self.utc_offset()).unwrap_or(FixedOffset::east_opt(0).expect("zero offset"))
     }
 
     /// `%Z` for this value.

@@ -112,11 +112,22 @@ impl RowJobStore {
         let rows: Arc<dyn RowStore> = match target {
             Target::SqliteMemory => Arc::new(SqliteRows::new(None, names)),
             Target::SqliteFile(path) => Arc::new(SqliteRows::new(Some(path), names)),
-            Target::Postgres(_) | Target::Mysql(_) => {
-                return Err(PyValueError::new_err("this database is not supported by this build"));
-            }
+            #[cfg(feature = "postgres")]
+            Target::Postgres(url) => Arc::new(crate::core::store::sql::postgres::PostgresRows::new(url, names)),
+            #[cfg(feature = "mysql")]
+            Target::Mysql(url) => Arc::new(crate::core::store::sql::mysql::MysqlRows::new(url, names)),
+            #[allow(unreachable_patterns)]
+            _ => return Err(PyValueError::new_err("this build of apscheduler_rs has no client for this database")),
         };
         Ok(Self::new_native(rows, pickle_protocol))
+    }
+
+    /// The store of APScheduler's Redis layout at `url` (`redis://host:port/db`).
+    #[cfg(feature = "redis")]
+    #[staticmethod]
+    fn redis(url: String, jobs_key: String, run_times_key: String, pickle_protocol: i32) -> Self {
+        let rows = crate::core::store::redis::RedisRows::new(url, jobs_key, run_times_key);
+        Self::new_native(Arc::new(rows), pickle_protocol)
     }
 
     /// `url` with its password masked, as SQLAlchemy prints it.
@@ -233,6 +244,21 @@ impl RowJobStore {
         py.detach(|| rows.set_aside(&failed)).map_err(backend_error)
     }
 
+    /// Replaces the stored state of one job as is (used by format conversions).
+    fn write_state(&self, py: Python<'_>, job_id: String, next_run_time: Option<&Bound<'_, PyAny>>, state: &[u8]) -> PyResult<()> {
+        let next = match next_run_time {
+            Some(t) if !t.is_none() => Some(now_ts(t)?),
+            _ => None,
+        };
+        let row = Row { id: job_id, next_run_time: next, state: state.to_vec() };
+        let rows = self.rows.clone();
+        match py.detach(|| rows.update(&row)) {
+            Ok(()) => Ok(()),
+            Err(RowError::NotFound) => Err(job_lookup_error(py, &row.id)),
+            Err(e) => Err(backend_error(e)),
+        }
+    }
+
     /// `[(id, error_text)]` of the rows kept aside.
     fn set_aside_rows(&self, py: Python<'_>) -> PyResult<Vec<(String, String)>> {
         let rows = self.rows.clone();
@@ -293,6 +319,8 @@ impl NativeStore for RowStoreEngine {
         let now_ts = micros_to_timestamp(now.micros());
         let result = store.rows.claim(now_ts, &mut |rows| {
             // One GIL hold for the whole batch: restoring and re-pickling need Python anyway.
+            // A store may call this again after a conflict (Redis): start from scratch.
+            claimed.clear();
             Python::attach(|py| {
                 let mut changes = Vec::with_capacity(rows.len());
                 for row in rows {

@@ -99,7 +99,8 @@ fn utcoffset_seconds(dt: &Bound<'_, PyDateTime>) -> PyResult<i32> {
     Ok(delta.get_days() * 86_400 + delta.get_seconds())
 }
 
-fn naive_fields(dt: &Bound<'_, PyDateTime>) -> PyResult<NaiveDateTime> {
+/// The wall-clock fields of a `datetime`, ignoring its tzinfo.
+pub fn naive_fields(dt: &Bound<'_, PyDateTime>) -> PyResult<NaiveDateTime> {
     NaiveDate::from_ymd_opt(dt.get_year(), dt.get_month() as u32, dt.get_day() as u32)
         .and_then(|d| {
             d.and_hms_micro_opt(

@@ -1,4 +1,4 @@
-"""Child process of test_crash.py: runs a scheduler on an SQLite file until it is killed.
+"""Child process of test_crash.py: runs a scheduler on a SQL store until it is killed.
 
 Every job's function is ``time:time`` (resolvable in any process). The first start schedules
 ``JOBS`` fast interval jobs; every start then keeps adding ``dur-…`` jobs and prints each id
@@ -14,8 +14,9 @@ from apscheduler_rs.schedulers.background import BackgroundScheduler
 JOBS = 200
 
 
-def main(db: str, run: int) -> None:
-    scheduler = BackgroundScheduler(jobstores={"default": SQLAlchemyJobStore(url=f"sqlite:///{db}")}, timezone="UTC")
+def main(url: str, table: str, run: int) -> None:
+    store = SQLAlchemyJobStore(url=url, tablename=table)
+    scheduler = BackgroundScheduler(jobstores={"default": store}, timezone="UTC")
     scheduler.start()
     if run == 0:
         for i in range(JOBS):
@@ -32,4 +33,4 @@ def main(db: str, run: int) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]))
+    main(sys.argv[1], sys.argv[2], int(sys.argv[3]))

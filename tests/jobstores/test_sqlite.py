@@ -276,3 +276,18 @@ def test_subclass_reconstitute_hook_is_used(db):
     assert s.get_job("c").id == "c"
     assert seen == ["c", "c"]
     s.shutdown()
+
+
+def test_configured_by_plugin_alias_and_gconfig(db):
+    s = BackgroundScheduler({"apscheduler.jobstores.default": {"type": "sqlalchemy", "url": f"sqlite:///{db}"},
+                             "apscheduler.timezone": "UTC"})
+    assert type(s._jobstores["default"]) is SQLAlchemyJobStore
+    s.start(paused=True)
+    s.add_job(noop, "interval", seconds=5, id="cfg")
+    s.shutdown()
+    assert [r[0] for r in rows(db)] == ["cfg"]
+    s2 = BackgroundScheduler(timezone="UTC")
+    s2.add_jobstore("sqlalchemy", "db", url=f"sqlite:///{db}")
+    s2.start(paused=True)
+    assert [j.id for j in s2.get_jobs(jobstore="db")] == ["cfg"]
+    s2.shutdown()

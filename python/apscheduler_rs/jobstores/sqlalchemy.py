@@ -15,14 +15,11 @@ URL. Differences from 3.x (see the README):
 from __future__ import annotations
 
 import pickle
-from datetime import datetime
 from typing import Any
 
-from .. import _compat
 from .._core import RowJobStore
-from ..job import Job
 from ..util import maybe_ref
-from .base import BaseJobStore
+from ._rows import NativeRowsJobStore
 
 __all__ = ("SQLAlchemyJobStore",)
 
@@ -47,7 +44,7 @@ def _engine_url(engine: Any) -> str:
     return render(hide_password=False) if render else str(url)
 
 
-class SQLAlchemyJobStore(BaseJobStore):
+class SQLAlchemyJobStore(NativeRowsJobStore):
     """Stores jobs in a database table.
 
     :param url: a database URL: ``sqlite:///path``, ``sqlite://`` (in memory),
@@ -87,86 +84,14 @@ class SQLAlchemyJobStore(BaseJobStore):
         self._url = str(url)
         self._native = RowJobStore.sql(self._url, tablename, tableschema, pickle_protocol)
 
-    def _native_engine(self) -> RowJobStore | None:
-        """What the engine may drive directly: only an exact ``SQLAlchemyJobStore`` (a
-        subclass's overrides, such as ``_reconstitute_job``, must be called)."""
-        return self._native if type(self) is SQLAlchemyJobStore else None
-
-    @property
-    def _exact(self) -> bool:
-        return type(self) is SQLAlchemyJobStore
-
-    def start(self, scheduler: Any, alias: str) -> None:
-        super().start(scheduler, alias)
-        self._native.start(scheduler, alias, self._logger)
-
     def shutdown(self) -> None:
-        self._native.shutdown()
+        super().shutdown()
         dispose = getattr(self.engine, "dispose", None)
         if dispose is not None and not isinstance(self.engine, _EngineInfo):
             dispose()
 
-    def lookup_job(self, job_id: str) -> Job | None:
-        if self._exact:
-            return self._native.lookup(job_id)
-        state = self._native.lookup_state(job_id)
-        return self._reconstitute_job(state) if state is not None else None
-
-    def get_due_jobs(self, now: datetime) -> list[Job]:
-        if self._exact:
-            return self._native.due_jobs(now)
-        return self._restore_rows(self._native.due_states(now))
-
-    def get_next_run_time(self) -> datetime | None:
-        return self._native.next_run_time()
-
-    def get_all_jobs(self) -> list[Job]:
-        if self._exact:
-            return self._native.all_jobs()
-        return self._restore_rows(self._native.all_states())
-
-    def add_job(self, job: Job) -> None:
-        self._native.add(job)
-
-    def update_job(self, job: Job) -> None:
-        self._native.update(job)
-
-    def remove_job(self, job_id: str) -> None:
-        self._native.remove(job_id)
-
-    def remove_all_jobs(self) -> None:
-        self._native.remove_all()
-
-    def unrestorable_jobs(self) -> list[tuple[str, str]]:
-        """``(job id, error)`` of every row moved aside because it could not be restored."""
-        return self._native.set_aside_rows()
-
-    def restore_unrestorable_jobs(self) -> int:
-        """Moves the rows kept aside back into the job table (for example after the missing
-        module was installed); returns how many moved. Ids taken meanwhile stay aside."""
-        return self._native.restore_set_aside()
-
-    def _reconstitute_job(self, job_state: bytes) -> Job:
-        state = _compat.loads(job_state)
-        state["jobstore"] = self
-        job = Job.__new__(Job)
-        job.__setstate__(state)
-        job._scheduler = self._scheduler
-        job._jobstore_alias = self._alias
-        return job
-
-    def _restore_rows(self, rows: list[tuple[str, bytes]]) -> list[Job]:
-        jobs: list[Job] = []
-        failed: list[tuple[str, str]] = []
-        for job_id, state in rows:
-            try:
-                jobs.append(self._reconstitute_job(state))
-            except BaseException as exc:
-                self._logger.exception('Unable to restore job "%s" -- removing it', job_id)
-                failed.append((job_id, f"{type(exc).__name__}: {exc}"))
-        if failed:
-            self._native.set_aside(failed)
-        return jobs
-
     def __repr__(self) -> str:
         return f"<{self.__class__.__name__} (url={self.engine.url})>"
+
+
+SQLAlchemyJobStore._native_class = SQLAlchemyJobStore

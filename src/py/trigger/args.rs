@@ -6,12 +6,11 @@
 
 use crate::core::time::{Zone, ZonedTime};
 use crate::py::time::zone_from_tzinfo;
-use chrono::{NaiveDate, NaiveDateTime};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyDateAccess, PyDateTime, PyDelta, PyDeltaAccess, PyTimeAccess, PyTzInfo, PyTzInfoAccess};
+use pyo3::types::{PyDateTime, PyDelta, PyDeltaAccess, PyTimeAccess, PyTzInfo, PyTzInfoAccess};
 
 fn cached<'py>(
     py: Python<'py>,
@@ -125,18 +124,7 @@ pub fn trigger_zone(
     TriggerZone::new(tz)
 }
 
-fn naive_fields(dt: &Bound<'_, PyDateTime>) -> PyResult<NaiveDateTime> {
-    NaiveDate::from_ymd_opt(dt.get_year(), dt.get_month() as u32, dt.get_day() as u32)
-        .and_then(|d| {
-            d.and_hms_micro_opt(
-                dt.get_hour() as u32,
-                dt.get_minute() as u32,
-                dt.get_second() as u32,
-                dt.get_microsecond(),
-            )
-        })
-        .ok_or_else(|| PyValueError::new_err("datetime out of range"))
-}
+use crate::py::time::naive_fields;
 
 fn utcoffset_seconds(dt: &Bound<'_, PyAny>) -> PyResult<i32> {
     let offset = dt.call_method0("utcoffset")?;

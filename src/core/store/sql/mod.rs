@@ -18,7 +18,13 @@
 //! | --- | --- |
 //! | `url.rs` | parses SQLAlchemy-style URLs into a backend choice |
 //! | `sqlite.rs` | rusqlite (bundled SQLite, WAL) |
+//! | `postgres.rs` | the `postgres` client (feature `postgres`) |
+//! | `mysql.rs` | the `mysql` client, for MySQL and MariaDB (feature `mysql`) |
 
+#[cfg(feature = "mysql")]
+pub mod mysql;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 pub mod sqlite;
 pub mod url;
 
@@ -85,7 +91,8 @@ pub trait RowStore: Send + Sync {
     /// Moves the side table's rows back (their ids must be free), returns how many moved.
     fn restore_set_aside(&self) -> RowResult<usize>;
     /// Takes the due rows, lets `decide` turn them into changes and applies those, all in one
-    /// transaction (see the module doc).
+    /// transaction (see the module doc). A store that retries after a conflict calls `decide`
+    /// again (with an empty list if nothing is due any more): only the last call counts.
     fn claim(&self, now: f64, decide: &mut dyn FnMut(Vec<Row>) -> Vec<Change>) -> RowResult<()>;
     /// Closes connections; later calls reconnect.
     fn close(&self);
@@ -104,7 +111,7 @@ pub fn timestamp_to_micros(ts: f64) -> i64 {
 }
 
 /// Moves a leading run of paused rows (backends that sort NULL first) to the end.
-pub fn paused_last(rows: &mut Vec<Row>) {
+pub fn paused_last(rows: &mut [Row]) {
     if let Some(first) = rows.iter().position(|r| r.next_run_time.is_some()) {
         rows.rotate_left(first);
     }

@@ -1,0 +1,265 @@
+//! APScheduler's Redis layout, through the synchronous `redis` client.
+//!
+//! | key | type | member → value |
+//! | --- | --- | --- |
+//! | `jobs_key` | hash | job id → job state |
+//! | `run_times_key` | sorted set | job id → UTC timestamp (paused jobs are absent) |
+//! | `{jobs_key}.unrestorable` | hash | job id → state that could not be restored |
+//! | `{jobs_key}.unrestorable_errors` | hash | job id → error text |
+//! | `{jobs_key}.unrestorable_run_times` | sorted set | job id → its run time when set aside |
+//!
+//! Single-job writes are small Lua scripts, so the hash and the sorted set never disagree.
+//! A claim is optimistic: `WATCH` both keys, read the due jobs, decide, then apply everything
+//! in `MULTI`/`EXEC`. If another client touched the keys meanwhile, `EXEC` fails, nothing is
+//! applied and the claim starts again from a fresh read (at most [`CLAIM_ATTEMPTS`] times),
+//! so a due run is claimed by one scheduler only.
+
+use crate::core::store::sql::{Change, Row, RowError, RowResult, RowStore};
+use parking_lot::Mutex;
+use redis::{Connection, Value};
+
+const CLAIM_ATTEMPTS: usize = 20;
+
+const INSERT: &str = "if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 0 end \
+    redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) \
+    if ARGV[3] ~= '' then redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1]) end return 1";
+const UPDATE: &str = "if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end \
+    redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) \
+    if ARGV[3] ~= '' then redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1]) \
+    else redis.call('ZREM', KEYS[2], ARGV[1]) end return 1";
+const DELETE: &str = "if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return 0 end \
+    redis.call('ZREM', KEYS[2], ARGV[1]) return 1";
+const SET_ASIDE: &str = "local s = redis.call('HGET', KEYS[1], ARGV[1]) if not s then return 0 end \
+    redis.call('HSET', KEYS[3], ARGV[1], s) redis.call('HSET', KEYS[4], ARGV[1], ARGV[2]) \
+    local t = redis.call('ZSCORE', KEYS[2], ARGV[1]) \
+    if t then redis.call('ZADD', KEYS[5], t, ARGV[1]) else redis.call('ZREM', KEYS[5], ARGV[1]) end \
+    redis.call('HDEL', KEYS[1], ARGV[1]) redis.call('ZREM', KEYS[2], ARGV[1]) return 1";
+/// Moves every set-aside job back (with its run time) whose id is free.
+const RESTORE: &str = "local n = 0 local all = redis.call('HGETALL', KEYS[3]) \
+    for i = 1, #all, 2 do if redis.call('HSETNX', KEYS[1], all[i], all[i + 1]) == 1 then \
+    local t = redis.call('ZSCORE', KEYS[5], all[i]) \
+    if t then redis.call('ZADD', KEYS[2], t, all[i]) end \
+    redis.call('HDEL', KEYS[3], all[i]) redis.call('HDEL', KEYS[4], all[i]) redis.call('ZREM', KEYS[5], all[i]) \
+    n = n + 1 end end return n";
+
+pub struct RedisRows {
+    url: String,
+    conn: Mutex<Option<Connection>>,
+    jobs_key: String,
+    run_times_key: String,
+    aside_key: String,
+    errors_key: String,
+    aside_times_key: String,
+}
+
+fn backend(e: &redis::RedisError) -> RowError {
+    RowError::Backend(format!("redis: {e}"))
+}
+
+fn score(ts: Option<f64>) -> String {
+    ts.map(|t| format!("{t:?}")).unwrap_or_default()
+}
+
+impl RedisRows {
+    pub fn new(url: String, jobs_key: String, run_times_key: String) -> Self {
+        RedisRows {
+            url,
+            conn: Mutex::new(None),
+            aside_key: format!("{jobs_key}.unrestorable"),
+            errors_key: format!("{jobs_key}.unrestorable_errors"),
+            aside_times_key: format!("{jobs_key}.unrestorable_run_times"),
+            jobs_key,
+            run_times_key,
+        }
+    }
+
+    /// Runs `f` on the connection (opened on demand); any failure drops it, so the next call
+    /// reconnects (a restarted server heals by itself).
+    fn with<T>(&self, f: impl FnOnce(&mut Connection) -> redis::RedisResult<T>) -> RowResult<T> {
+        let mut guard = self.conn.lock();
+        if guard.is_none() {
+            let client = redis::Client::open(self.url.as_str()).map_err(|e| backend(&e))?;
+            *guard = Some(client.get_connection().map_err(|e| backend(&e))?);
+        }
+        let Some(conn) = guard.as_mut() else { return Err(RowError::Backend("redis: no connection".into())) };
+        f(conn).map_err(|e| {
+            *guard = None;
+            backend(&e)
+        })
+    }
+
+    fn script(&self, body: &str, args: &[&[u8]]) -> RowResult<i64> {
+        self.with(|c| {
+            let mut cmd = redis::cmd("EVAL");
+            cmd.arg(body).arg(5).arg(&self.jobs_key).arg(&self.run_times_key).arg(&self.aside_key);
+            cmd.arg(&self.errors_key).arg(&self.aside_times_key);
+            for a in args {
+                cmd.arg(*a);
+            }
+            cmd.query(c)
+        })
+    }
+
+    /// Due ids (by score, then id) and their states.
+    fn read_due(&self, c: &mut Connection, now: f64) -> redis::RedisResult<Vec<Row>> {
+        let scored: Vec<(String, f64)> = redis::cmd("ZRANGEBYSCORE")
+            .arg(&self.run_times_key)
+            .arg(0)
+            .arg(format!("{now:?}"))
+            .arg("WITHSCORES")
+            .query(c)?;
+        self.with_states(c, scored.into_iter().map(|(id, t)| (id, Some(t))).collect())
+    }
+
+    fn with_states(&self, c: &mut Connection, ids: Vec<(String, Option<f64>)>) -> redis::RedisResult<Vec<Row>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut cmd = redis::cmd("HMGET");
+        cmd.arg(&self.jobs_key);
+        for (id, _) in &ids {
+            cmd.arg(id);
+        }
+        let states: Vec<Option<Vec<u8>>> = cmd.query(c)?;
+        Ok(ids
+            .into_iter()
+            .zip(states)
+            .filter_map(|((id, next_run_time), state)| state.map(|state| Row { id, next_run_time, state }))
+            .collect())
+    }
+}
+
+impl RowStore for RedisRows {
+    fn create_tables(&self) -> RowResult<()> {
+        Ok(())
+    }
+
+    fn insert(&self, row: &Row) -> RowResult<()> {
+        let t = score(row.next_run_time);
+        match self.script(INSERT, &[row.id.as_bytes(), &row.state, t.as_bytes()])? {
+            1 => Ok(()),
+            _ => Err(RowError::Conflict),
+        }
+    }
+
+    fn update(&self, row: &Row) -> RowResult<()> {
+        let t = score(row.next_run_time);
+        match self.script(UPDATE, &[row.id.as_bytes(), &row.state, t.as_bytes()])? {
+            1 => Ok(()),
+            _ => Err(RowError::NotFound),
+        }
+    }
+
+    fn delete(&self, id: &str) -> RowResult<()> {
+        match self.script(DELETE, &[id.as_bytes()])? {
+            1 => Ok(()),
+            _ => Err(RowError::NotFound),
+        }
+    }
+
+    fn delete_all(&self) -> RowResult<()> {
+        self.with(|c| redis::cmd("DEL").arg(&self.jobs_key).arg(&self.run_times_key).query(c))
+    }
+
+    fn lookup(&self, id: &str) -> RowResult<Option<Vec<u8>>> {
+        self.with(|c| redis::cmd("HGET").arg(&self.jobs_key).arg(id).query(c))
+    }
+
+    fn due(&self, now: f64) -> RowResult<Vec<Row>> {
+        self.with(|c| self.read_due(c, now))
+    }
+
+    fn all(&self) -> RowResult<Vec<Row>> {
+        self.with(|c| {
+            let scored: Vec<(String, f64)> =
+                redis::cmd("ZRANGE").arg(&self.run_times_key).arg(0).arg(-1).arg("WITHSCORES").query(c)?;
+            let all: Vec<String> = redis::cmd("HKEYS").arg(&self.jobs_key).query(c)?;
+            let scheduled: std::collections::HashSet<&str> = scored.iter().map(|(id, _)| id.as_str()).collect();
+            let paused: Vec<(String, Option<f64>)> =
+                all.iter().filter(|id| !scheduled.contains(id.as_str())).map(|id| (id.clone(), None)).collect();
+            let mut ids: Vec<(String, Option<f64>)> = scored.into_iter().map(|(id, t)| (id, Some(t))).collect();
+            ids.extend(paused);
+            self.with_states(c, ids)
+        })
+    }
+
+    fn next_run_time(&self) -> RowResult<Option<f64>> {
+        let first: Vec<(String, f64)> =
+            self.with(|c| redis::cmd("ZRANGE").arg(&self.run_times_key).arg(0).arg(0).arg("WITHSCORES").query(c))?;
+        Ok(first.first().map(|(_, t)| *t))
+    }
+
+    fn set_aside(&self, rows: &[(String, String)]) -> RowResult<()> {
+        for (id, error) in rows {
+            self.script(SET_ASIDE, &[id.as_bytes(), error.as_bytes()])?;
+        }
+        Ok(())
+    }
+
+    fn set_aside_rows(&self) -> RowResult<Vec<(String, String)>> {
+        let mut rows: Vec<(String, String)> = self.with(|c| redis::cmd("HGETALL").arg(&self.errors_key).query(c))?;
+        rows.sort();
+        Ok(rows)
+    }
+
+    fn restore_set_aside(&self) -> RowResult<usize> {
+        Ok(self.script(RESTORE, &[])? as usize)
+    }
+
+    fn claim(&self, now: f64, decide: &mut dyn FnMut(Vec<Row>) -> Vec<Change>) -> RowResult<()> {
+        self.with(|c| {
+            for attempt in 0..CLAIM_ATTEMPTS {
+                redis::cmd("WATCH").arg(&self.jobs_key).arg(&self.run_times_key).query::<()>(c)?;
+                let due = self.read_due(c, now)?;
+                if due.is_empty() {
+                    redis::cmd("UNWATCH").query::<()>(c)?;
+                    if attempt > 0 {
+                        // Tell the claimer that the earlier attempt's decisions are void.
+                        decide(Vec::new());
+                    }
+                    return Ok(());
+                }
+                let mut pipe = redis::pipe();
+                pipe.atomic();
+                for change in decide(due) {
+                    match change {
+                        Change::Update(r) => {
+                            pipe.cmd("HSET").arg(&self.jobs_key).arg(&r.id).arg(&r.state).ignore();
+                            match r.next_run_time {
+                                Some(t) => pipe.cmd("ZADD").arg(&self.run_times_key).arg(format!("{t:?}")).arg(&r.id).ignore(),
+                                None => pipe.cmd("ZREM").arg(&self.run_times_key).arg(&r.id).ignore(),
+                            };
+                        }
+                        Change::Delete(id) => {
+                            pipe.cmd("HDEL").arg(&self.jobs_key).arg(&id).ignore();
+                            pipe.cmd("ZREM").arg(&self.run_times_key).arg(&id).ignore();
+                        }
+                        Change::SetAside { id, error } => {
+                            pipe.cmd("EVAL")
+                                .arg(SET_ASIDE)
+                                .arg(5)
+                                .arg(&self.jobs_key)
+                                .arg(&self.run_times_key)
+                                .arg(&self.aside_key)
+                                .arg(&self.errors_key)
+                                .arg(&self.aside_times_key)
+                                .arg(&id)
+                                .arg(&error)
+                                .ignore();
+                        }
+                    }
+                }
+                let result: Value = pipe.query(c)?;
+                if !matches!(result, Value::Nil) {
+                    return Ok(());
+                }
+                // Another client changed the keys: read again and decide again.
+            }
+            Err(redis::RedisError::from((redis::ErrorKind::Client, "claim kept conflicting with other writers")))
+        })
+    }
+
+    fn close(&self) {
+        drop(self.conn.lock().take());
+    }
+}

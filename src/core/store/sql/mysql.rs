@@ -1,0 +1,240 @@
+//! The job table in MySQL or MariaDB, through the synchronous `mysql` client.
+//!
+//! Same rules as the PostgreSQL store: one connection behind a mutex, reopened after a
+//! connection-level error, and claims in one transaction with `FOR UPDATE SKIP LOCKED`
+//! (MySQL 8.0+, MariaDB 10.6+). `job_state` is a `BLOB` as in APScheduler, so a job's pickled
+//! state is limited to 64 KiB here too.
+
+use super::{paused_last, Change, Row, RowError, RowResult, RowStore, TableNames};
+use mysql::prelude::Queryable;
+use mysql::{Conn, Opts, TxOpts};
+use parking_lot::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+const DUPLICATE_KEY: u16 = 1062;
+
+pub struct MysqlRows {
+    url: String,
+    conn: Mutex<Option<Conn>>,
+    names: TableNames,
+    table: String,
+    side: String,
+}
+
+fn quote(name: &str) -> String {
+    format!("`{}`", name.replace('`', "``"))
+}
+
+fn backend(e: &mysql::Error) -> RowError {
+    RowError::Backend(format!("mysql: {e}"))
+}
+
+type RawRow = (String, Option<f64>, Vec<u8>);
+
+fn to_row((id, next_run_time, state): RawRow) -> Row {
+    Row { id, next_run_time, state }
+}
+
+impl MysqlRows {
+    pub fn new(url: String, names: TableNames) -> Self {
+        let table = names.qualified(&names.table, quote);
+        let side = names.qualified(&names.side_table(), quote);
+        MysqlRows { url, conn: Mutex::new(None), names, table, side }
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Conn) -> Result<T, mysql::Error>) -> RowResult<T> {
+        let mut guard = self.conn.lock();
+        if guard.is_none() {
+            let opts = Opts::from_url(&self.url).map_err(|e| RowError::Backend(format!("mysql: {e}")))?;
+            *guard = Some(Conn::new(opts).map_err(|e| backend(&e))?);
+        }
+        let Some(conn) = guard.as_mut() else { return Err(RowError::Backend("mysql: no connection".into())) };
+        f(conn).map_err(|e| {
+            if !matches!(e, mysql::Error::MySqlError(_)) {
+                *guard = None;
+            }
+            backend(&e)
+        })
+    }
+
+    fn table_exists(c: &mut Conn, schema: Option<&str>, name: &str) -> Result<bool, mysql::Error> {
+        let found: Option<i64> = c.exec_first(
+            "SELECT 1 FROM information_schema.tables WHERE table_schema = COALESCE(?, DATABASE()) AND table_name = ?",
+            (schema, name),
+        )?;
+        Ok(found.is_some())
+    }
+}
+
+fn set_aside_in(c: &mut impl Queryable, table: &str, side: &str, rows: &[(String, String)]) -> Result<(), mysql::Error> {
+    let at = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
+    for (id, error) in rows {
+        c.exec_drop(
+            format!(
+                "INSERT INTO {side} (id, next_run_time, job_state, error, set_aside_at) \
+                 SELECT id, next_run_time, job_state, ?, ? FROM {table} WHERE id = ?"
+            ),
+            (error, at, id),
+        )?;
+        c.exec_drop(format!("DELETE FROM {table} WHERE id = ?"), (id,))?;
+    }
+    Ok(())
+}
+
+impl RowStore for MysqlRows {
+    fn create_tables(&self) -> RowResult<()> {
+        let (names, table, side) = (&self.names, &self.table, &self.side);
+        self.with(|c| {
+            let schema = names.schema.as_deref();
+            if !Self::table_exists(c, schema, &names.table)? {
+                c.query_drop(format!(
+                    "CREATE TABLE {table} (id VARCHAR(191) NOT NULL, next_run_time FLOAT(25), \
+                     job_state BLOB NOT NULL, PRIMARY KEY (id))"
+                ))?;
+                c.query_drop(format!("CREATE INDEX {} ON {table} (next_run_time)", quote(&names.index())))?;
+            }
+            if !Self::table_exists(c, schema, &names.side_table())? {
+                c.query_drop(format!(
+                    "CREATE TABLE {side} (id VARCHAR(191) NOT NULL, next_run_time FLOAT(25), \
+                     job_state LONGBLOB NOT NULL, error TEXT NOT NULL, set_aside_at FLOAT(25) NOT NULL)"
+                ))?;
+            }
+            Ok(())
+        })
+    }
+
+    fn insert(&self, row: &Row) -> RowResult<()> {
+        let sql = format!("INSERT INTO {} (id, next_run_time, job_state) VALUES (?, ?, ?)", self.table);
+        let inserted = self.with(|c| match c.exec_drop(&sql, (&row.id, row.next_run_time, &row.state)) {
+            Ok(()) => Ok(true),
+            Err(mysql::Error::MySqlError(e)) if e.code == DUPLICATE_KEY => Ok(false),
+            Err(e) => Err(e),
+        })?;
+        if inserted { Ok(()) } else { Err(RowError::Conflict) }
+    }
+
+    fn update(&self, row: &Row) -> RowResult<()> {
+        // MySQL reports "changed" rows, not "matched" rows: look the id up in the same transaction.
+        let (table, sql) = (&self.table, format!("UPDATE {} SET next_run_time = ?, job_state = ? WHERE id = ?", self.table));
+        let found = self.with(|c| {
+            let mut tx = c.start_transaction(TxOpts::default())?;
+            let exists: Option<i64> = tx.exec_first(format!("SELECT 1 FROM {table} WHERE id = ? FOR UPDATE"), (&row.id,))?;
+            if exists.is_some() {
+                tx.exec_drop(&sql, (row.next_run_time, &row.state, &row.id))?;
+            }
+            tx.commit()?;
+            Ok(exists.is_some())
+        })?;
+        if found { Ok(()) } else { Err(RowError::NotFound) }
+    }
+
+    fn delete(&self, id: &str) -> RowResult<()> {
+        let sql = format!("DELETE FROM {} WHERE id = ?", self.table);
+        let n = self.with(|c| {
+            c.exec_drop(&sql, (id,))?;
+            Ok(c.affected_rows())
+        })?;
+        if n == 0 { Err(RowError::NotFound) } else { Ok(()) }
+    }
+
+    fn delete_all(&self) -> RowResult<()> {
+        let sql = format!("DELETE FROM {}", self.table);
+        self.with(|c| c.query_drop(&sql))
+    }
+
+    fn lookup(&self, id: &str) -> RowResult<Option<Vec<u8>>> {
+        let sql = format!("SELECT job_state FROM {} WHERE id = ?", self.table);
+        self.with(|c| c.exec_first(&sql, (id,)))
+    }
+
+    fn due(&self, now: f64) -> RowResult<Vec<Row>> {
+        let sql = format!(
+            "SELECT id, next_run_time, job_state FROM {} WHERE next_run_time <= ? ORDER BY next_run_time",
+            self.table
+        );
+        let rows: Vec<RawRow> = self.with(|c| c.exec(&sql, (now,)))?;
+        Ok(rows.into_iter().map(to_row).collect())
+    }
+
+    fn all(&self) -> RowResult<Vec<Row>> {
+        let sql = format!("SELECT id, next_run_time, job_state FROM {} ORDER BY next_run_time", self.table);
+        let rows: Vec<RawRow> = self.with(|c| c.query(&sql))?;
+        let mut rows: Vec<Row> = rows.into_iter().map(to_row).collect();
+        paused_last(&mut rows);
+        Ok(rows)
+    }
+
+    fn next_run_time(&self) -> RowResult<Option<f64>> {
+        let sql = format!("SELECT MIN(next_run_time) FROM {}", self.table);
+        let v: Option<Option<f64>> = self.with(|c| c.query_first(&sql))?;
+        Ok(v.flatten())
+    }
+
+    fn set_aside(&self, rows: &[(String, String)]) -> RowResult<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        self.with(|c| {
+            let mut tx = c.start_transaction(TxOpts::default())?;
+            set_aside_in(&mut tx, &self.table, &self.side, rows)?;
+            tx.commit()
+        })
+    }
+
+    fn set_aside_rows(&self) -> RowResult<Vec<(String, String)>> {
+        let sql = format!("SELECT id, error FROM {} ORDER BY set_aside_at", self.side);
+        self.with(|c| c.query(&sql))
+    }
+
+    fn restore_set_aside(&self) -> RowResult<usize> {
+        let (table, side) = (&self.table, &self.side);
+        self.with(|c| {
+            let mut tx = c.start_transaction(TxOpts::default())?;
+            tx.query_drop(format!(
+                "INSERT IGNORE INTO {table} (id, next_run_time, job_state) \
+                 SELECT id, next_run_time, job_state FROM {side}"
+            ))?;
+            let moved = tx.affected_rows();
+            tx.query_drop(format!("DELETE s FROM {side} s JOIN {table} t ON t.id = s.id AND t.job_state = s.job_state"))?;
+            tx.commit()?;
+            Ok(moved as usize)
+        })
+    }
+
+    fn claim(&self, now: f64, decide: &mut dyn FnMut(Vec<Row>) -> Vec<Change>) -> RowResult<()> {
+        let (table, side) = (&self.table, &self.side);
+        self.with(|c| {
+            let mut tx = c.start_transaction(TxOpts::default())?;
+            let due: Vec<RawRow> = tx.exec(
+                format!(
+                    "SELECT id, next_run_time, job_state FROM {table} WHERE next_run_time <= ? \
+                     ORDER BY next_run_time FOR UPDATE SKIP LOCKED"
+                ),
+                (now,),
+            )?;
+            if due.is_empty() {
+                return tx.commit();
+            }
+            let (mut aside, mut deleted) = (Vec::new(), Vec::new());
+            let update = format!("UPDATE {table} SET next_run_time = ?, job_state = ? WHERE id = ?");
+            for change in decide(due.into_iter().map(to_row).collect()) {
+                match change {
+                    Change::Update(r) => tx.exec_drop(&update, (r.next_run_time, &r.state, &r.id))?,
+                    Change::Delete(id) => deleted.push(mysql::Value::from(id)),
+                    Change::SetAside { id, error } => aside.push((id, error)),
+                }
+            }
+            // Deletions in batches: one round trip per 500 jobs.
+            for chunk in deleted.chunks(500) {
+                let marks = vec!["?"; chunk.len()].join(", ");
+                tx.exec_drop(format!("DELETE FROM {table} WHERE id IN ({marks})"), mysql::Params::Positional(chunk.to_vec()))?;
+            }
+            set_aside_in(&mut tx, table, side, &aside)?;
+            tx.commit()
+        })
+    }
+
+    fn close(&self) {
+        drop(self.conn.lock().take());
+    }
+}
