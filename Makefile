@@ -13,7 +13,7 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q "maturin>=1.9.4,<2" "pytest>=8" pytest-timeout hypothesis "pytest-asyncio>=1" \
 	    pytz python-dateutil tzlocal "apscheduler==3.11.3" \
-	    "sqlalchemy>=2" "psycopg[binary]" pymysql redis pymongo mongomock
+	    "sqlalchemy>=2" "psycopg[binary]" pymysql redis pymongo mongomock tornado twisted gevent PyQt6
 	touch $@
 
 build: venv

@@ -32,6 +32,8 @@ SIZES = {
     "store_add": (10_000, 1_000),
     "store_fire": (2_000, 500),
     "store_cold": (100_000, 10_000),
+    "procpool": (10_000, 1_000),
+    "asyncio": (20_000, 2_000),
 }
 PG_URL = os.environ.get("APSCHEDULER_RS_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -64,7 +66,7 @@ def load(impl: str) -> tuple[dict, list[str]]:
     m = {
         name: importlib.import_module(f"{impl}.{name}")
         for name in ("schedulers.background", "executors.pool", "jobstores.memory", "events",
-                     "triggers.cron", "triggers.interval", "jobstores.sqlalchemy")
+                     "triggers.cron", "triggers.interval", "jobstores.sqlalchemy", "schedulers.asyncio")
     }
     return m, notes
 
@@ -355,6 +357,94 @@ def bench_store_cold(m, n, kind="sqlite"):
         return {"s": elapsed}
     finally:
         target.close()
+# --- (e) process pool: N small CPU jobs on ProcessPoolExecutor(2) -------------------------
+
+def cpu_job(n=300):
+    """A small CPU-bound job (about 20 µs): the pool's own overhead dominates."""
+    return sum(i * i for i in range(n))
+
+
+def procpool_once(m, sched, n: int) -> float:
+    ev = m["events"]
+    counter, done, errors = itertools.count(), threading.Event(), []
+
+    def count(event):
+        if event.code != ev.EVENT_JOB_EXECUTED:
+            errors.append(event)
+        if next(counter) == n - 1:
+            done.set()
+
+    sched.add_listener(count, ev.EVENT_JOB_EXECUTED | ev.EVENT_JOB_ERROR | ev.EVENT_JOB_MISSED)
+    sched.pause()
+    for i in range(n):
+        sched.add_job(cpu_job, "date", run_date=datetime.now(timezone.utc), misfire_grace_time=None,
+                      id=f"cpu-{n}-{i}")
+    t0 = time.perf_counter()
+    sched.resume()
+    wait_or_fail(done, counter, n, 60 + n / 50, errors)
+    elapsed = time.perf_counter() - t0
+    sched.remove_listener(count)
+    if errors:
+        raise RuntimeError(f"{len(errors)} jobs failed: {errors[:3]}")
+    return n / elapsed
+
+
+def bench_procpool(m, n):
+    sched = m["schedulers.background"].BackgroundScheduler(
+        executors={"default": m["executors.pool"].ProcessPoolExecutor(2)},
+        jobstores={"default": m["jobstores.memory"].MemoryJobStore()},
+        timezone=timezone.utc,
+    )
+    sched.start()
+    procpool_once(m, sched, 20)  # warm-up: starts the worker processes
+    rate = procpool_once(m, sched, n)
+    sched.shutdown(wait=True)
+    return {"jobs/s": rate}
+
+
+# --- (f) asyncio: N due coroutine jobs on AsyncIOScheduler ---------------------------------
+
+async def coro_noop():
+    pass
+
+
+def asyncio_once(m, n: int) -> float:
+    import asyncio
+
+    ev = m["events"]
+
+    async def main() -> float:
+        sched = m["schedulers.asyncio"].AsyncIOScheduler(timezone=timezone.utc)
+        sched.start(paused=True)
+        done = asyncio.Event()
+        counter, errors = itertools.count(), []
+
+        def count(event):
+            if event.code != ev.EVENT_JOB_EXECUTED:
+                errors.append(event)
+            if next(counter) == n - 1:
+                done.set()
+
+        sched.add_listener(count, ev.EVENT_JOB_EXECUTED | ev.EVENT_JOB_ERROR | ev.EVENT_JOB_MISSED)
+        now = datetime.now(timezone.utc)
+        for _ in range(n):
+            sched.add_job(coro_noop, "date", run_date=now, misfire_grace_time=None)
+        t0 = time.perf_counter()
+        sched.resume()
+        await asyncio.wait_for(done.wait(), 60 + n / 1000)
+        elapsed = time.perf_counter() - t0
+        sched.shutdown()
+        await asyncio.sleep(0)
+        if errors:
+            raise RuntimeError(f"{len(errors)} jobs failed: {errors[:3]}")
+        return n / elapsed
+
+    return asyncio.run(main())
+
+
+def bench_asyncio(m, n):
+    asyncio_once(m, max(n // 10, 100))  # warm-up
+    return {"exec/s": asyncio_once(m, n)}
 
 
 WORKLOADS = {
@@ -369,6 +459,8 @@ WORKLOADS = {
     "store_add_pg": lambda m, n: bench_store_add(m, n, "pg"),
     "store_fire_pg": lambda m, n: bench_store_fire(m, n, "pg"),
     "store_cold_pg": lambda m, n: bench_store_cold(m, n, "pg"),
+    "procpool": bench_procpool,
+    "asyncio": bench_asyncio,
 }
 
 

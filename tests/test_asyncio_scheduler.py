@@ -234,3 +234,86 @@ async def test_run_in_event_loop_runs_the_method_on_the_loop():
     t.join()
     await until(lambda: thing.threads)
     assert thing.threads == [(1, threading.current_thread().name)]
+
+
+# --- the native coroutine path and its fall-backs ------------------------------------------
+
+
+async def test_coroutine_called_with_wrong_arguments_is_a_job_error():
+    sched = AsyncIOScheduler(timezone="UTC")
+    events = collect(sched)
+    sched.start()
+    job = sched.add_job(add, args=[1, 2], id="w")
+    job.args = (1,)  # bypass add_job's signature check, as a store could
+    await until(lambda: events)
+    assert events[0].code == EVENT_JOB_ERROR and isinstance(events[0].exception, TypeError)
+    sched.shutdown()
+
+
+async def test_bound_async_method_is_awaited():
+    class Service:
+        async def ping(self, x):
+            await asyncio.sleep(0)
+            return ("pong", x)
+
+    sched = AsyncIOScheduler(timezone="UTC")
+    events = collect(sched)
+    sched.start()
+    sched.add_job(Service().ping, args=[3], id="m")
+    await until(lambda: events)
+    assert events[0].retval == ("pong", 3)
+    sched.shutdown()
+
+
+async def test_max_instances_counts_running_coroutines():
+    from apscheduler_rs.events import EVENT_JOB_MAX_INSTANCES
+
+    sched = AsyncIOScheduler(timezone="UTC")
+    skipped = []
+    sched.add_listener(skipped.append, EVENT_JOB_MAX_INSTANCES)
+    release = asyncio.Event()
+
+    async def long():
+        await release.wait()
+
+    sched.start()
+    sched.add_job(long, "interval", seconds=0.02, next_run_time=datetime.now(timezone.utc), id="long")
+    await until(lambda: skipped)
+    executor = sched._executors["default"]
+    assert executor._instances == {"long": 1}
+    release.set()
+    sched.shutdown()
+
+
+async def test_missed_and_batched_run_times_take_the_general_path():
+    from apscheduler_rs.events import EVENT_JOB_MISSED
+
+    sched = AsyncIOScheduler(timezone="UTC")
+    events = collect(sched, EVENT_JOB_EXECUTED | EVENT_JOB_MISSED)
+    sched.start()
+    past = datetime.now(timezone.utc) - timedelta(seconds=2.35)
+    # Past run times, not coalesced: one batch of several run times.
+    sched.add_job(add, "interval", seconds=1, args=[1, 1], next_run_time=past, coalesce=False,
+                  misfire_grace_time=None, id="batch")
+    sched.add_job(add, "date", run_date=past, args=[0, 0], misfire_grace_time=1, id="late")
+    await until(lambda: sum(e.job_id == "batch" for e in events) >= 3 and any(e.job_id == "late" for e in events))
+    late = [e for e in events if e.job_id == "late"]
+    assert late[0].code == EVENT_JOB_MISSED
+    sched.shutdown()
+
+
+async def test_subclass_submit_hook_is_honoured():
+    calls = []
+
+    class Mine(AsyncIOExecutor):
+        def _do_submit_job(self, job, run_times):
+            calls.append(job.id)
+            super()._do_submit_job(job, run_times)
+
+    sched = AsyncIOScheduler(timezone="UTC", executors={"default": Mine()})
+    events = collect(sched)
+    sched.start()
+    sched.add_job(add, args=[2, 2], id="sub")
+    await until(lambda: events)
+    assert calls == ["sub"] and events[0].retval == (4, True)
+    sched.shutdown()

@@ -488,16 +488,6 @@ def test_debug_executor_runs_in_calling_thread():
 # --- placeholders -----------------------------------------------------------------------
 
 PLACEHOLDERS = {
-    "schedulers.gevent": (ImportError, r"^GeventScheduler requires gevent installed$"),
-    "schedulers.tornado": (ImportError, r"^TornadoScheduler requires tornado installed$"),
-    "schedulers.twisted": (ImportError, r"^TwistedScheduler requires Twisted installed$"),
-    "schedulers.qt": (
-        ImportError,
-        r"^QtScheduler requires either PySide/PyQt \(v6 to v2\) installed$",
-    ),
-    "executors.gevent": (ImportError, r"^GeventExecutor requires gevent installed$"),
-    "executors.tornado": (ModuleNotFoundError, r"^No module named 'tornado'$"),
-    "executors.twisted": (ImportError, r"TwistedExecutor .*issue #6"),
     "jobstores.rethinkdb": (ImportError, r"^RethinkDBJobStore requires rethinkdb installed$"),
     "jobstores.zookeeper": (ModuleNotFoundError, r"^No module named 'kazoo'$"),
     "jobstores.etcd": (ImportError, r"^EtcdJobStore requires etcd3 be installed$"),
@@ -510,6 +500,54 @@ def test_placeholder_refuses_import(module):
     with pytest.raises(error, match=message):
         importlib.import_module(f"apscheduler_rs.{module}")
     assert f"apscheduler_rs.{module}" not in sys.modules
+
+
+# Modules built on an optional library: with the library hidden, the same import error as
+# upstream (the libraries themselves are installed in the test environment).
+MISSING_LIBRARY = {
+    "schedulers.gevent": ("gevent", ImportError, r"^GeventScheduler requires gevent installed$"),
+    "schedulers.tornado": ("tornado", ImportError, r"^TornadoScheduler requires tornado installed$"),
+    "schedulers.twisted": ("twisted", ImportError, r"^TwistedScheduler requires Twisted installed$"),
+    "executors.gevent": ("gevent", ImportError, r"^GeventExecutor requires gevent installed$"),
+    "executors.tornado": ("tornado", ModuleNotFoundError, r"^No module named 'tornado'$"),
+}
+
+
+@pytest.mark.parametrize("module", MISSING_LIBRARY)
+def test_missing_optional_library_gives_upstreams_import_error(module):
+    library, error, message = MISSING_LIBRARY[module]
+    code = f"""
+import importlib.abc, re, sys
+class Hide(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == {library!r} or name.startswith({library!r} + "."):
+            raise ModuleNotFoundError(f"No module named '{{name}}'", name=name)
+sys.meta_path.insert(0, Hide())
+try:
+    import apscheduler_rs.{module}
+except {error.__name__} as exc:
+    assert re.search({message!r}, str(exc)), str(exc)
+    assert "apscheduler_rs.{module}" not in sys.modules
+else:
+    raise SystemExit("imported")
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr + out.stdout
+
+
+def test_qt_scheduler_without_any_binding():
+    try:
+        importlib.import_module("apscheduler_rs.schedulers.qt")
+    except ImportError as exc:
+        assert str(exc) == "QtScheduler requires either PySide/PyQt (v6 to v2) installed"
+    else:  # a Qt binding is installed
+        pass
+
+
+def test_twisted_executor_imports_without_twisted():
+    from apscheduler_rs.executors.twisted import TwistedExecutor
+
+    assert TwistedExecutor.__module__ == "apscheduler_rs.executors.twisted"
 
 
 def test_placeholder_names_issue_when_library_is_present(monkeypatch):

@@ -1,6 +1,7 @@
 //! The pure-Rust core: no pyo3 here. Clock, time model, triggers, stores and the engine pass.
 pub mod clock;
 pub mod engine;
+pub mod executor;
 pub mod store;
 pub mod time;
 pub mod trigger;

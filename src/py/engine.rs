@@ -10,6 +10,7 @@ use crate::core::engine::{process_jobs, wait_seconds, EngineHost, EngineJob, Eng
 use crate::core::time::{Zone, ZonedTime};
 use crate::py::errors::MAX_INSTANCES_REACHED;
 use crate::py::events::*;
+use crate::py::coroutine_runner::CoroutineRunner;
 use crate::py::executor::ThreadPool;
 use crate::py::job::JobRef;
 use crate::py::store::{native_store, EngineStoreRef, StoreHandle};
@@ -33,6 +34,7 @@ type StoreEntry = (Arc<str>, StoreHandle);
 
 enum ExecutorHandle {
     Native(Py<ThreadPool>),
+    Coroutine(Py<CoroutineRunner>),
     Python(Py<PyAny>),
 }
 
@@ -91,6 +93,7 @@ impl EngineHost<JobRef> for PassHost<'_> {
     fn submit(&mut self, job: &JobRef, store: &str, run_times: &[ZonedTime]) -> Submission {
         match self.executors.get(&executor_of(job)) {
             Some(ExecutorHandle::Native(pool)) => pool.get().submit(job, &Arc::from(store), run_times),
+            Some(ExecutorHandle::Coroutine(runner)) => runner.get().submit(job, &Arc::from(store), run_times),
             Some(ExecutorHandle::Python(executor)) => Python::attach(|py| {
                 let times: PyResult<Vec<_>> = run_times.iter().map(|t| zoned_to_datetime(py, t, None)).collect();
                 let result = times.and_then(|times| {
@@ -215,14 +218,18 @@ impl Engine {
     /// Signals `run_loop`, and calls the event-loop scheduler's waker if one is set.
     fn notify(&self) {
         self.wakeup.notify();
-        let waker = self.waker.read().as_ref().map(|w| Python::attach(|py| w.clone_ref(py)));
-        if let Some(waker) = waker {
-            Python::attach(|py| {
+        if self.waker.read().is_none() {
+            return;
+        }
+        // The GIL first, the lock second (never wait for the GIL while holding the lock).
+        Python::attach(|py| {
+            let waker = self.waker.read().as_ref().map(|w| w.clone_ref(py));
+            if let Some(waker) = waker {
                 if let Err(e) = waker.call0(py) {
                     e.write_unraisable(py, Some(waker.bind(py)));
                 }
-            });
-        }
+            }
+        });
     }
 
     fn now(&self) -> ZonedTime {
@@ -365,14 +372,22 @@ impl Engine {
         *self.stores.write() = Arc::new(entries);
     }
 
-    /// `[(alias, executor, native_pool_or_None)]`.
-    fn set_executors(&self, executors: Vec<(String, Py<PyAny>, Option<Py<ThreadPool>>)>) {
+    /// `[(alias, executor, native_or_None)]`: `native` is a `ThreadPool` or a `CoroutineRunner`
+    /// the pass may submit to directly.
+    fn set_executors(&self, executors: Vec<(String, Py<PyAny>, Option<Bound<'_, PyAny>>)>) {
         let entries = executors
             .into_iter()
             .map(|(alias, executor, native)| {
                 let handle = match native {
-                    Some(pool) => ExecutorHandle::Native(pool),
-                    None => ExecutorHandle::Python(executor),
+                    Some(n) if n.is_instance_of::<ThreadPool>() => match n.cast_into::<ThreadPool>() {
+                        Ok(pool) => ExecutorHandle::Native(pool.unbind()),
+                        Err(_) => ExecutorHandle::Python(executor),
+                    },
+                    Some(n) if n.is_instance_of::<CoroutineRunner>() => match n.cast_into::<CoroutineRunner>() {
+                        Ok(runner) => ExecutorHandle::Coroutine(runner.unbind()),
+                        Err(_) => ExecutorHandle::Python(executor),
+                    },
+                    _ => ExecutorHandle::Python(executor),
                 };
                 (Arc::from(alias), handle)
             })

@@ -2,11 +2,13 @@
 use pyo3::prelude::*;
 
 pub mod add_job;
+pub mod coroutine_runner;
 pub mod engine;
 pub mod errors;
 pub mod events;
 pub mod executor;
 pub mod job;
+pub mod process_pool;
 pub mod pyref;
 pub mod sql_store;
 pub mod store;
@@ -18,6 +20,8 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<store::MemoryIndexStore>()?;
     m.add_class::<sql_store::RowJobStore>()?;
     m.add_class::<executor::ThreadPool>()?;
+    m.add_class::<process_pool::ProcessPool>()?;
+    m.add_class::<coroutine_runner::CoroutineRunner>()?;
     m.add_class::<engine::Engine>()?;
     m.add_function(wrap_pyfunction!(add_job::add_job_native, m)?)?;
     trigger::register(m)?;

@@ -6,6 +6,7 @@ import asyncio
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from .._core import CoroutineRunner
 from ..util import iscoroutinefunction_partial
 from .base import BaseExecutor, run_coroutine_job, run_job
 
@@ -21,12 +22,41 @@ class AsyncIOExecutor(BaseExecutor):
 
     ``_pending_futures`` holds every task/future from submission until it finishes
     (python-telegram-bot reads it).
+
+    Instances are counted natively, and a due coroutine job with one run time is started by
+    the native pass itself (``src/py/coroutine_runner.rs``); everything else goes through
+    ``_do_submit_job``.
     """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._runner = CoroutineRunner()
 
     def start(self, scheduler: Any, alias: str) -> None:
         super().start(scheduler, alias)
         self._eventloop = scheduler._eventloop
         self._pending_futures: set[asyncio.Future[Any]] = set()
+        fast = type(self) is AsyncIOExecutor
+        self._runner.start(self, scheduler, self._eventloop, self._pending_futures, self._logger, fast)
+        # The engine submits straight to the runner (subclasses too: the runner then always
+        # calls their _do_submit_job).
+        self._native_runner = self._runner
+
+    def submit_job(self, job: Job, run_times: list[datetime]) -> None:
+        if self._lock is None:
+            raise AssertionError("This executor has not been started yet")
+        self._runner.submit_job(job, run_times)
+
+    def _release_instance(self, job_id: str) -> None:
+        self._runner.release(job_id)
+
+    @property
+    def _instances(self) -> dict[str, int]:  # type: ignore[override]
+        return self._runner.instances()
+
+    @_instances.setter
+    def _instances(self, value: Any) -> None:
+        pass  # BaseExecutor.__init__ sets it; the native runner keeps the counts
 
     def shutdown(self, wait: bool = True) -> None:
         # Running tasks and futures are cancelled; `wait` has no meaning here.
@@ -34,6 +64,7 @@ class AsyncIOExecutor(BaseExecutor):
             if not future.done():
                 future.cancel()
         self._pending_futures.clear()
+        self._runner.stop()
 
     def _do_submit_job(self, job: Job, run_times: list[datetime]) -> None:
         def on_done(future: asyncio.Future[Any]) -> None:

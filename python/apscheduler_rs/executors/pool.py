@@ -5,12 +5,16 @@ from __future__ import annotations
 import atexit
 import concurrent.futures
 import multiprocessing
+import os
+import pickle
+from multiprocessing import spawn
 import weakref
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 from typing import Any
 
-from .._core import ThreadPool
+from .._core import ProcessPool, ThreadPool
+from ..events import EVENT_JOB_ERROR, JobExecutionEvent
 from ..job import Job
 from .base import BaseExecutor, run_job
 
@@ -86,24 +90,118 @@ class ThreadPoolExecutor(BasePoolExecutor):
         _live_thread_pools.discard(self)
 
 
-class ProcessPoolExecutor(BasePoolExecutor):
-    """Runs jobs in child processes (``spawn`` start method by default).
+_live_process_pools: weakref.WeakSet[ProcessPoolExecutor] = weakref.WeakSet()
 
-    Interim implementation on ``concurrent.futures``; the native, self-healing pool is
-    issue #6. A broken pool is replaced on the next submission, as in APScheduler.
+
+@atexit.register
+def _join_process_pools() -> None:
+    for executor in list(_live_process_pools):
+        executor._pool.shutdown(True)
+
+
+_POOL_KWARGS = ("mp_context", "initializer", "initargs", "max_tasks_per_child")
+
+
+class ProcessPoolExecutor(BasePoolExecutor):
+    """Runs jobs in up to ``max_workers`` worker processes managed natively.
+
+    Workers are fresh interpreters (``spawn`` semantics: the main module is re-imported as
+    ``__mp_main__``, so scripts need their ``if __name__ == "__main__":`` guard), started when
+    work arrives. Jobs travel as pickles over pipes. A worker that dies mid-job (``os._exit``,
+    a crash, ``SIGKILL``) fails only that job, with ``EVENT_JOB_ERROR``, and the next job gets
+    a fresh worker. ``pool_kwargs`` accepts ``initializer``, ``initargs`` and
+    ``max_tasks_per_child`` (a worker is replaced after that many jobs); ``mp_context`` is
+    accepted and kept, but workers are always spawned.
     """
 
     def __init__(self, max_workers: int = 10, pool_kwargs: dict[str, Any] | None = None) -> None:
         self.pool_kwargs = pool_kwargs or {}
         self.pool_kwargs.setdefault("mp_context", multiprocessing.get_context("spawn"))
-        self._max_workers = int(max_workers)
-        pool = concurrent.futures.ProcessPoolExecutor(self._max_workers, **self.pool_kwargs)
-        super().__init__(pool)
+        max_workers = int(max_workers)
+        if max_workers <= 0:
+            raise ValueError("max_workers must be greater than 0")
+        unknown = [key for key in self.pool_kwargs if key not in _POOL_KWARGS]
+        if unknown:
+            raise TypeError(f"ProcessPoolExecutor does not support pool_kwargs: {', '.join(unknown)}")
+        max_tasks = self.pool_kwargs.get("max_tasks_per_child")
+        if max_tasks is not None:
+            if not isinstance(max_tasks, int):
+                raise TypeError("max_tasks_per_child must be an integer")
+            if max_tasks <= 0:
+                raise ValueError("max_tasks_per_child must be >= 1")
+        initializer = self.pool_kwargs.get("initializer")
+        if initializer is not None and not callable(initializer):
+            raise TypeError("initializer must be a callable")
+        self._max_workers = max_workers
+        super().__init__(ProcessPool(max_workers, os.fsdecode(spawn.get_executable()), max_tasks))
+
+    def start(self, scheduler: Any, alias: str) -> None:
+        super().start(scheduler, alias)
+        preparation = spawn.get_preparation_data("apscheduler-worker")
+        # Only multiprocessing's own pickler may carry the authkey; ours sends plain bytes.
+        if "authkey" in preparation:
+            preparation["authkey"] = bytes(preparation["authkey"])
+        config: dict[str, Any] = {"preparation": preparation}
+        initializer = self.pool_kwargs.get("initializer")
+        if initializer is not None:
+            config["initializer"] = pickle.dumps((initializer, tuple(self.pool_kwargs.get("initargs", ()))))
+        self._pool.start(pickle.dumps(config, pickle.HIGHEST_PROTOCOL))
+        _live_process_pools.add(self)
 
     def _do_submit_job(self, job: Job, run_times: list[datetime]) -> None:
+        alias = job._jobstore_alias
+        logger_name = self._logger.name
+
+        def done(status: int, data: Any) -> None:
+            if status == 0:
+                try:
+                    answer = pickle.loads(data)
+                except BaseException as exc:
+                    self._run_job_error(job.id, exc, exc.__traceback__)
+                    return
+                if answer[0]:
+                    self._run_job_success(job.id, [JobExecutionEvent(*fields) for fields in answer[1]])
+                else:
+                    exc, text = answer[1], answer[2]
+                    exc.__cause__ = _RemoteTraceback(text)
+                    self._run_job_error(job.id, exc, exc.__traceback__)
+            elif status == 1:
+                self._run_job_success(job.id, self._lost_worker_events(job, alias, run_times, data))
+            else:
+                self._run_job_error(job.id, data, data.__traceback__)
+
         try:
-            super()._do_submit_job(job, run_times)
-        except BrokenProcessPool:
-            self._logger.warning("Process pool is broken; replacing pool with a fresh instance")
-            self._pool = concurrent.futures.ProcessPoolExecutor(self._max_workers, **self.pool_kwargs)
-            super()._do_submit_job(job, run_times)
+            payload = pickle.dumps((job, alias, run_times, logger_name), pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:
+            # Reported like upstream (an "Error running job" log, no job event), but only after
+            # the submission has been counted, so the instance count stays right.
+            self._pool.submit_refused(exc, done)
+        else:
+            self._pool.submit(payload, done)
+
+    def _lost_worker_events(
+        self, job: Job, alias: str | None, run_times: list[datetime], how: str
+    ) -> list[JobExecutionEvent]:
+        """The job's worker died: each of its run times failed with ``BrokenProcessPool``."""
+        exc = BrokenProcessPool(how)
+        self._logger.error('Job "%s" raised an exception', job, exc_info=exc)
+        return [
+            JobExecutionEvent(EVENT_JOB_ERROR, job.id, alias, run_time, exception=exc, traceback=how)
+            for run_time in run_times
+        ]
+
+    def shutdown(self, wait: bool = True) -> None:
+        self._pool.shutdown(wait)
+        if wait:
+            _live_process_pools.discard(self)
+
+
+class _RemoteTraceback(Exception):
+    """Carries the worker's traceback text as the ``__cause__`` of a machinery error."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+    def __str__(self) -> str:
+        return self.text

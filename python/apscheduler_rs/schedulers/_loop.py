@@ -64,6 +64,8 @@ class _LoopScheduler(BaseScheduler):
         with self._pass_flag_lock:
             self._pass_requested = False
         self._cancel_timer()
+        if self.state == STATE_STOPPED:
+            return  # a wake-up queued before the shutdown ran: the executors are gone
         wait = self._engine.process_pass(self)
         if wait is not None and self.state != STATE_STOPPED:
             self._timer = self._arm_timer(wait, self._run_pass)

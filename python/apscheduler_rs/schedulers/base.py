@@ -231,7 +231,7 @@ class BaseScheduler(metaclass=ABCMeta):
     def _sync_executors(self) -> None:
         self._engine.set_executors(
             [
-                (alias, ex, ex._pool if type(ex) is ThreadPoolExecutor else None)
+                (alias, ex, ex._pool if type(ex) is ThreadPoolExecutor else getattr(ex, "_native_runner", None))
                 for alias, ex in self._executors.items()
             ]
         )
