@@ -47,11 +47,7 @@ pub trait EngineStore<J> {
     /// applies the schedule change of every plan (advance the next run time, or delete the
     /// job) before returning the claimed jobs with their plans. A store shared by several
     /// schedulers does all of this in one transaction, so each due run is claimed once.
-    fn claim_due_jobs(
-        &self,
-        now: &ZonedTime,
-        plan: &mut dyn FnMut(&J) -> Plan,
-    ) -> Result<Vec<(J, Plan)>, String>;
+    fn claim_due_jobs(&self, now: &ZonedTime, plan: &mut dyn FnMut(&J) -> Plan) -> Result<Vec<(J, Plan)>, String>;
     /// Earliest next run time of a job that is not paused, in epoch microseconds.
     fn next_run_time(&self) -> Result<Option<i64>, String>;
 }

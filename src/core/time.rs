@@ -59,10 +59,7 @@ fn in_table_range(t: NaiveDateTime) -> NaiveDateTime {
         (chrono::NaiveDate::from_ymd_opt(y, 2, 29).is_some(), jan1)
     };
     let wanted = key(t.year());
-    (LAST_TABLE_YEAR - 27..=LAST_TABLE_YEAR)
-        .find(|y| key(*y) == wanted)
-        .and_then(|y| t.with_year(y))
-        .unwrap_or(t)
+    (LAST_TABLE_YEAR - 27..=LAST_TABLE_YEAR).find(|y| key(*y) == wanted).and_then(|y| t.with_year(y)).unwrap_or(t)
 }
 
 /// Offsets of recently used hours, per thread: a trigger search asks about the same few
@@ -179,7 +176,11 @@ impl Zone {
         match tz.offset_from_local_datetime(&in_table_range(local)) {
             LocalResult::Single(o) => o.fix().local_minus_utc(),
             LocalResult::Ambiguous(first, second) => {
-                if fold { second.fix().local_minus_utc() } else { first.fix().local_minus_utc() }
+                if fold {
+                    second.fix().local_minus_utc()
+                } else {
+                    first.fix().local_minus_utc()
+                }
             }
             LocalResult::None => {
                 // Offsets on either side of the gap; no zone has two transitions within a day.

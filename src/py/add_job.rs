@@ -7,15 +7,15 @@ use crate::core::clock::{Clock, SystemClock};
 use crate::core::time::ZonedTime;
 use crate::py::engine::{Engine, STATE_RUNNING};
 use crate::py::errors::conflicting_id_error;
-use crate::py::events::{enabled, EVENT_JOB_ADDED, INFO, JOB_EVENT};
-use crate::py::job::{new_job_id, Changes, Job};
+use crate::py::events::{EVENT_JOB_ADDED, INFO, JOB_EVENT, enabled};
+use crate::py::job::{Changes, Job, new_job_id};
 use crate::py::pyref::Cached;
 use crate::py::store::MemoryIndexStore;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString, PyTuple};
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 static UNDEFINED: Cached = Cached::new("apscheduler_rs.util", "undefined");
 
@@ -120,9 +120,10 @@ pub fn add_job_native<'py>(
         logger.call_method1("info", ("Added job \"%s\" to job store \"%s\"", name, alias))?;
     }
     if engine.state() == STATE_RUNNING
-        && let Some(next) = next {
-            engine.wake_if_before(next.micros());
-        }
+        && let Some(next) = next
+    {
+        engine.wake_if_before(next.micros());
+    }
     Ok(job)
 }
 

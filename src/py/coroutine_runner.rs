@@ -22,8 +22,8 @@ use parking_lot::{Mutex, RwLock};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 static IS_COROUTINE_PARTIAL: Cached = Cached::new("apscheduler_rs.util", "iscoroutinefunction_partial");
 static CANCELLED_ERROR: Cached = Cached::new("asyncio", "CancelledError");
@@ -44,7 +44,8 @@ fn is_coroutine_function(func: &Bound<'_, PyAny>) -> PyResult<bool> {
     };
     match target {
         Some(f) => {
-            let flags: i64 = f.getattr(pyo3::intern!(py, "__code__"))?.getattr(pyo3::intern!(py, "co_flags"))?.extract()?;
+            let flags: i64 =
+                f.getattr(pyo3::intern!(py, "__code__"))?.getattr(pyo3::intern!(py, "co_flags"))?.extract()?;
             Ok(flags & CO_COROUTINE != 0)
         }
         None => IS_COROUTINE_PARTIAL.get(py)?.call1((func,))?.is_truthy(),
@@ -135,7 +136,16 @@ impl TaskDone {
             None => {
                 let retval = task.call_method0(pyo3::intern!(py, "result"))?;
                 if mask & EVENT_JOB_EXECUTED != 0 {
-                    let event = execution_event(py, EVENT_JOB_EXECUTED, &self.id, &self.store, run_time, Some(retval), None, None)?;
+                    let event = execution_event(
+                        py,
+                        EVENT_JOB_EXECUTED,
+                        &self.id,
+                        &self.store,
+                        run_time,
+                        Some(retval),
+                        None,
+                        None,
+                    )?;
                     ctx.dispatch(py, &event, EVENT_JOB_EXECUTED)?;
                 }
                 if enabled(logger, INFO) {
@@ -147,10 +157,20 @@ impl TaskDone {
                 let text = if tb.is_none() {
                     pyo3::types::PyString::new(py, "").into_any()
                 } else {
-                    pyo3::types::PyString::new(py, "").call_method1(pyo3::intern!(py, "join"), (FORMAT_TB.get(py)?.call1((&tb,))?,))?
+                    pyo3::types::PyString::new(py, "")
+                        .call_method1(pyo3::intern!(py, "join"), (FORMAT_TB.get(py)?.call1((&tb,))?,))?
                 };
                 let event = if mask & EVENT_JOB_ERROR != 0 {
-                    Some(execution_event(py, EVENT_JOB_ERROR, &self.id, &self.store, run_time, None, Some(exc.clone()), Some(text))?)
+                    Some(execution_event(
+                        py,
+                        EVENT_JOB_ERROR,
+                        &self.id,
+                        &self.store,
+                        run_time,
+                        None,
+                        Some(exc.clone()),
+                        Some(text),
+                    )?)
                 } else {
                     None
                 };
@@ -158,7 +178,11 @@ impl TaskDone {
                     let exc_info = PyTuple::new(py, [exc.get_type().into_any(), exc.clone(), tb.clone()])?;
                     let kw = PyDict::new(py);
                     kw.set_item("exc_info", exc_info)?;
-                    logger.call_method(pyo3::intern!(py, "error"), ("Job \"%s\" raised an exception", job), Some(&kw))?;
+                    logger.call_method(
+                        pyo3::intern!(py, "error"),
+                        ("Job \"%s\" raised an exception", job),
+                        Some(&kw),
+                    )?;
                 }
                 if !tb.is_none() {
                     let _ = CLEAR_FRAMES.get(py).and_then(|f| f.call1((&tb,)));
@@ -184,7 +208,13 @@ impl CoroutineRunner {
         })
     }
 
-    fn try_submit(&self, py: Python<'_>, job: &JobRef, store: &Arc<str>, run_times: &[ZonedTime]) -> PyResult<Submission> {
+    fn try_submit(
+        &self,
+        py: Python<'_>,
+        job: &JobRef,
+        store: &Arc<str>,
+        run_times: &[ZonedTime],
+    ) -> PyResult<Submission> {
         let Some(ctx) = self.shared.context.read().clone() else {
             return Err(pyo3::exceptions::PyAssertionError::new_err("This executor has not been started yet"));
         };
@@ -221,7 +251,10 @@ impl CoroutineRunner {
         };
         if !started {
             let times = run_times.iter().map(|t| zoned_to_datetime(py, t, None)).collect::<PyResult<Vec<_>>>()?;
-            let submitted = ctx.executor.bind(py).call_method1(pyo3::intern!(py, "_do_submit_job"), (job.clone_ref(py), PyList::new(py, times)?));
+            let submitted = ctx
+                .executor
+                .bind(py)
+                .call_method1(pyo3::intern!(py, "_do_submit_job"), (job.clone_ref(py), PyList::new(py, times)?));
             if let Err(e) = submitted {
                 self.shared.release(&id);
                 return Err(e);

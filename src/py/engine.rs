@@ -6,21 +6,21 @@
 //! ask Python what to do.
 
 use crate::core::clock::{Clock, SystemClock, Wakeup};
-use crate::core::engine::{process_jobs, wait_seconds, EngineHost, EngineJob, EngineStore, Submission};
+use crate::core::engine::{EngineHost, EngineJob, EngineStore, Submission, process_jobs, wait_seconds};
 use crate::core::time::{Zone, ZonedTime};
+use crate::py::coroutine_runner::CoroutineRunner;
 use crate::py::errors::MAX_INSTANCES_REACHED;
 use crate::py::events::*;
-use crate::py::coroutine_runner::CoroutineRunner;
 use crate::py::executor::ThreadPool;
 use crate::py::job::JobRef;
-use crate::py::store::{native_store, EngineStoreRef, StoreHandle};
+use crate::py::store::{EngineStoreRef, StoreHandle, native_store};
 use crate::py::time::{zone_from_tzinfo, zoned_to_datetime};
 use parking_lot::RwLock;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU8, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, AtomicU32, Ordering};
 use std::time::Duration;
 
 pub const STATE_STOPPED: u8 = 0;
@@ -78,9 +78,10 @@ impl PassHost<'_> {
         Python::attach(|py| {
             let logger = self.logger.bind(py);
             if enabled(logger, level)
-                && let Some(args) = ignore_error(py, args(py)) {
-                    ignore_error(py, logger.call_method1("log", args));
-                }
+                && let Some(args) = ignore_error(py, args(py))
+            {
+                ignore_error(py, logger.call_method1("log", args));
+            }
         })
     }
 }
@@ -118,24 +119,32 @@ impl EngineHost<JobRef> for PassHost<'_> {
     fn store_failed(&mut self, store: &str, error: &str) {
         self.log(WARNING, |py| {
             let alias = pyo3::types::PyString::new(py, store).repr()?;
-            pyo3::types::PyTuple::new(py, [
-                WARNING.into_pyobject(py)?.into_any(),
-                "Error getting due jobs from job store %s: %s".into_pyobject(py)?.into_any(),
-                alias.into_any(),
-                error.into_pyobject(py)?.into_any(),
-            ])
+            pyo3::types::PyTuple::new(
+                py,
+                [
+                    WARNING.into_pyobject(py)?.into_any(),
+                    "Error getting due jobs from job store %s: %s".into_pyobject(py)?.into_any(),
+                    alias.into_any(),
+                    error.into_pyobject(py)?.into_any(),
+                ],
+            )
         });
     }
 
     fn executor_missing(&mut self, job: &JobRef, _store: &str) {
         let executor = executor_of(job);
         self.log(ERROR, |py| {
-            pyo3::types::PyTuple::new(py, [
-                ERROR.into_pyobject(py)?.into_any(),
-                "Executor lookup (\"%s\") failed for job \"%s\" -- removing it from the job store".into_pyobject(py)?.into_any(),
-                (*executor).into_pyobject(py)?.into_any(),
-                job.clone_ref(py).into_bound(py).into_any(),
-            ])
+            pyo3::types::PyTuple::new(
+                py,
+                [
+                    ERROR.into_pyobject(py)?.into_any(),
+                    "Executor lookup (\"%s\") failed for job \"%s\" -- removing it from the job store"
+                        .into_pyobject(py)?
+                        .into_any(),
+                    (*executor).into_pyobject(py)?.into_any(),
+                    job.clone_ref(py).into_bound(py).into_any(),
+                ],
+            )
         });
     }
 
@@ -166,12 +175,17 @@ impl EngineHost<JobRef> for PassHost<'_> {
     fn max_instances_reached(&mut self, job: &JobRef, store: &str, run_times: Vec<ZonedTime>) {
         let max = job.get().fields.lock().max_instances.unwrap_or(1);
         self.log(WARNING, |py| {
-            pyo3::types::PyTuple::new(py, [
-                WARNING.into_pyobject(py)?.into_any(),
-                "Execution of job \"%s\" skipped: maximum number of running instances reached (%s)".into_pyobject(py)?.into_any(),
-                job.clone_ref(py).into_bound(py).into_any(),
-                max.into_pyobject(py)?.into_any(),
-            ])
+            pyo3::types::PyTuple::new(
+                py,
+                [
+                    WARNING.into_pyobject(py)?.into_any(),
+                    "Execution of job \"%s\" skipped: maximum number of running instances reached (%s)"
+                        .into_pyobject(py)?
+                        .into_any(),
+                    job.clone_ref(py).into_bound(py).into_any(),
+                    max.into_pyobject(py)?.into_any(),
+                ],
+            )
         });
         if self.mask & EVENT_JOB_MAX_INSTANCES != 0 {
             self.queued.push((EVENT_JOB_MAX_INSTANCES, job.clone(), Arc::from(store), run_times));
@@ -224,10 +238,10 @@ impl Engine {
         // The GIL first, the lock second (never wait for the GIL while holding the lock).
         Python::attach(|py| {
             let waker = self.waker.read().as_ref().map(|w| w.clone_ref(py));
-            if let Some(waker) = waker {
-                if let Err(e) = waker.call0(py) {
-                    e.write_unraisable(py, Some(waker.bind(py)));
-                }
+            if let Some(waker) = waker
+                && let Err(e) = waker.call0(py)
+            {
+                e.write_unraisable(py, Some(waker.bind(py)));
             }
         });
     }

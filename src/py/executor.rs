@@ -4,8 +4,9 @@
 //! released; after a job they keep running ready jobs for up to ~100 µs before releasing the GIL
 //! again (measured in design/gil-dispatch.md: ~75× the throughput of attaching per job).
 
-use crate::core::engine::{format_timedelta, Submission};
+use crate::core::engine::{Submission, format_timedelta};
 use crate::core::time::ZonedTime;
+use crate::py::engine::Engine;
 use crate::py::errors::max_instances_reached;
 use crate::py::events::*;
 use crate::py::job::{Job, JobRef};
@@ -16,9 +17,8 @@ use parking_lot::{Mutex, RwLock};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 use std::collections::HashMap;
-use crate::py::engine::Engine;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -166,15 +166,16 @@ fn worker_main(rx: Receiver<Work>, shared: Arc<Shared>, name: String) {
 fn run_work(py: Python<'_>, shared: &Shared, context: Option<(&PoolContext, &LogLevels)>, work: Work) {
     let id = work.job.get().id().unwrap_or_else(|| Arc::from(""));
     if let Some((context, levels)) = context
-        && let Err(e) = run_job(py, context, levels, &work) {
-            // Failure of the machinery itself, not of the job: logged, no event (as upstream).
-            let logger = context.logger.bind(py);
-            let _ = logger.call_method(
-                "error",
-                ("Error running job %s", &*id),
-                Some(&[("exc_info", e.into_value(py))].into_py_dict(py).unwrap_or_else(|_| PyDict::new(py))),
-            );
-        }
+        && let Err(e) = run_job(py, context, levels, &work)
+    {
+        // Failure of the machinery itself, not of the job: logged, no event (as upstream).
+        let logger = context.logger.bind(py);
+        let _ = logger.call_method(
+            "error",
+            ("Error running job %s", &*id),
+            Some(&[("exc_info", e.into_value(py))].into_py_dict(py).unwrap_or_else(|_| PyDict::new(py))),
+        );
+    }
     finish(shared, &id);
 }
 
@@ -230,9 +231,10 @@ fn run_job<'py>(py: Python<'py>, ctx: &PoolContext, levels: &LogLevels, work: &W
         let wants_time = levels.info || mask & (EVENT_JOB_EXECUTED | EVENT_JOB_ERROR) != 0;
         let rt = if wants_time { Some(zoned_to_datetime(py, run_time, None)?.into_any()) } else { None };
         if let Some(rt) = &rt
-            && levels.info {
-                logger.call_method1("info", ("Running job \"%s\" (scheduled at %s)", job, rt))?;
-            }
+            && levels.info
+        {
+            logger.call_method1("info", ("Running job \"%s\" (scheduled at %s)", job, rt))?;
+        }
         match func.bind(py).call(&args, Some(&kwargs)) {
             Ok(retval) => {
                 if let (true, Some(rt)) = (mask & EVENT_JOB_EXECUTED != 0, &rt) {
@@ -252,11 +254,19 @@ fn run_job<'py>(py: Python<'py>, ctx: &PoolContext, levels: &LogLevels, work: &W
                             .call_method1("join", (FORMAT_TB.get(py)?.call1((tb,))?,))?,
                         None => pyo3::types::PyString::new(py, "").into_any(),
                     };
-                    let event = execution_event(py, EVENT_JOB_ERROR, &id, store, rt, None, Some(exc.clone()), Some(text))?;
+                    let event =
+                        execution_event(py, EVENT_JOB_ERROR, &id, store, rt, None, Some(exc.clone()), Some(text))?;
                     events.push((EVENT_JOB_ERROR, event));
                 }
                 if levels.error {
-                    let exc_info = PyTuple::new(py, [exc.get_type().into_any(), exc.clone(), tb.clone().map_or_else(|| py.None().into_bound(py), |t| t.into_any())])?;
+                    let exc_info = PyTuple::new(
+                        py,
+                        [
+                            exc.get_type().into_any(),
+                            exc.clone(),
+                            tb.clone().map_or_else(|| py.None().into_bound(py), |t| t.into_any()),
+                        ],
+                    )?;
                     let kw = [("exc_info", exc_info)].into_py_dict(py)?;
                     logger.call_method("error", ("Job \"%s\" raised an exception", job), Some(&kw))?;
                 }
@@ -289,11 +299,7 @@ impl ThreadPool {
     /// Binds the pool to a scheduler and starts its workers (again, after a shutdown).
     fn start(&self, scheduler: Bound<'_, PyAny>, logger: Bound<'_, PyAny>) -> PyResult<()> {
         // Schedulers of ours dispatch through their native engine; any other goes through Python.
-        let engine = scheduler
-            .getattr("_engine")
-            .ok()
-            .and_then(|e| e.cast_into::<Engine>().ok())
-            .map(Bound::unbind);
+        let engine = scheduler.getattr("_engine").ok().and_then(|e| e.cast_into::<Engine>().ok()).map(Bound::unbind);
         *self.shared.context.write() =
             Some(Arc::new(PoolContext { scheduler: scheduler.unbind(), engine, logger: logger.unbind() }));
         if self.sender.lock().is_none() {

@@ -54,9 +54,10 @@ pub fn shared_empty_kwargs(py: Python<'_>) -> &Bound<'_, PyDict> {
 /// The job's own kwargs object (materializing a private dict in place of the shared one).
 fn own_kwargs(py: Python<'_>, kwargs: &mut Option<Py<PyAny>>) -> Option<Py<PyAny>> {
     if let Some(k) = kwargs.as_ref()
-        && k.is(shared_empty_kwargs(py)) {
-            *kwargs = Some(PyDict::new(py).into_any().unbind());
-        }
+        && k.is(shared_empty_kwargs(py))
+    {
+        *kwargs = Some(PyDict::new(py).into_any().unbind());
+    }
     kwargs.as_ref().map(|k| k.clone_ref(py))
 }
 
@@ -149,9 +150,10 @@ fn describe_callable(func: &Bound<'_, PyAny>) -> PyResult<(Py<PyAny>, Option<Py<
     let key = func.as_ptr() as usize;
     if let Some(map) = CACHE.lock().as_ref()
         && let Some((f, name, r)) = map.get(&key)
-            && f.is(func) {
-                return Ok((name.clone_ref(py), r.as_ref().map(|r| r.clone_ref(py))));
-            }
+        && f.is(func)
+    {
+        return Ok((name.clone_ref(py), r.as_ref().map(|r| r.clone_ref(py))));
+    }
     let func_ref = match OBJ_TO_REF.get(py)?.call1((func,)) {
         Ok(r) => Some(r.unbind()),
         Err(e) if e.is_instance_of::<PyValueError>(py) => None,
@@ -197,9 +199,10 @@ fn check_callable_args(func: &Bound<'_, PyAny>, args: &Bound<'_, PyAny>, kwargs:
     let key = (func.as_ptr() as usize, args.len()?);
     if let Some(map) = CACHE.lock().as_ref()
         && let Some(entry) = map.get(&key)
-            && entry.iter().zip(&parts).all(|(a, b)| a.is(b)) {
-                return Ok(());
-            }
+        && entry.iter().zip(&parts).all(|(a, b)| a.is(b))
+    {
+        return Ok(());
+    }
     CHECK_CALLABLE_ARGS.get(py)?.call1((func, args, kwargs))?;
     let mut guard = CACHE.lock();
     let map = guard.get_or_insert_with(HashMap::default);
@@ -225,7 +228,12 @@ impl Job {
 
     /// Validates `c` (everything before anything is assigned, in APScheduler's order and with
     /// its messages), then assigns it all at once.
-    pub fn apply<'py>(&self, py: Python<'py>, mut c: Changes<'py>, unknown: Option<&Bound<'py, PyDict>>) -> PyResult<()> {
+    pub fn apply<'py>(
+        &self,
+        py: Python<'py>,
+        mut c: Changes<'py>,
+        unknown: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<()> {
         let mut ok = Approved::default();
         let has_id = self.fields.lock().id.is_some();
 
@@ -344,7 +352,8 @@ impl Job {
         }
 
         if let Some(unknown) = unknown.filter(|u| !u.is_empty()) {
-            let keys: Vec<String> = unknown.keys().iter().map(|k| k.str().map(|s| s.to_string())).collect::<PyResult<_>>()?;
+            let keys: Vec<String> =
+                unknown.keys().iter().map(|k| k.str().map(|s| s.to_string())).collect::<PyResult<_>>()?;
             return Err(PyAttributeError::new_err(format!(
                 "The following are not modifiable attributes of Job: {}",
                 keys.join(", ")
@@ -392,9 +401,10 @@ impl Job {
             return Ok(None);
         }
         if let Ok(dt) = value.cast::<PyDateTime>()
-            && pyo3::types::PyTzInfoAccess::get_tzinfo(dt).is_some() {
-                return zoned_from_datetime(value).map(Some);
-            }
+            && pyo3::types::PyTzInfoAccess::get_tzinfo(dt).is_some()
+        {
+            return zoned_from_datetime(value).map(Some);
+        }
         let scheduler = self.fields.lock().scheduler.as_ref().map(|s| s.clone_ref(py));
         let tz = match scheduler {
             Some(s) => s.bind(py).getattr("timezone")?,
@@ -412,11 +422,7 @@ impl Job {
     pub fn describe(&self, py: Python<'_>) -> PyResult<String> {
         let (name, trigger, next) = {
             let f = self.fields.lock();
-            (
-                f.name.as_ref().map(|n| n.clone_ref(py)),
-                f.trigger.as_ref().map(|t| t.clone_ref(py)),
-                f.next_run_time,
-            )
+            (f.name.as_ref().map(|n| n.clone_ref(py)), f.trigger.as_ref().map(|t| t.clone_ref(py)), f.next_run_time)
         };
         let name = name.ok_or_else(|| missing("name"))?;
         let trigger = trigger.ok_or_else(|| missing("trigger"))?;

@@ -20,13 +20,14 @@ use crossbeam_channel::{Receiver, Sender};
 use parking_lot::Mutex;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::JoinHandle;
 
 /// The worker's entry point; `argv` carries the two pipe fds.
-const WORKER_MAIN: &str = "import sys; from apscheduler_rs._procworker import main; main(int(sys.argv[1]), int(sys.argv[2]))";
+const WORKER_MAIN: &str =
+    "import sys; from apscheduler_rs._procworker import main; main(int(sys.argv[1]), int(sys.argv[2]))";
 
 enum Task {
     Run { payload: Vec<u8>, callback: Py<PyAny> },
@@ -265,7 +266,8 @@ impl ProcessPool {
         *self.stats.pids.lock() = vec![0; self.max_workers];
         let (done_tx, done_rx) = crossbeam_channel::unbounded();
         let mut managers = self.managers.lock();
-        let thread_error = |e: std::io::Error| pyo3::exceptions::PyRuntimeError::new_err(format!("cannot start pool thread: {e}"));
+        let thread_error =
+            |e: std::io::Error| pyo3::exceptions::PyRuntimeError::new_err(format!("cannot start pool thread: {e}"));
         let reporter = std::thread::Builder::new()
             .name("ProcessPool-reporter".into())
             .spawn(move || reporter_main(done_rx))

@@ -9,7 +9,7 @@
 use crate::core::engine::Plan;
 use crate::core::store::sql::sqlite::SqliteRows;
 use crate::core::store::sql::url::{self, Target};
-use crate::core::store::sql::{micros_to_timestamp, timestamp_to_micros, Change, Row, RowError, RowStore, TableNames};
+use crate::core::store::sql::{Change, Row, RowError, RowStore, TableNames, micros_to_timestamp, timestamp_to_micros};
 use crate::core::time::{Zone, ZonedTime};
 use crate::py::errors::{conflicting_id_error, job_lookup_error};
 use crate::py::job::{Job, JobRef};
@@ -245,7 +245,13 @@ impl RowJobStore {
     }
 
     /// Replaces the stored state of one job as is (used by format conversions).
-    fn write_state(&self, py: Python<'_>, job_id: String, next_run_time: Option<&Bound<'_, PyAny>>, state: &[u8]) -> PyResult<()> {
+    fn write_state(
+        &self,
+        py: Python<'_>,
+        job_id: String,
+        next_run_time: Option<&Bound<'_, PyAny>>,
+        state: &[u8],
+    ) -> PyResult<()> {
         let next = match next_run_time {
             Some(t) if !t.is_none() => Some(now_ts(t)?),
             _ => None,

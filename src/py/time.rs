@@ -4,7 +4,7 @@
 //! produces in DST gaps, so we read the fields ourselves and keep Python's `fold` model.
 
 use crate::core::time::{Zone, ZonedTime};
-use chrono::{NaiveDate, NaiveDateTime, Timelike, Datelike};
+use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
 use chrono_tz::Tz;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -21,12 +21,13 @@ pub fn zone_from_tzinfo(tz: &Bound<'_, PyAny>) -> PyResult<Zone> {
     for attr in ["key", "zone"] {
         // ZoneInfo has `.key`, pytz zones have `.zone`.
         if let Ok(name) = tz.getattr(attr)
-            && let Ok(name) = name.extract::<String>() {
-                return name
-                    .parse::<Tz>()
-                    .map(Zone::Iana)
-                    .map_err(|_| PyValueError::new_err(format!("unknown time zone {name:?}")));
-            }
+            && let Ok(name) = name.extract::<String>()
+        {
+            return name
+                .parse::<Tz>()
+                .map(Zone::Iana)
+                .map_err(|_| PyValueError::new_err(format!("unknown time zone {name:?}")));
+        }
     }
     if tz.is_instance(timezone_type(py)?.bind(py))? {
         let offset = tz.call_method1("utcoffset", (py.None(),))?;
@@ -38,10 +39,7 @@ pub fn zone_from_tzinfo(tz: &Bound<'_, PyAny>) -> PyResult<Zone> {
         }
         return Ok(Zone::NamedFixed(secs, crate::core::time::ZoneName::intern(&name)));
     }
-    Err(PyTypeError::new_err(format!(
-        "unsupported tzinfo type {}",
-        tz.get_type().name()?
-    )))
+    Err(PyTypeError::new_err(format!("unsupported tzinfo type {}", tz.get_type().name()?)))
 }
 
 fn timezone_type(py: Python<'_>) -> PyResult<&Py<PyAny>> {
@@ -69,9 +67,7 @@ pub fn zone_to_tzinfo<'py>(py: Python<'py>, zone: &Zone) -> PyResult<Bound<'py, 
 
 /// An aware `datetime` as a core [`ZonedTime`]. Naive values are a `ValueError`.
 pub fn zoned_from_datetime(dt: &Bound<'_, PyAny>) -> PyResult<ZonedTime> {
-    let dt = dt
-        .cast::<PyDateTime>()
-        .map_err(|_| PyTypeError::new_err("expected a datetime.datetime"))?;
+    let dt = dt.cast::<PyDateTime>().map_err(|_| PyTypeError::new_err("expected a datetime.datetime"))?;
     let Some(tzinfo) = dt.get_tzinfo() else {
         return Err(PyValueError::new_err("expected an aware datetime (with tzinfo)"));
     };

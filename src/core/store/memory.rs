@@ -75,10 +75,7 @@ impl<J> MemoryIndex<J> {
 
     /// Jobs whose run time is at or before `now`, earliest first.
     pub fn due(&self, now: i64) -> impl Iterator<Item = &J> {
-        self.by_time
-            .iter()
-            .take_while(move |((at, _), _)| *at != PAUSED && *at <= now)
-            .map(|(_, job)| job)
+        self.by_time.iter().take_while(move |((at, _), _)| *at != PAUSED && *at <= now).map(|(_, job)| job)
     }
 
     /// The earliest run time of a job that is not paused.

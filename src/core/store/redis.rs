@@ -226,7 +226,9 @@ impl RowStore for RedisRows {
                         Change::Update(r) => {
                             pipe.cmd("HSET").arg(&self.jobs_key).arg(&r.id).arg(&r.state).ignore();
                             match r.next_run_time {
-                                Some(t) => pipe.cmd("ZADD").arg(&self.run_times_key).arg(format!("{t:?}")).arg(&r.id).ignore(),
+                                Some(t) => {
+                                    pipe.cmd("ZADD").arg(&self.run_times_key).arg(format!("{t:?}")).arg(&r.id).ignore()
+                                }
                                 None => pipe.cmd("ZREM").arg(&self.run_times_key).arg(&r.id).ignore(),
                             };
                         }

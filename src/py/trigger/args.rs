@@ -8,8 +8,8 @@ use crate::core::time::{Zone, ZonedTime};
 use crate::py::time::zone_from_tzinfo;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
 use pyo3::sync::PyOnceLock;
+use pyo3::types::PyDict;
 use pyo3::types::{PyDateTime, PyDelta, PyDeltaAccess, PyTimeAccess, PyTzInfo, PyTzInfoAccess};
 
 fn cached<'py>(

@@ -209,7 +209,8 @@ impl PyIntervalTrigger {
         let jitter = state.call_method1("get", ("jitter",))?;
         let jitter = Jitter::new(Some(&jitter));
         let end_t = args::zoned_opt(Some(&end))?;
-        self.core = std::sync::Arc::new(IntervalTrigger::new(micros, args::zoned(&start)?, end_t, zone.zone, jitter.value));
+        self.core =
+            std::sync::Arc::new(IntervalTrigger::new(micros, args::zoned(&start)?, end_t, zone.zone, jitter.value));
         self.jitter = jitter;
         self.tz = zone.tz;
         self.start_date = OnceLock::new();

@@ -35,7 +35,10 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
 
 /// True when `obj`'s class does not override `get_next_fire_time` defined on `base`.
 fn not_overridden(obj: &Bound<'_, PyAny>, base: &Bound<'_, PyAny>) -> bool {
-    match (obj.get_type().getattr(pyo3::intern!(obj.py(), "get_next_fire_time")), base.getattr(pyo3::intern!(obj.py(), "get_next_fire_time"))) {
+    match (
+        obj.get_type().getattr(pyo3::intern!(obj.py(), "get_next_fire_time")),
+        base.getattr(pyo3::intern!(obj.py(), "get_next_fire_time")),
+    ) {
         (Ok(a), Ok(b)) => a.is(&b),
         _ => false,
     }

@@ -5,7 +5,7 @@
 //! (MySQL 8.0+, MariaDB 10.6+). `job_state` is a `BLOB` as in APScheduler, so a job's pickled
 //! state is limited to 64 KiB here too.
 
-use super::{paused_last, Change, Row, RowError, RowResult, RowStore, TableNames};
+use super::{Change, Row, RowError, RowResult, RowStore, TableNames, paused_last};
 use mysql::prelude::Queryable;
 use mysql::{Conn, Opts, TxOpts};
 use parking_lot::Mutex;
@@ -66,7 +66,12 @@ impl MysqlRows {
     }
 }
 
-fn set_aside_in(c: &mut impl Queryable, table: &str, side: &str, rows: &[(String, String)]) -> Result<(), mysql::Error> {
+fn set_aside_in(
+    c: &mut impl Queryable,
+    table: &str,
+    side: &str,
+    rows: &[(String, String)],
+) -> Result<(), mysql::Error> {
     let at = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
     for (id, error) in rows {
         c.exec_drop(
@@ -115,10 +120,12 @@ impl RowStore for MysqlRows {
 
     fn update(&self, row: &Row) -> RowResult<()> {
         // MySQL reports "changed" rows, not "matched" rows: look the id up in the same transaction.
-        let (table, sql) = (&self.table, format!("UPDATE {} SET next_run_time = ?, job_state = ? WHERE id = ?", self.table));
+        let (table, sql) =
+            (&self.table, format!("UPDATE {} SET next_run_time = ?, job_state = ? WHERE id = ?", self.table));
         let found = self.with(|c| {
             let mut tx = c.start_transaction(TxOpts::default())?;
-            let exists: Option<i64> = tx.exec_first(format!("SELECT 1 FROM {table} WHERE id = ? FOR UPDATE"), (&row.id,))?;
+            let exists: Option<i64> =
+                tx.exec_first(format!("SELECT 1 FROM {table} WHERE id = ? FOR UPDATE"), (&row.id,))?;
             if exists.is_some() {
                 tx.exec_drop(&sql, (row.next_run_time, &row.state, &row.id))?;
             }
@@ -195,7 +202,9 @@ impl RowStore for MysqlRows {
                  SELECT id, next_run_time, job_state FROM {side}"
             ))?;
             let moved = tx.affected_rows();
-            tx.query_drop(format!("DELETE s FROM {side} s JOIN {table} t ON t.id = s.id AND t.job_state = s.job_state"))?;
+            tx.query_drop(format!(
+                "DELETE s FROM {side} s JOIN {table} t ON t.id = s.id AND t.job_state = s.job_state"
+            ))?;
             tx.commit()?;
             Ok(moved as usize)
         })
@@ -227,7 +236,10 @@ impl RowStore for MysqlRows {
             // Deletions in batches: one round trip per 500 jobs.
             for chunk in deleted.chunks(500) {
                 let marks = vec!["?"; chunk.len()].join(", ");
-                tx.exec_drop(format!("DELETE FROM {table} WHERE id IN ({marks})"), mysql::Params::Positional(chunk.to_vec()))?;
+                tx.exec_drop(
+                    format!("DELETE FROM {table} WHERE id IN ({marks})"),
+                    mysql::Params::Positional(chunk.to_vec()),
+                )?;
             }
             set_aside_in(&mut tx, table, side, &aside)?;
             tx.commit()

@@ -6,7 +6,7 @@
 //! another scheduler is claiming are skipped, and once that claim commits, the rows no longer
 //! match `next_run_time <= now`, so each due run is taken once.
 
-use super::{paused_last, quote_double, Change, Row, RowError, RowResult, RowStore, TableNames};
+use super::{Change, Row, RowError, RowResult, RowStore, TableNames, paused_last, quote_double};
 use parking_lot::Mutex;
 use postgres::error::SqlState;
 use postgres::{Client, GenericClient, NoTls};
@@ -60,7 +60,12 @@ impl PostgresRows {
     }
 }
 
-fn set_aside_in(c: &mut impl GenericClient, table: &str, side: &str, rows: &[(String, String)]) -> Result<(), postgres::Error> {
+fn set_aside_in(
+    c: &mut impl GenericClient,
+    table: &str,
+    side: &str,
+    rows: &[(String, String)],
+) -> Result<(), postgres::Error> {
     let at = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
     for (id, error) in rows {
         c.execute(

@@ -6,9 +6,9 @@
 //! [`BUSY_TIMEOUT`] for the file lock. A claim is one `BEGIN IMMEDIATE` transaction, so two
 //! processes never read the same due row before one of them has moved it on.
 
-use super::{is_plain, paused_last, quote_double, Change, Row, RowError, RowResult, RowStore, TableNames};
+use super::{Change, Row, RowError, RowResult, RowStore, TableNames, is_plain, paused_last, quote_double};
 use parking_lot::Mutex;
-use rusqlite::{params, Connection, ErrorCode, OptionalExtension, TransactionBehavior};
+use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -123,7 +123,8 @@ impl RowStore for SqliteRows {
             *guard = Some(self.open().map_err(backend)?);
         }
         let Some(conn) = guard.as_mut() else { return Err(RowError::Backend("sqlite: no connection".into())) };
-        let result = conn.prepare_cached(&sql).and_then(|mut st| st.execute(params![row.id, row.next_run_time, row.state]));
+        let result =
+            conn.prepare_cached(&sql).and_then(|mut st| st.execute(params![row.id, row.next_run_time, row.state]));
         match result {
             Ok(_) => Ok(()),
             Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == ErrorCode::ConstraintViolation => {
@@ -198,7 +199,10 @@ impl RowStore for SqliteRows {
         let s = &self.sql;
         self.with(|conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let ids: Vec<i64> = tx.prepare(&format!("SELECT rowid FROM {}", s.side))?.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+            let ids: Vec<i64> = tx
+                .prepare(&format!("SELECT rowid FROM {}", s.side))?
+                .query_map([], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
             let mut moved = 0;
             for rowid in ids {
                 let n = tx.execute(

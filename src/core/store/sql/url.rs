@@ -17,9 +17,8 @@ pub enum Target {
 pub struct UrlError(pub String);
 
 pub fn parse(url: &str) -> Result<Target, UrlError> {
-    let (scheme, rest) = url
-        .split_once("://")
-        .ok_or_else(|| UrlError(format!("Could not parse SQLAlchemy URL from string '{url}'")))?;
+    let (scheme, rest) =
+        url.split_once("://").ok_or_else(|| UrlError(format!("Could not parse SQLAlchemy URL from string '{url}'")))?;
     let dialect = scheme.split('+').next().unwrap_or_default().to_ascii_lowercase();
     match dialect.as_str() {
         "sqlite" => {
