@@ -10,6 +10,7 @@ added from another thread must run before the armed timer.
 from __future__ import annotations
 
 import threading
+from abc import abstractmethod
 from typing import Any
 
 from . import SchedulerNotRunningError
@@ -72,11 +73,14 @@ class _LoopScheduler(BaseScheduler):
 
     # --- per event loop ------------------------------------------------------------------------
 
-    def _call_soon_threadsafe(self, callback: Any) -> None:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def _call_soon_threadsafe(self, callback: Any) -> None:
+        """Run ``callback()`` on the event loop, from any thread."""
 
-    def _arm_timer(self, seconds: float, callback: Any) -> Any:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def _arm_timer(self, seconds: float, callback: Any) -> Any:
+        """Schedule ``callback()`` on the loop after ``seconds``; return a cancellable handle."""
 
-    def _cancel_timer(self) -> None:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def _cancel_timer(self) -> None:
+        """Cancel the armed timer, if any."""
