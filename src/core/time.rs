@@ -266,7 +266,8 @@ impl ZonedTime {
 
     /// Microseconds since the epoch: the sort key of run times everywhere in the core.
     pub fn micros(&self) -> i64 {
-        self.instant().timestamp_micros()
+        // Same value as `instant()`, without chrono's checked date arithmetic (hot in searches).
+        self.local.and_utc().timestamp_micros() - self.utc_offset() as i64 * 1_000_000
     }
 
     /// `normalize()`: re-derive the wall time from the instant (moves gap times forward).
