@@ -113,7 +113,7 @@ def add_job_native(
     engine: Engine, scheduler: Any, index: MemoryIndexStore, alias: str, replace_existing: bool,
     defaults: tuple[Any, Any, Any], trigger: Any, executor: Any, func: Any, args: Any, kwargs: Any,
     id: Any, name: Any, misfire_grace_time: Any, coalesce: Any, max_instances: Any,
-    next_run_time: Any,
+    next_run_time: Any, trigger_private: bool = False,
 ) -> Job: ...
 
 # Trigger bases (the public classes in apscheduler_rs.triggers.* subclass these).

@@ -23,7 +23,7 @@ static UNDEFINED: Cached = Cached::new("apscheduler_rs.util", "undefined");
 #[pyfunction]
 #[pyo3(signature = (engine, scheduler, index, alias, replace_existing, defaults, trigger, executor,
                     func, args, kwargs, id, name, misfire_grace_time, coalesce, max_instances,
-                    next_run_time))]
+                    next_run_time, trigger_private=false))]
 #[allow(clippy::too_many_arguments)]
 pub fn add_job_native<'py>(
     py: Python<'py>,
@@ -44,6 +44,7 @@ pub fn add_job_native<'py>(
     coalesce: &Bound<'py, PyAny>,
     max_instances: &Bound<'py, PyAny>,
     next_run_time: &Bound<'py, PyAny>,
+    trigger_private: bool,
 ) -> PyResult<Py<Job>> {
     let undefined = UNDEFINED.get(py)?;
     let args = if args.is_none() {
@@ -90,6 +91,10 @@ pub fn add_job_native<'py>(
     };
     job.fields.lock().jobstore_alias = Some(alias.clone().into_any().unbind());
     let native = job.fields.lock().native_trigger.is_some();
+    if trigger_private && native {
+        // The trigger was made from an alias for this job alone: keep only its native form.
+        job.drop_private_trigger(py, trigger);
+    }
     let job = Py::new(py, job)?;
     untrack_from_gc(job.bind(py).as_any());
     if native && !has_instance_dict(trigger) {

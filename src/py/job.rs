@@ -7,6 +7,7 @@
 use crate::core::engine::EngineJob;
 use crate::core::time::ZonedTime;
 use crate::core::trigger::Trigger;
+use crate::core::trigger::interval::IntervalTrigger;
 use crate::py::pyref::*;
 use crate::py::time::{zoned_from_datetime, zoned_to_datetime};
 use crate::py::trigger::native_trigger;
@@ -27,7 +28,7 @@ pub struct JobFields {
     pub func_ref: Option<Option<Py<PyAny>>>,
     pub args: Option<Py<PyAny>>,
     pub kwargs: Option<Py<PyAny>>,
-    pub trigger: Option<Py<PyAny>>,
+    pub trigger: Option<TriggerSlot>,
     pub native_trigger: Option<Arc<dyn Trigger>>,
     pub executor: Option<Arc<str>>,
     pub misfire_grace_time: Option<Option<i64>>,
@@ -37,6 +38,77 @@ pub struct JobFields {
     pub next_run_time: Option<Option<ZonedTime>>,
     pub scheduler: Option<Py<PyAny>>,
     pub jobstore_alias: Option<Py<PyAny>>,
+}
+
+/// A job's Python trigger object, or what it is created from on first use. The engine needs
+/// only the native trigger, so jobs that nobody inspects never create the object (issues #2
+/// and #4).
+pub enum TriggerSlot {
+    Object(Py<PyAny>),
+    /// A restored job: its stored state, unpickled on first use (see `py/restore.rs`).
+    Stored(Box<[u8]>),
+    /// An interval trigger that `add_job` made from an alias (nobody else holds it) and that
+    /// its class, zone and jitter objects plus the native trigger describe completely.
+    Interval(Arc<TriggerTemplate>, Arc<IntervalTrigger>),
+}
+
+/// What interval triggers made from the same alias share: class, zone and jitter objects.
+pub struct TriggerTemplate {
+    class: Py<PyAny>,
+    tz: Py<PyAny>,
+    jitter: Py<PyAny>,
+}
+
+impl TriggerTemplate {
+    /// The shared template of these objects (a few per process: one per scheduler zone).
+    pub fn shared(py: Python<'_>, class: &Bound<'_, PyAny>, tz: Py<PyAny>, jitter: Py<PyAny>) -> Option<Arc<Self>> {
+        static TEMPLATES: Mutex<Vec<Arc<TriggerTemplate>>> = Mutex::new(Vec::new());
+        let mut all = TEMPLATES.lock();
+        let same = |t: &&Arc<TriggerTemplate>| t.class.is(class) && t.tz.is(&tz) && t.jitter.is(&jitter);
+        if let Some(t) = all.iter().find(same) {
+            return Some(t.clone());
+        }
+        if all.len() >= 64 {
+            return None;
+        }
+        let t = Arc::new(TriggerTemplate { class: class.clone().unbind(), tz, jitter });
+        all.push(t.clone());
+        drop(all);
+        let _ = py;
+        Some(t)
+    }
+
+    /// The trigger object: `cls.__new__(cls)` and the state its `__getstate__` would give.
+    fn build(&self, py: Python<'_>, core: &IntervalTrigger) -> PyResult<Py<PyAny>> {
+        use crate::py::trigger::args;
+        let class = self.class.bind(py);
+        let kw = PyDict::new(py);
+        kw.set_item("timezone", &self.tz)?;
+        let obj = class.call_method("__new__", (class,), Some(&kw))?;
+        let state = PyDict::new(py);
+        state.set_item("version", 2)?;
+        state.set_item("timezone", &self.tz)?;
+        state.set_item("start_date", args::to_datetime(py, &core.start, &self.tz)?)?;
+        state.set_item("end_date", py.None())?;
+        state.set_item("interval", args::new_delta(py, core.interval_micros)?)?;
+        state.set_item("jitter", &self.jitter)?;
+        obj.call_method1("__setstate__", (state,))?;
+        Ok(obj.unbind())
+    }
+}
+
+/// One shared `Arc<str>` per executor alias (most jobs name `'default'`).
+pub fn shared_alias(name: &str) -> Arc<str> {
+    static ALIASES: Mutex<Vec<Arc<str>>> = Mutex::new(Vec::new());
+    let mut all = ALIASES.lock();
+    if let Some(a) = all.iter().find(|a| &***a == name) {
+        return a.clone();
+    }
+    let a: Arc<str> = Arc::from(name);
+    if all.len() < 64 {
+        all.push(a.clone());
+    }
+    a
 }
 
 #[pyclass(module = "apscheduler_rs.job", name = "Job", subclass, weakref, frozen)]
@@ -344,7 +416,7 @@ impl Job {
             if !value.is_instance_of::<PyString>() {
                 return Err(PyTypeError::new_err("executor must be a string"));
             }
-            ok.executor = Some(Arc::from(value.extract::<String>()?));
+            ok.executor = Some(shared_alias(value.cast::<PyString>()?.to_str()?));
         }
 
         if let Some(value) = c.next_run_time.take() {
@@ -383,7 +455,7 @@ impl Job {
             f.max_instances = Some(v);
         }
         if let Some((trigger, native)) = ok.trigger {
-            f.trigger = Some(trigger);
+            f.trigger = Some(TriggerSlot::Object(trigger));
             f.native_trigger = native;
         }
         if let Some(v) = ok.executor {
@@ -418,11 +490,59 @@ impl Job {
         self.fields.lock().id.clone()
     }
 
+    /// The Python trigger object; a restored job creates it from its stored state on first use.
+    pub fn trigger_object(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        enum Pending {
+            Stored(Box<[u8]>),
+            Interval(Arc<TriggerTemplate>, Arc<IntervalTrigger>),
+        }
+        let pending = match &self.fields.lock().trigger {
+            None => return Ok(None),
+            Some(TriggerSlot::Object(t)) => return Ok(Some(t.clone_ref(py))),
+            Some(TriggerSlot::Stored(s)) => Pending::Stored(s.clone()),
+            Some(TriggerSlot::Interval(t, core)) => Pending::Interval(t.clone(), core.clone()),
+        };
+        // Python runs here: no lock held.
+        let trigger = match pending {
+            Pending::Stored(state) => {
+                let loaded = COMPAT_LOADS.get(py)?.call1((pyo3::types::PyBytes::new(py, &state),))?;
+                loaded.get_item("trigger")?.unbind()
+            }
+            Pending::Interval(template, core) => template.build(py, &core)?,
+        };
+        let mut f = self.fields.lock();
+        match &f.trigger {
+            Some(TriggerSlot::Object(t)) => Ok(Some(t.clone_ref(py))), // set meanwhile
+            _ => {
+                f.trigger = Some(TriggerSlot::Object(trigger.clone_ref(py)));
+                Ok(Some(trigger))
+            }
+        }
+    }
+
+    /// Forgets the trigger object of a job whose trigger `add_job` made from an alias, when it
+    /// can be rebuilt exactly from the native trigger (it is then rebuilt on first use).
+    pub fn drop_private_trigger(&self, py: Python<'_>, trigger: &Bound<'_, PyAny>) {
+        static CLASS: Cached = Cached::new("apscheduler_rs.triggers.interval", "IntervalTrigger");
+        let Ok(class) = CLASS.get(py) else { return };
+        if !trigger.get_type().is(class) {
+            return;
+        }
+        let Ok(t) = trigger.cast::<crate::py::trigger::interval::PyIntervalTrigger>() else { return };
+        let Some((core, tz, jitter)) = t.borrow().rebuild_parts(py) else { return };
+        let Some(template) = TriggerTemplate::shared(py, class, tz, jitter) else { return };
+        let mut f = self.fields.lock();
+        if matches!(&f.trigger, Some(TriggerSlot::Object(o)) if o.is(trigger)) {
+            f.trigger = Some(TriggerSlot::Interval(template, core));
+        }
+    }
+
     /// `str(job)`, built without calling back into Python except for the trigger's `str`.
     pub fn describe(&self, py: Python<'_>) -> PyResult<String> {
-        let (name, trigger, next) = {
+        let trigger = self.trigger_object(py)?;
+        let (name, next) = {
             let f = self.fields.lock();
-            (f.name.as_ref().map(|n| n.clone_ref(py)), f.trigger.as_ref().map(|t| t.clone_ref(py)), f.next_run_time)
+            (f.name.as_ref().map(|n| n.clone_ref(py)), f.next_run_time)
         };
         let name = name.ok_or_else(|| missing("name"))?;
         let trigger = trigger.ok_or_else(|| missing("trigger"))?;
@@ -441,8 +561,7 @@ impl Job {
             return Ok(trigger.next_fire_time(previous, now));
         }
         Python::attach(|py| {
-            let trigger = self.fields.lock().trigger.as_ref().map(|t| t.clone_ref(py));
-            let trigger = trigger.ok_or_else(|| missing("trigger"))?;
+            let trigger = self.trigger_object(py)?.ok_or_else(|| missing("trigger"))?;
             let prev = previous.map(|p| zoned_to_datetime(py, p, None)).transpose()?;
             let now = zoned_to_datetime(py, now, None)?;
             let next = trigger.bind(py).call_method1("get_next_fire_time", (prev, now))?;
@@ -632,13 +751,13 @@ impl Job {
 
     #[getter]
     fn get_trigger(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        clone_opt(py, &self.fields.lock().trigger, "trigger")
+        self.trigger_object(py)?.ok_or_else(|| missing("trigger"))
     }
     #[setter]
     fn set_trigger(&self, value: Bound<'_, PyAny>) {
         let native = native_trigger(&value);
         let mut f = self.fields.lock();
-        f.trigger = Some(value.unbind());
+        f.trigger = Some(TriggerSlot::Object(value.unbind()));
         f.native_trigger = native;
     }
 
@@ -648,7 +767,7 @@ impl Job {
     }
     #[setter]
     fn set_executor(&self, value: String) {
-        self.fields.lock().executor = Some(Arc::from(value));
+        self.fields.lock().executor = Some(shared_alias(&value));
     }
 
     #[getter]
@@ -713,6 +832,7 @@ impl Job {
     }
 
     fn __getstate__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        self.trigger_object(py)?;
         let f = self.snapshot(py);
         let func_ref = match f.func_ref {
             Some(Some(r)) => r,
@@ -790,9 +910,9 @@ impl Job {
         f.id = Some(Arc::from(id));
         f.func_ref = Some(Some(func_ref.unbind()));
         f.func = Some(func.unbind());
-        f.trigger = Some(trigger.unbind());
+        f.trigger = Some(TriggerSlot::Object(trigger.unbind()));
         f.native_trigger = native;
-        f.executor = Some(Arc::from(executor));
+        f.executor = Some(shared_alias(&executor));
         f.args = Some(args.unbind());
         f.kwargs = Some(kwargs.unbind());
         f.name = Some(name.unbind());
@@ -857,7 +977,10 @@ impl Job {
             func_ref: f.func_ref.as_ref().map(|r| r.as_ref().map(|x| x.clone_ref(py))),
             args: c(&f.args),
             kwargs,
-            trigger: c(&f.trigger),
+            trigger: match &f.trigger {
+                Some(TriggerSlot::Object(t)) => Some(t.clone_ref(py)),
+                _ => None,
+            },
             executor: f.executor.clone(),
             misfire_grace_time: f.misfire_grace_time,
             coalesce: f.coalesce,

@@ -10,6 +10,7 @@ pub mod executor;
 pub mod job;
 pub mod process_pool;
 pub mod pyref;
+pub mod restore;
 pub mod sql_store;
 pub mod store;
 pub mod time;

@@ -34,3 +34,4 @@ pub static MAPPING: Cached = Cached::new("collections.abc", "Mapping");
 pub static INSPECT_ISMETHOD: Cached = Cached::new("inspect", "ismethod");
 pub static INSPECT_ISCLASS: Cached = Cached::new("inspect", "isclass");
 pub static FORMAT_TB: Cached = Cached::new("traceback", "format_tb");
+pub static COMPAT_LOADS: Cached = Cached::new("apscheduler_rs._compat", "loads");

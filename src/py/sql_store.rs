@@ -14,12 +14,14 @@ use crate::core::time::{Zone, ZonedTime};
 use crate::py::errors::{conflicting_id_error, job_lookup_error};
 use crate::py::job::{Job, JobRef};
 use crate::py::pyref::Cached;
+use crate::py::restore::{RestoreCache, decode_job};
 use crate::py::store::NativeStore;
 use crate::py::time::{zoned_from_datetime, zoned_to_datetime};
 use parking_lot::Mutex;
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString};
+use std::borrow::Cow;
 use std::sync::Arc;
 
 static PICKLE_DUMPS: Cached = Cached::new("pickle", "dumps");
@@ -67,9 +69,27 @@ impl RowJobStore {
 
     /// A new `Job` from stored bytes, bound to the scheduler and alias of the started store.
     fn reconstitute(&self, py: Python<'_>, state: &[u8]) -> PyResult<Py<Job>> {
-        let dict = COMPAT_LOADS.get(py)?.call1((PyBytes::new(py, state),))?.cast_into::<PyDict>()?;
-        let job = Py::new(py, Job::empty())?;
-        job.bind(py).call_method1("__setstate__", (dict,))?;
+        self.reconstitute_in(py, &mut RestoreCache::default(), Cow::Borrowed(state))
+    }
+
+    /// [`Self::reconstitute`] sharing `cache` with the other rows of one batch: natively when
+    /// the state has a common shape, else through Python's pickle and `Job.__setstate__`.
+    fn reconstitute_in(&self, py: Python<'_>, cache: &mut RestoreCache, state: Cow<'_, [u8]>) -> PyResult<Py<Job>> {
+        let job = match decode_job(py, cache, state) {
+            Ok(job) => {
+                let job = Py::new(py, job)?;
+                // SAFETY: a live object; `Job` reports no references to the cyclic collector
+                // (no `__traverse__`), so tracking it only costs collections time (as in add_job).
+                unsafe { pyo3::ffi::PyObject_GC_UnTrack(job.as_ptr().cast()) };
+                job
+            }
+            Err(state) => {
+                let dict = COMPAT_LOADS.get(py)?.call1((PyBytes::new(py, &state),))?.cast_into::<PyDict>()?;
+                let job = Py::new(py, Job::empty())?;
+                job.bind(py).call_method1("__setstate__", (dict,))?;
+                job
+            }
+        };
         if let Some(s) = self.started.lock().as_ref() {
             let mut f = job.get().fields.lock();
             f.scheduler = Some(s.scheduler.clone_ref(py));
@@ -284,8 +304,9 @@ impl RowJobStore {
     fn restore_all(&self, py: Python<'_>, rows: Vec<Row>) -> (Vec<Py<Job>>, Vec<(String, String)>) {
         let mut jobs = Vec::with_capacity(rows.len());
         let mut failed = Vec::new();
+        let mut cache = RestoreCache::default();
         for row in rows {
-            match self.reconstitute(py, &row.state) {
+            match self.reconstitute_in(py, &mut cache, Cow::Owned(row.state)) {
                 Ok(job) => jobs.push(job),
                 Err(e) => {
                     failed.push((row.id.clone(), error_text(py, &e)));
@@ -329,8 +350,9 @@ impl NativeStore for RowStoreEngine {
             claimed.clear();
             Python::attach(|py| {
                 let mut changes = Vec::with_capacity(rows.len());
+                let mut cache = RestoreCache::default();
                 for row in rows {
-                    let job = match store.reconstitute(py, &row.state) {
+                    let job = match store.reconstitute_in(py, &mut cache, Cow::Borrowed(&row.state)) {
                         Ok(job) => Arc::new(job),
                         Err(e) => {
                             changes.push(Change::SetAside { id: row.id.clone(), error: error_text(py, &e) });

@@ -488,6 +488,7 @@ class BaseScheduler(metaclass=ABCMeta):
         **trigger_args: Any,
     ) -> Job:
         """Add a job; it is stored at once if the scheduler runs, otherwise at ``start()``."""
+        private = trigger.__class__ is str  # made here from an alias: nobody else holds it
         trigger = self._create_trigger(trigger, trigger_args)
         store = self._jobstores.get(jobstore) if jobstore.__class__ is str else None
         if store.__class__ is MemoryJobStore and self._engine.state != STATE_STOPPED:
@@ -495,7 +496,7 @@ class BaseScheduler(metaclass=ABCMeta):
             return add_job_native(
                 self._engine, self, store._native, jobstore, replace_existing, self._job_defaults_tuple,
                 trigger, executor, func, args, kwargs, id, name, misfire_grace_time, coalesce,
-                max_instances, next_run_time,
+                max_instances, next_run_time, private,
             )  # fmt: skip
         job_kwargs: dict[str, Any] = {
             "trigger": trigger,

@@ -53,6 +53,14 @@ fn interval_micros(py: Python<'_>, parts: [Option<&Bound<'_, PyAny>>; 5]) -> PyR
 }
 
 impl PyIntervalTrigger {
+    /// `(native trigger, timezone, jitter)` when they describe this object completely (no start
+    /// or end date object of its own, numeric jitter): a job can then drop the object and
+    /// rebuild an equal one on first use (`py/job.rs`, `TriggerSlot::Interval`).
+    pub fn rebuild_parts(&self, py: Python<'_>) -> Option<(std::sync::Arc<IntervalTrigger>, Py<PyAny>, Py<PyAny>)> {
+        let plain = self.start_date.get().is_none() && self.end_date.is_none() && self.jitter.numeric;
+        plain.then(|| (self.core.clone(), self.tz.clone_ref(py), self.jitter.object(py)))
+    }
+
     fn start_obj<'py>(&self, py: Python<'py>) -> PyResult<&Py<PyAny>> {
         if let Some(o) = self.start_date.get() {
             return Ok(o);

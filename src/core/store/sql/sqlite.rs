@@ -165,8 +165,15 @@ impl RowStore for SqliteRows {
     }
 
     fn all(&self) -> RowResult<Vec<Row>> {
-        let sql = format!("SELECT id, next_run_time, job_state FROM {} ORDER BY next_run_time", self.sql.table);
+        // One pass over the table, then a stable sort by run time: the order of `ORDER BY
+        // next_run_time` (NULL first, ties in table order, as the index keeps them) without
+        // looking every index entry up in the table (cold start of issue #4).
+        let sql = format!("SELECT id, next_run_time, job_state FROM {}", self.sql.table);
         let mut rows: Vec<Row> = self.with(|c| c.prepare_cached(&sql)?.query_map([], read_row)?.collect())?;
+        rows.sort_by(|a, b| match (a.next_run_time, b.next_run_time) {
+            (Some(x), Some(y)) => x.partial_cmp(&y).unwrap_or(std::cmp::Ordering::Equal),
+            (x, y) => x.is_some().cmp(&y.is_some()),
+        });
         paused_last(&mut rows);
         Ok(rows)
     }

@@ -1,0 +1,332 @@
+//! Restoring a stored job without Python's `pickle` for the common shapes (issue #4).
+//!
+//! A stored job is the version-1 state dict of `Job.__getstate__`, pickled (spec
+//! `serialization.md`). [`decode_job`] reads it with the native pickle reader and builds the
+//! `Job` directly when every part has a shape it knows: an interval or date trigger (our class
+//! paths or APScheduler's), `ZoneInfo` and `datetime.timezone` zones, aware datetimes,
+//! `timedelta`s, and arguments made of `None`, booleans, numbers, strings, bytes, tuples, lists
+//! and dicts. Anything else returns `None` and the caller takes the Python path
+//! (`_compat.loads` + `Job.__setstate__`), which also produces the exact errors of
+//! unrestorable rows.
+//!
+//! The Python trigger object is not created here: the job keeps the stored bytes and creates it
+//! from them on first use (`Job.trigger`, `__getstate__`, `str(job)`); the engine only needs the
+//! native trigger, which is built at once.
+
+use crate::core::pickle::{self, Id, Pickle, Value};
+use crate::core::time::{Zone, ZonedTime};
+use crate::core::trigger::Trigger;
+use crate::core::trigger::date::DateTrigger;
+use crate::core::trigger::interval::IntervalTrigger;
+use crate::py::job::{Job, JobFields, TriggerSlot, shared_alias, shared_empty_kwargs};
+use crate::py::pyref::REF_TO_OBJ;
+use chrono::NaiveDate;
+use parking_lot::Mutex;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
+use rustc_hash::FxHashMap as HashMap;
+use std::borrow::Cow;
+use std::sync::Arc;
+
+/// What the jobs of one batch share: resolved callables, names and zones are looked
+/// up once per batch (a batch is one call: `get_jobs()`, one processing pass, one lookup).
+#[derive(Default)]
+pub struct RestoreCache {
+    /// reference text -> (the reference as a Python str, the resolved callable)
+    funcs: HashMap<Box<str>, (Py<PyString>, Py<PyAny>)>,
+    names: HashMap<Box<str>, Py<PyString>>,
+    /// `ZoneInfo` key -> zone (`None`: Python does not accept the key)
+    zoneinfo: HashMap<Box<str>, Option<Zone>>,
+}
+
+impl RestoreCache {
+    fn func(&mut self, py: Python<'_>, text: &str) -> Option<(Py<PyString>, Py<PyAny>)> {
+        if let Some((r, f)) = self.funcs.get(text) {
+            return Some((r.clone_ref(py), f.clone_ref(py)));
+        }
+        let r = PyString::new(py, text);
+        // A failing reference takes the Python path, which raises and logs the error.
+        let f = REF_TO_OBJ.get(py).ok()?.call1((&r,)).ok()?;
+        if self.funcs.len() < 10_000 {
+            self.funcs.insert(text.into(), (r.clone().unbind(), f.clone().unbind()));
+        }
+        Some((r.unbind(), f.unbind()))
+    }
+
+    fn name(&mut self, py: Python<'_>, text: &str) -> Py<PyString> {
+        if let Some(n) = self.names.get(text) {
+            return n.clone_ref(py);
+        }
+        let n = PyString::new(py, text).unbind();
+        if self.names.len() < 10_000 {
+            self.names.insert(text.into(), n.clone_ref(py));
+        }
+        n
+    }
+
+    /// The zone of `ZoneInfo(key)`, asking Python once per key whether it exists.
+    fn zoneinfo(&mut self, py: Python<'_>, key: &str) -> Option<Zone> {
+        if let Some(z) = self.zoneinfo.get(key) {
+            return *z;
+        }
+        let zone = (|| -> PyResult<Zone> {
+            let tz = py.import("zoneinfo")?.getattr("ZoneInfo")?.call1((key,))?;
+            crate::py::time::zone_from_tzinfo(&tz)
+        })()
+        .ok();
+        if self.zoneinfo.len() < 1_000 {
+            self.zoneinfo.insert(key.into(), zone);
+        }
+        zone
+    }
+}
+
+/// Module paths of our trigger classes and of APScheduler's (stored by APScheduler itself).
+fn trigger_class(p: &Pickle, id: Id) -> Option<&'static str> {
+    let Value::Global(module, name) = p.get(id) else { return None };
+    let module = module.strip_prefix("apscheduler_rs.").or_else(|| module.strip_prefix("apscheduler."))?;
+    match (module, name) {
+        ("triggers.interval", "IntervalTrigger") => Some("interval"),
+        ("triggers.date", "DateTrigger") => Some("date"),
+        _ => None,
+    }
+}
+
+struct Decoder<'a, 'py> {
+    py: Python<'py>,
+    p: &'a Pickle<'a>,
+    cache: &'a mut RestoreCache,
+}
+
+impl<'py> Decoder<'_, 'py> {
+    fn int(&self, id: Id) -> Option<i64> {
+        match self.p.get(id) {
+            Value::Int(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// A `tzinfo` node: `ZoneInfo._unpickle(key, 1)` or an unnamed `timezone(timedelta)`.
+    fn zone(&mut self, id: Id) -> Option<Zone> {
+        let p = self.p;
+        let Value::Call(f, args) = p.get(id) else { return None };
+        let args = p.tuple(args)?;
+        if p.is_global(f, "datetime", "timezone") {
+            let [delta] = args else { return None };
+            let Value::Call(td, td_args) = p.get(*delta) else { return None };
+            if !p.is_global(td, "datetime", "timedelta") {
+                return None;
+            }
+            let [d, s, us] = p.tuple(td_args)? else { return None };
+            let secs = self.int(*d)?.checked_mul(86_400)?.checked_add(self.int(*s)?)?;
+            if self.int(*us)? != 0 || secs.abs() >= 86_400 {
+                return None;
+            }
+            return Some(if secs == 0 { Zone::Utc } else { Zone::Fixed(secs as i32) });
+        }
+        // getattr(ZoneInfo, '_unpickle')(key, 1)
+        let Value::Call(getattr, ga_args) = p.get(f) else { return None };
+        if !p.is_global(getattr, "builtins", "getattr") {
+            return None;
+        }
+        let [cls, attr] = p.tuple(ga_args)? else { return None };
+        if !p.is_global(*cls, "zoneinfo", "ZoneInfo") || p.str(*attr) != Some("_unpickle") {
+            return None;
+        }
+        let [key, flag] = args else { return None };
+        if self.int(*flag) != Some(1) {
+            return None;
+        }
+        let key = p.str(*key)?;
+        self.cache.zoneinfo(self.py, key)
+    }
+
+    /// An aware `datetime(<10 bytes>, tzinfo)`.
+    fn datetime(&mut self, id: Id) -> Option<ZonedTime> {
+        let p = self.p;
+        let Value::Call(f, args) = p.get(id) else { return None };
+        if !p.is_global(f, "datetime", "datetime") {
+            return None;
+        }
+        let [state, tz] = p.tuple(args)? else { return None };
+        let Value::Bytes(b) = p.get(*state) else { return None };
+        let b: &[u8; 10] = b.try_into().ok()?;
+        let (month, fold) = (b[2] & 0x7f, b[2] & 0x80 != 0);
+        let micro = u32::from_be_bytes([0, b[7], b[8], b[9]]);
+        if micro >= 1_000_000 {
+            return None;
+        }
+        let local = NaiveDate::from_ymd_opt(i32::from(u16::from_be_bytes([b[0], b[1]])), month.into(), b[3].into())?
+            .and_hms_micro_opt(b[4].into(), b[5].into(), b[6].into(), micro)?;
+        let zone = self.zone(*tz)?;
+        Some(ZonedTime::new(local, fold, zone))
+    }
+
+    fn opt_datetime(&mut self, id: Id) -> Option<Option<ZonedTime>> {
+        match self.p.get(id) {
+            Value::None => Some(None),
+            _ => self.datetime(id).map(Some),
+        }
+    }
+
+    /// Version check shared by the trigger states: a missing or higher version takes the
+    /// Python path (which raises the right error).
+    fn version_at_most(&self, state: Id, max: i64) -> Option<()> {
+        let v = self.int(self.p.dict_get(state, "version")?)?;
+        (v <= max).then_some(())
+    }
+
+    /// The native trigger of a pickled trigger object we know.
+    fn trigger(&mut self, id: Id) -> Option<Arc<dyn Trigger>> {
+        let p = self.p;
+        let Value::Built(obj, states) = p.get(id) else { return None };
+        let Value::New(cls, args) = p.get(obj) else { return None };
+        if !p.tuple(args)?.is_empty() {
+            return None;
+        }
+        let [state] = p.items(states) else { return None };
+        let state = *state;
+        if !matches!(p.get(state), Value::Dict(_)) {
+            return None; // the 3.0.x tuple form
+        }
+        match trigger_class(p, cls)? {
+            "interval" => {
+                self.version_at_most(state, 2)?;
+                let zone = self.zone(p.dict_get(state, "timezone")?)?;
+                let start = self.datetime(p.dict_get(state, "start_date")?)?;
+                let end = self.opt_datetime(p.dict_get(state, "end_date")?)?;
+                let Value::Call(td, td_args) = p.get(p.dict_get(state, "interval")?) else { return None };
+                if !p.is_global(td, "datetime", "timedelta") {
+                    return None;
+                }
+                let [d, s, us] = p.tuple(td_args)? else { return None };
+                let micros = self
+                    .int(*d)?
+                    .checked_mul(86_400_000_000)?
+                    .checked_add(self.int(*s)?.checked_mul(1_000_000)?)?
+                    .checked_add(self.int(*us)?)?;
+                let jitter = match p.dict_get(state, "jitter").map(|j| p.get(j)) {
+                    None | Some(Value::None) => None,
+                    Some(Value::Int(v)) => Some(v as f64),
+                    Some(Value::Float(v)) => Some(v),
+                    Some(_) => return None,
+                };
+                Some(Arc::new(IntervalTrigger::new(micros, start, end, zone, jitter)))
+            }
+            "date" => {
+                self.version_at_most(state, 1)?;
+                let run_date = self.datetime(p.dict_get(state, "run_date")?)?;
+                Some(Arc::new(DateTrigger { run_date }))
+            }
+            _ => None,
+        }
+    }
+
+    /// A Python object for a plain value (`memo` keeps shared sub-objects shared).
+    fn plain(&self, id: Id, memo: &mut HashMap<Id, Py<PyAny>>) -> Option<Bound<'py, PyAny>> {
+        let py = self.py;
+        if let Some(o) = memo.get(&id) {
+            return Some(o.bind(py).clone());
+        }
+        let obj = match self.p.get(id) {
+            Value::None => py.None().into_bound(py),
+            Value::Bool(b) => pyo3::types::PyBool::new(py, b).to_owned().into_any(),
+            Value::Int(v) => v.into_pyobject(py).ok()?.into_any(),
+            Value::Float(v) => v.into_pyobject(py).ok()?.into_any(),
+            Value::Str(s) => PyString::new(py, s).into_any(),
+            Value::Bytes(b) => PyBytes::new(py, b).into_any(),
+            Value::Tuple(span) => {
+                let items = self.p.items(span).iter().map(|i| self.plain(*i, memo)).collect::<Option<Vec<_>>>()?;
+                PyTuple::new(py, items).ok()?.into_any()
+            }
+            Value::List(span) => {
+                let items = self.p.items(span).iter().map(|i| self.plain(*i, memo)).collect::<Option<Vec<_>>>()?;
+                PyList::new(py, items).ok()?.into_any()
+            }
+            Value::Dict(span) => {
+                let d = PyDict::new(py);
+                for kv in self.p.items(span).chunks_exact(2) {
+                    d.set_item(self.plain(kv[0], memo)?, self.plain(kv[1], memo)?).ok()?;
+                }
+                d.into_any()
+            }
+            _ => return None,
+        };
+        if matches!(self.p.get(id), Value::Tuple(_) | Value::List(_) | Value::Dict(_)) {
+            memo.insert(id, obj.clone().unbind());
+        }
+        Some(obj)
+    }
+}
+
+/// A `Job` restored natively from a stored state, or `Err` when the state has a shape this
+/// decoder does not handle (the caller then uses Python's pickle).
+/// `Err` gives the bytes back. The job keeps them to create its trigger object from.
+pub fn decode_job<'s>(py: Python<'_>, cache: &mut RestoreCache, state: Cow<'s, [u8]>) -> Result<Job, Cow<'s, [u8]>> {
+    match decode_fields(py, cache, &state) {
+        Some(mut fields) => {
+            fields.trigger = Some(TriggerSlot::Stored(state.into_owned().into_boxed_slice()));
+            Ok(Job { fields: Mutex::new(fields) })
+        }
+        None => Err(state),
+    }
+}
+
+fn decode_fields(py: Python<'_>, cache: &mut RestoreCache, state: &[u8]) -> Option<JobFields> {
+    let p = pickle::parse(state).ok()?;
+    let mut d = Decoder { py, p: &p, cache };
+    let root = p.root;
+    if !matches!(p.get(root), Value::Dict(_)) {
+        return None;
+    }
+    let field = |key: &str| p.dict_get(root, key);
+    if let Some(v) = field("version")
+        && !matches!(p.get(v), Value::Int(v) if v <= 1)
+    {
+        return None;
+    }
+    let id = p.str(field("id")?)?;
+    let (func_ref, func) = d.cache.func(py, p.str(field("func")?)?)?;
+    let native_trigger = d.trigger(field("trigger")?)?;
+    let executor = shared_alias(p.str(field("executor")?)?);
+    let mut memo = HashMap::default();
+    let args = field("args")?;
+    let args = match p.get(args) {
+        Value::Tuple(span) if p.items(span).is_empty() => PyTuple::empty(py).into_any(),
+        Value::Tuple(_) | Value::List(_) => d.plain(args, &mut memo)?,
+        _ => return None,
+    };
+    let kwargs = field("kwargs")?;
+    let kwargs = match p.get(kwargs) {
+        Value::Dict(span) if p.items(span).is_empty() => shared_empty_kwargs(py).clone().into_any(),
+        Value::Dict(_) => d.plain(kwargs, &mut memo)?,
+        _ => return None,
+    };
+    let name = d.cache.name(py, p.str(field("name")?)?);
+    let misfire_grace_time = match p.get(field("misfire_grace_time")?) {
+        Value::None => None,
+        Value::Int(v) => Some(v),
+        _ => return None,
+    };
+    let Value::Bool(coalesce) = p.get(field("coalesce")?) else { return None };
+    let max_instances = d.int(field("max_instances")?)?;
+    let next_run_time = d.opt_datetime(field("next_run_time")?)?;
+    let fields = JobFields {
+        id: Some(Arc::from(id)),
+        name: Some(name.into_any()),
+        func: Some(func),
+        func_ref: Some(Some(func_ref.into_any())),
+        args: Some(args.unbind()),
+        kwargs: Some(kwargs.unbind()),
+        trigger: None,
+        native_trigger: Some(native_trigger),
+        executor: Some(executor),
+        misfire_grace_time: Some(misfire_grace_time),
+        coalesce: Some(coalesce),
+        max_instances: Some(max_instances),
+        next_run_time: Some(next_run_time),
+        scheduler: None,
+        jobstore_alias: None,
+    };
+    Some(fields)
+}

@@ -1,0 +1,207 @@
+"""Stored jobs restored by the native decoder are the jobs Python's pickle restores.
+
+The exact store class restores rows natively when their shape is a common one (see
+``src/py/restore.rs``); a subclass that overrides ``_reconstitute_job`` always goes through
+``pickle`` and ``Job.__setstate__``. Both must give the same jobs, for every shape, including
+the shapes the decoder leaves to Python.
+"""
+
+from __future__ import annotations
+
+import pickle
+import shutil
+import sqlite3
+import sys
+import zoneinfo
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+import pytz
+
+from apscheduler_rs.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler_rs.schedulers.background import BackgroundScheduler
+from apscheduler_rs.triggers.cron import CronTrigger
+from apscheduler_rs.triggers.date import DateTrigger
+from apscheduler_rs.triggers.interval import IntervalTrigger
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
+PLUS2 = timezone(timedelta(hours=2))
+MINUS_HALF = timezone(timedelta(hours=-3, minutes=-30))
+
+
+def noop(*args, **kwargs):
+    return None
+
+
+class Bag:
+    def __init__(self, x):
+        self.x = x
+
+    def __eq__(self, other):
+        return isinstance(other, Bag) and other.x == self.x
+
+    def __repr__(self):
+        return f"Bag({self.x!r})"
+
+
+class PythonPath(SQLAlchemyJobStore):
+    """Same store, but rows are restored by Python (the hook forces the Python path)."""
+
+    def _reconstitute_job(self, job_state):
+        return super()._reconstitute_job(job_state)
+
+
+START = datetime(2030, 3, 31, 1, 30, tzinfo=BERLIN)
+
+JOBS = {
+    "interval-utc": dict(trigger=IntervalTrigger(seconds=90, start_date=datetime(2030, 1, 1, tzinfo=timezone.utc))),
+    "interval-berlin": dict(
+        trigger=IntervalTrigger(hours=1, start_date=START, end_date=datetime(2031, 1, 1, tzinfo=BERLIN)),
+        args=(1, "a", b"x", 2.5, None, True, [1, 2], {"k": (1,)}, -(2**40)),
+        kwargs={"a": 1, "b": [None]},
+    ),
+    "interval-fixed": dict(
+        trigger=IntervalTrigger(minutes=15, start_date=datetime(2030, 1, 1, tzinfo=PLUS2), jitter=3),
+        misfire_grace_time=None,
+        coalesce=False,
+        max_instances=4,
+    ),
+    "interval-negative-offset": dict(
+        trigger=IntervalTrigger(days=2, start_date=datetime(2030, 1, 1, tzinfo=MINUS_HALF), jitter=0.5),
+    ),
+    "interval-fold": dict(trigger=IntervalTrigger(seconds=30, start_date=datetime(2030, 10, 27, 2, 30, fold=1, tzinfo=BERLIN))),
+    "date": dict(trigger=DateTrigger(datetime(2030, 6, 1, 12, 0, 0, 123456, tzinfo=BERLIN)), name="a date job"),
+    "paused": dict(trigger=IntervalTrigger(seconds=5, start_date=START), next_run_time=None),
+    # shapes left to Python
+    "cron": dict(trigger=CronTrigger(hour="9-17", day_of_week="mon-fri", timezone=BERLIN)),
+    "pytz": dict(trigger=IntervalTrigger(seconds=5, start_date=pytz.timezone("Europe/Paris").localize(datetime(2030, 1, 1)))),
+    "object-arg": dict(trigger=DateTrigger(datetime(2030, 1, 1, tzinfo=timezone.utc)), args=(Bag(1),)),
+    "named-zone": dict(trigger=IntervalTrigger(seconds=5, start_date=datetime(2030, 1, 1, tzinfo=timezone(timedelta(hours=1), "CET*")))),
+}
+
+
+def fill(url):
+    s = BackgroundScheduler(jobstores={"default": SQLAlchemyJobStore(url=url)}, timezone="UTC")
+    s.start(paused=True)
+    for job_id, options in JOBS.items():
+        s.add_job(f"{__name__}:noop", id=job_id, **options)
+    s.shutdown(wait=False)
+
+
+def restore(url, store_class):
+    s = BackgroundScheduler(jobstores={"default": store_class(url=url)}, timezone="UTC")
+    s.start(paused=True)
+    try:
+        return {job.id: job for job in s.get_jobs()}, s
+    finally:
+        s.shutdown(wait=False)
+
+
+def describe(job):
+    state = job.__getstate__()
+    return (
+        repr(job),
+        str(job),
+        type(job.trigger),
+        repr(job.trigger),
+        str(job.trigger),
+        job.func,
+        job.func_ref,
+        job.args,
+        type(job.args),
+        job.kwargs,
+        job.name,
+        job.executor,
+        job.misfire_grace_time,
+        job.coalesce,
+        job.max_instances,
+        repr(job.next_run_time),
+        repr(state),
+        pickle.dumps(state, 5) == pickle.dumps(state, 5),
+    )
+
+
+def test_native_and_python_restores_agree(tmp_path):
+    url = f"sqlite:///{tmp_path / 'jobs.sqlite'}"
+    fill(url)
+    native, s1 = restore(url, SQLAlchemyJobStore)
+    python, s2 = restore(url, PythonPath)
+    assert sorted(native) == sorted(JOBS)
+    assert [j.id for j in native.values()] == [j.id for j in python.values()]  # same order
+    for job_id in JOBS:
+        assert describe(native[job_id]) == describe(python[job_id]), job_id
+        assert native[job_id]._scheduler is s1
+        assert native[job_id]._jobstore_alias == "default"
+    # the next fire times the engine computes come from the same native triggers
+    now = datetime(2030, 7, 1, tzinfo=timezone.utc)
+    for job_id in ("interval-utc", "interval-berlin", "interval-fold", "date", "cron", "pytz"):
+        a, b = native[job_id], python[job_id]
+        assert a._get_run_times(now) == b._get_run_times(now), job_id
+
+
+def test_a_restored_trigger_is_created_once_and_then_kept(tmp_path):
+    url = f"sqlite:///{tmp_path / 'jobs.sqlite'}"
+    fill(url)
+    jobs, _ = restore(url, SQLAlchemyJobStore)
+    job = jobs["interval-berlin"]
+    assert job.trigger is job.trigger
+    replacement = IntervalTrigger(seconds=7, start_date=START)
+    job._modify(trigger=replacement)
+    assert job.trigger is replacement
+    assert job.__getstate__()["trigger"] is replacement
+
+
+def test_apscheduler_class_paths_restore_natively_to_our_classes(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(DATA))
+    copy = tmp_path / "fixture.sqlite"
+    shutil.copy(DATA / "apscheduler-3.11-jobs.sqlite", copy)
+    try:
+        native, _ = restore(f"sqlite:///{copy}", SQLAlchemyJobStore)
+        python, _ = restore(f"sqlite:///{copy}", PythonPath)
+        assert sorted(native) == sorted(python) and native
+        for job_id in native:
+            assert describe(native[job_id]) == describe(python[job_id]), job_id
+            assert type(native[job_id].trigger).__module__.startswith("apscheduler_rs.")
+    finally:
+        sys.modules.pop("fixture_jobs", None)
+
+
+def _rewrite(path, job_id, change):
+    with sqlite3.connect(path) as conn:
+        (blob,) = conn.execute("SELECT job_state FROM apscheduler_jobs WHERE id = ?", (job_id,)).fetchone()
+        state = pickle.loads(blob)
+        change(state)
+        conn.execute("UPDATE apscheduler_jobs SET job_state = ? WHERE id = ?", (pickle.dumps(state, 5), job_id))
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda s: s.update(version=2), "Job has version 2"),
+        (lambda s: s.update(func="no_such_module_xyz:f"), "could not import module"),
+        (lambda s: s.update(func=f"{__name__}:missing"), "error looking up object"),
+        (lambda s: s.pop("name"), "name"),
+        (lambda s: s["trigger"].__setstate__, None),  # untouched row: restores
+    ],
+)
+def test_bad_states_fail_as_in_python(tmp_path, caplog, change, message):
+    db = tmp_path / "jobs.sqlite"
+    fill(f"sqlite:///{db}")
+    _rewrite(db, "interval-utc", change)
+    for store_class in (SQLAlchemyJobStore, PythonPath):
+        copy = tmp_path / f"{store_class.__name__}.sqlite"
+        shutil.copy(db, copy)
+        caplog.clear()
+        jobs, _ = restore(f"sqlite:///{copy}", store_class)
+        if message is None:
+            assert "interval-utc" in jobs
+            continue
+        assert "interval-utc" not in jobs
+        assert len(jobs) == len(JOBS) - 1
+        store = SQLAlchemyJobStore(url=f"sqlite:///{copy}")
+        [(job_id, error)] = store.unrestorable_jobs()
+        assert job_id == "interval-utc" and message in error, error
