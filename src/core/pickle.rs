@@ -1,15 +1,17 @@
 //! A small reader for the pickles the job stores hold (protocols 2 to 5).
 //!
 //! It runs the pickle machine without creating any Python object: the result is a tree of
-//! [`Value`]s in an arena, shared sub-trees (memo references) being the same node. Calls
+//! nodes in an arena, shared sub-trees (memo references) being the same node, read as
+//! [`Value`]s. A [`Reader`] keeps its buffers from one pickle to the next. Calls
 //! (`REDUCE`, `NEWOBJ`, `BUILD`) are kept as descriptions, so the caller decides which shapes
 //! it understands; anything this reader does not know (other opcodes, malformed input) is an
 //! error, and the caller then falls back to Python's own `pickle`.
 
-/// Index of a node in [`Pickle::nodes`].
+/// Index of a node.
 pub type Id = u32;
 
-/// Children of a container node: a range of [`Pickle::kids`] (a dict's are key, value, ...).
+/// Children of a container node: a range of the reader's child list (a dict's are key, value,
+/// key, value, ...).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Span {
     start: u32,
@@ -38,10 +40,58 @@ pub enum Value<'a> {
     Built(Id, Span),
 }
 
+/// A node as stored: strings and bytes are ranges of the input (strings checked when read).
+#[derive(Debug, Clone, Copy)]
+enum Node {
+    None,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(u32, u32),
+    Bytes(u32, u32),
+    Tuple(Span),
+    List(Span),
+    Dict(Span),
+    /// The two `Str` nodes of module and name.
+    Global(Id, Id),
+    Call(Id, Id),
+    New(Id, Id),
+    Built(Id, Span),
+}
+
+/// The pickle machine's buffers, reused from one pickle to the next.
 #[derive(Debug, Default)]
+pub struct Reader {
+    nodes: Vec<Node>,
+    kids: Vec<Id>,
+    stack: Vec<Id>,
+    /// Stack heights at each open `MARK` (Python's metastack).
+    marks: Vec<usize>,
+    memo: Vec<Option<Id>>,
+}
+
+impl Reader {
+    /// Reads one pickle.
+    pub fn parse<'a>(&'a mut self, data: &'a [u8]) -> Result<Pickle<'a>, Unsupported> {
+        if data.len() >= u32::MAX as usize {
+            return Err(Unsupported("too large"));
+        }
+        self.nodes.clear();
+        self.kids.clear();
+        self.stack.clear();
+        self.marks.clear();
+        self.memo.clear();
+        let root = Machine { data, pos: 0, r: self }.run()?;
+        Ok(Pickle { nodes: &self.nodes, kids: &self.kids, data, root })
+    }
+}
+
+/// A pickle read by a [`Reader`].
+#[derive(Debug)]
 pub struct Pickle<'a> {
-    pub nodes: Vec<Value<'a>>,
-    pub kids: Vec<Id>,
+    nodes: &'a [Node],
+    kids: &'a [Id],
+    data: &'a [u8],
     pub root: Id,
 }
 
@@ -51,8 +101,33 @@ pub struct Unsupported(pub &'static str);
 type R<T> = Result<T, Unsupported>;
 
 impl<'a> Pickle<'a> {
+    fn text(&self, id: Id) -> &'a str {
+        match self.nodes[id as usize] {
+            Node::Str(off, len) => {
+                let bytes = &self.data[off as usize..(off + len) as usize];
+                // SAFETY: checked to be UTF-8 when the node was made (`Machine::str`).
+                unsafe { std::str::from_utf8_unchecked(bytes) }
+            }
+            _ => "",
+        }
+    }
+
     pub fn get(&self, id: Id) -> Value<'a> {
-        self.nodes[id as usize]
+        match self.nodes[id as usize] {
+            Node::None => Value::None,
+            Node::Bool(b) => Value::Bool(b),
+            Node::Int(v) => Value::Int(v),
+            Node::Float(v) => Value::Float(v),
+            Node::Str(..) => Value::Str(self.text(id)),
+            Node::Bytes(off, len) => Value::Bytes(&self.data[off as usize..(off + len) as usize]),
+            Node::Tuple(s) => Value::Tuple(s),
+            Node::List(s) => Value::List(s),
+            Node::Dict(s) => Value::Dict(s),
+            Node::Global(m, n) => Value::Global(self.text(m), self.text(n)),
+            Node::Call(f, a) => Value::Call(f, a),
+            Node::New(c, a) => Value::New(c, a),
+            Node::Built(o, s) => Value::Built(o, s),
+        }
     }
 
     /// The children of a container node.
@@ -62,10 +137,7 @@ impl<'a> Pickle<'a> {
 
     /// The string in node `id`, if it is one.
     pub fn str(&self, id: Id) -> Option<&'a str> {
-        match self.get(id) {
-            Value::Str(s) => Some(s),
-            _ => None,
-        }
+        matches!(self.nodes[id as usize], Node::Str(..)).then(|| self.text(id))
     }
 
     /// Value of `key` in the dict node `dict` (string keys; the last one wins, as in Python).
@@ -92,21 +164,13 @@ impl<'a> Pickle<'a> {
     }
 }
 
-enum Slot {
-    Mark,
-    Node(Id),
-}
-
-struct Machine<'a> {
+struct Machine<'a, 'r> {
     data: &'a [u8],
     pos: usize,
-    nodes: Vec<Value<'a>>,
-    kids: Vec<Id>,
-    stack: Vec<Slot>,
-    memo: Vec<Option<Id>>,
+    r: &'r mut Reader,
 }
 
-impl<'a> Machine<'a> {
+impl<'a> Machine<'a, '_> {
     fn take(&mut self, n: usize) -> R<&'a [u8]> {
         let end = self.pos.checked_add(n).filter(|e| *e <= self.data.len()).ok_or(Unsupported("truncated"))?;
         let s = &self.data[self.pos..end];
@@ -125,65 +189,82 @@ impl<'a> Machine<'a> {
     fn u64(&mut self) -> R<u64> {
         Ok(u64::from_le_bytes(self.take(8)?.try_into().unwrap_or_default()))
     }
-    fn line(&mut self) -> R<&'a str> {
+    /// A `Str` node (not on the stack) for the next text line.
+    fn line(&mut self) -> R<Id> {
         let rest = &self.data[self.pos..];
         let n = rest.iter().position(|b| *b == b'\n').ok_or(Unsupported("unterminated line"))?;
-        let s = std::str::from_utf8(&rest[..n]).map_err(|_| Unsupported("non-utf8 line"))?;
+        std::str::from_utf8(&rest[..n]).map_err(|_| Unsupported("non-utf8 line"))?;
+        let off = self.pos as u32;
         self.pos += n + 1;
-        Ok(s)
+        self.r.nodes.push(Node::Str(off, n as u32));
+        Ok((self.r.nodes.len() - 1) as Id)
     }
 
-    fn push(&mut self, v: Value<'a>) -> R<()> {
-        if self.nodes.len() >= u32::MAX as usize {
+    fn push(&mut self, v: Node) -> R<()> {
+        if self.r.nodes.len() >= u32::MAX as usize {
             return Err(Unsupported("too large"));
         }
-        self.nodes.push(v);
-        self.stack.push(Slot::Node((self.nodes.len() - 1) as Id));
+        self.r.nodes.push(v);
+        self.r.stack.push((self.r.nodes.len() - 1) as Id);
         Ok(())
     }
+    fn floor(&self) -> usize {
+        self.r.marks.last().copied().unwrap_or(0)
+    }
     fn pop(&mut self) -> R<Id> {
-        match self.stack.pop() {
-            Some(Slot::Node(id)) => Ok(id),
-            _ => Err(Unsupported("stack underflow")),
+        if self.r.stack.len() <= self.floor() {
+            return Err(Unsupported("stack underflow"));
         }
+        self.r.stack.pop().ok_or(Unsupported("stack underflow"))
     }
     fn top(&self) -> R<Id> {
-        match self.stack.last() {
-            Some(Slot::Node(id)) => Ok(*id),
-            _ => Err(Unsupported("stack underflow")),
+        if self.r.stack.len() <= self.floor() {
+            return Err(Unsupported("stack underflow"));
         }
+        self.r.stack.last().copied().ok_or(Unsupported("stack underflow"))
     }
-    /// Everything above the topmost mark, which is removed.
-    fn pop_mark(&mut self) -> R<Vec<Id>> {
-        let at = self.stack.iter().rposition(|s| matches!(s, Slot::Mark)).ok_or(Unsupported("no mark"))?;
-        let items = self.stack.split_off(at + 1);
-        self.stack.pop();
-        items.into_iter().map(|s| if let Slot::Node(id) = s { Ok(id) } else { Err(Unsupported("mark")) }).collect()
+    /// Closes the topmost mark: the items above it, taken off the stack into `self.r.kids` as a
+    /// new span (when `into` is `None`) or appended to the span `into`.
+    fn pop_mark(&mut self, into: Option<Span>) -> R<Span> {
+        let at = self.r.marks.pop().ok_or(Unsupported("no mark"))?;
+        let stack = std::mem::take(&mut self.r.stack);
+        let result = match into {
+            None => self.span(&stack[at..]),
+            Some(span) => self.extend(span, &stack[at..]),
+        };
+        self.r.stack = stack;
+        self.r.stack.truncate(at);
+        result
     }
     fn str(&mut self, n: usize) -> R<()> {
-        let s = std::str::from_utf8(self.take(n)?).map_err(|_| Unsupported("bad utf-8"))?;
-        self.push(Value::Str(s))
+        let off = self.pos as u32;
+        let b = self.take(n)?;
+        if !b.is_ascii() {
+            std::str::from_utf8(b).map_err(|_| Unsupported("bad utf-8"))?;
+        }
+        self.push(Node::Str(off, n as u32))
     }
     fn bytes(&mut self, n: usize) -> R<()> {
-        let b = self.take(n)?;
-        self.push(Value::Bytes(b))
+        let off = self.pos as u32;
+        self.take(n)?;
+        self.push(Node::Bytes(off, n as u32))
     }
     /// A new span holding `items`.
     fn span(&mut self, items: &[Id]) -> R<Span> {
-        let start = u32::try_from(self.kids.len()).map_err(|_| Unsupported("too large"))?;
-        self.kids.extend_from_slice(items);
+        let start = u32::try_from(self.r.kids.len()).map_err(|_| Unsupported("too large"))?;
+        self.r.kids.extend_from_slice(items);
         Ok(Span { start, len: items.len() as u32 })
     }
     /// `span` with `items` appended (moved to the end of the arena unless it is there already).
     fn extend(&mut self, span: Span, items: &[Id]) -> R<Span> {
         let (start, len) = (span.start as usize, span.len as usize);
-        if start + len == self.kids.len() {
-            self.kids.extend_from_slice(items);
+        if start + len == self.r.kids.len() {
+            self.r.kids.extend_from_slice(items);
             return Ok(Span { start: span.start, len: span.len + items.len() as u32 });
         }
-        let new_start = u32::try_from(self.kids.len()).map_err(|_| Unsupported("too large"))?;
-        self.kids.extend_from_within(start..start + len);
-        self.kids.extend_from_slice(items);
+        let new_start = u32::try_from(self.r.kids.len()).map_err(|_| Unsupported("too large"))?;
+        self.r.kids.extend_from_within(start..start + len);
+        self.r.kids.extend_from_slice(items);
         Ok(Span { start: new_start, len: span.len + items.len() as u32 })
     }
     fn memo_put(&mut self, at: usize) -> R<()> {
@@ -191,15 +272,15 @@ impl<'a> Machine<'a> {
         if at > 1 << 24 {
             return Err(Unsupported("memo index"));
         }
-        if self.memo.len() <= at {
-            self.memo.resize(at + 1, None);
+        if self.r.memo.len() <= at {
+            self.r.memo.resize(at + 1, None);
         }
-        self.memo[at] = Some(id);
+        self.r.memo[at] = Some(id);
         Ok(())
     }
     fn memo_get(&mut self, at: usize) -> R<()> {
-        let id = self.memo.get(at).copied().flatten().ok_or(Unsupported("memo miss"))?;
-        self.stack.push(Slot::Node(id));
+        let id = self.r.memo.get(at).copied().flatten().ok_or(Unsupported("memo miss"))?;
+        self.r.stack.push(id);
         Ok(())
     }
     fn tuple(&mut self, n: usize) -> R<()> {
@@ -208,30 +289,39 @@ impl<'a> Machine<'a> {
             items[i] = self.pop()?;
         }
         let span = self.span(&items[..n])?;
-        self.push(Value::Tuple(span))
+        self.push(Node::Tuple(span))
     }
-    fn set_items(&mut self, dict: Id, items: &[Id]) -> R<()> {
-        if !items.len().is_multiple_of(2) {
-            return Err(Unsupported("odd setitems"));
-        }
-        match self.nodes[dict as usize] {
-            Value::Dict(span) => {
-                let span = self.extend(span, items)?;
-                self.nodes[dict as usize] = Value::Dict(span);
-                Ok(())
-            }
-            _ => Err(Unsupported("setitems on a non-dict")),
-        }
+    /// `SETITEMS`/`APPENDS`: the marked items go into the dict or list below the mark.
+    fn add_marked(&mut self, dict: bool) -> R<()> {
+        let at = *self.r.marks.last().ok_or(Unsupported("no mark"))?;
+        let target = if at > 0 && at > self.r.marks.iter().rev().nth(1).copied().unwrap_or(0) {
+            self.r.stack[at - 1]
+        } else {
+            return Err(Unsupported("stack underflow"));
+        };
+        let span = match (self.r.nodes[target as usize], dict) {
+            (Node::Dict(span), true) if (self.r.stack.len() - at).is_multiple_of(2) => span,
+            (Node::List(span), false) => span,
+            _ => return Err(Unsupported("setitems/appends target")),
+        };
+        let span = self.pop_mark(Some(span))?;
+        self.r.nodes[target as usize] = if dict { Node::Dict(span) } else { Node::List(span) };
+        Ok(())
     }
-    fn append(&mut self, list: Id, items: &[Id]) -> R<()> {
-        match self.nodes[list as usize] {
-            Value::List(span) => {
-                let span = self.extend(span, items)?;
-                self.nodes[list as usize] = Value::List(span);
-                Ok(())
-            }
-            _ => Err(Unsupported("append to a non-list")),
-        }
+    fn add_one(&mut self, dict: bool) -> R<()> {
+        let v = self.pop()?;
+        let k = if dict { Some(self.pop()?) } else { None };
+        let target = self.top()?;
+        let span = match (self.r.nodes[target as usize], dict) {
+            (Node::Dict(span), true) | (Node::List(span), false) => span,
+            _ => return Err(Unsupported("setitem/append target")),
+        };
+        let span = match k {
+            Some(k) => self.extend(span, &[k, v])?,
+            None => self.extend(span, &[v])?,
+        };
+        self.r.nodes[target as usize] = if dict { Node::Dict(span) } else { Node::List(span) };
+        Ok(())
     }
     fn long(&mut self, n: usize) -> R<()> {
         let b = self.take(n)?;
@@ -240,10 +330,10 @@ impl<'a> Machine<'a> {
         }
         let mut buf = if b.last().is_some_and(|x| x & 0x80 != 0) { [0xffu8; 8] } else { [0u8; 8] };
         buf[..n].copy_from_slice(b);
-        self.push(Value::Int(i64::from_le_bytes(buf)))
+        self.push(Node::Int(i64::from_le_bytes(buf)))
     }
 
-    fn run(mut self) -> R<Pickle<'a>> {
+    fn run(mut self) -> R<Id> {
         loop {
             let op = self.u8()?;
             match op {
@@ -258,69 +348,51 @@ impl<'a> Machine<'a> {
                 }
                 b'.' => {
                     let root = self.pop()?;
-                    if !self.stack.is_empty() || self.pos != self.data.len() {
+                    if !self.r.stack.is_empty() || !self.r.marks.is_empty() || self.pos != self.data.len() {
                         return Err(Unsupported("trailing data"));
                     }
-                    return Ok(Pickle { nodes: self.nodes, kids: self.kids, root });
+                    return Ok(root);
                 }
-                b'(' => self.stack.push(Slot::Mark),
-                b'}' => self.push(Value::Dict(Span::default()))?,
-                b']' => self.push(Value::List(Span::default()))?,
-                b')' => self.push(Value::Tuple(Span::default()))?,
+                b'(' => self.r.marks.push(self.r.stack.len()),
+                b'}' => self.push(Node::Dict(Span::default()))?,
+                b']' => self.push(Node::List(Span::default()))?,
+                b')' => self.push(Node::Tuple(Span::default()))?,
                 0x85 => self.tuple(1)?,
                 0x86 => self.tuple(2)?,
                 0x87 => self.tuple(3)?,
                 b't' => {
-                    let items = self.pop_mark()?;
-                    let span = self.span(&items)?;
-                    self.push(Value::Tuple(span))?;
+                    let span = self.pop_mark(None)?;
+                    self.push(Node::Tuple(span))?;
                 }
                 b'l' => {
-                    let items = self.pop_mark()?;
-                    let span = self.span(&items)?;
-                    self.push(Value::List(span))?;
+                    let span = self.pop_mark(None)?;
+                    self.push(Node::List(span))?;
                 }
                 b'd' => {
-                    let items = self.pop_mark()?;
-                    self.push(Value::Dict(Span::default()))?;
-                    let d = self.top()?;
-                    self.set_items(d, &items)?;
+                    let span = self.pop_mark(None)?;
+                    if !span.len.is_multiple_of(2) {
+                        return Err(Unsupported("odd dict"));
+                    }
+                    self.push(Node::Dict(span))?;
                 }
-                b's' => {
-                    let v = self.pop()?;
-                    let k = self.pop()?;
-                    let d = self.top()?;
-                    self.set_items(d, &[k, v])?;
-                }
-                b'u' => {
-                    let items = self.pop_mark()?;
-                    let d = self.top()?;
-                    self.set_items(d, &items)?;
-                }
-                b'a' => {
-                    let v = self.pop()?;
-                    let l = self.top()?;
-                    self.append(l, &[v])?;
-                }
-                b'e' => {
-                    let items = self.pop_mark()?;
-                    let l = self.top()?;
-                    self.append(l, &items)?;
-                }
-                b'N' => self.push(Value::None)?,
-                0x88 => self.push(Value::Bool(true))?,
-                0x89 => self.push(Value::Bool(false))?,
+                b's' => self.add_one(true)?,
+                b'u' => self.add_marked(true)?,
+                b'a' => self.add_one(false)?,
+                b'e' => self.add_marked(false)?,
+                b'N' => self.push(Node::None)?,
+                0x88 => self.push(Node::Bool(true))?,
+                0x89 => self.push(Node::Bool(false))?,
                 b'K' => {
                     let v = self.u8()?;
-                    self.push(Value::Int(v.into()))?;
+                    self.push(Node::Int(v.into()))?;
                 }
                 b'M' => {
                     let v = self.u16()?;
-                    self.push(Value::Int(v.into()))?;
+                    self.push(Node::Int(v.into()))?;
                 }
                 b'J' => {
                     let v = self.u32()? as i32;
-                    self.push(Value::Int(v.into()))?;
+                    self.push(Node::Int(v.into()))?;
                 }
                 0x8a => {
                     let n = self.u8()? as usize;
@@ -328,7 +400,7 @@ impl<'a> Machine<'a> {
                 }
                 b'G' => {
                     let v = f64::from_be_bytes(self.take(8)?.try_into().unwrap_or_default());
-                    self.push(Value::Float(v))?;
+                    self.push(Node::Float(v))?;
                 }
                 0x8c => {
                     let n = self.u8()? as usize;
@@ -355,7 +427,7 @@ impl<'a> Machine<'a> {
                     self.bytes(n)?;
                 }
                 0x94 => {
-                    let at = self.memo.len();
+                    let at = self.r.memo.len();
                     self.memo_put(at)?;
                 }
                 b'q' => {
@@ -377,41 +449,41 @@ impl<'a> Machine<'a> {
                 b'c' => {
                     let module = self.line()?;
                     let name = self.line()?;
-                    self.push(Value::Global(module, name))?;
+                    self.push(Node::Global(module, name))?;
                 }
                 0x93 => {
                     let name = self.pop()?;
                     let module = self.pop()?;
-                    let (Value::Str(m), Value::Str(n)) = (self.nodes[module as usize], self.nodes[name as usize])
+                    let (Node::Str(..), Node::Str(..)) = (self.r.nodes[module as usize], self.r.nodes[name as usize])
                     else {
                         return Err(Unsupported("stack_global"));
                     };
-                    self.push(Value::Global(m, n))?;
+                    self.push(Node::Global(module, name))?;
                 }
                 b'R' => {
                     let args = self.pop()?;
                     let f = self.pop()?;
-                    self.push(Value::Call(f, args))?;
+                    self.push(Node::Call(f, args))?;
                 }
                 0x81 => {
                     let args = self.pop()?;
                     let cls = self.pop()?;
-                    self.push(Value::New(cls, args))?;
+                    self.push(Node::New(cls, args))?;
                 }
                 b'b' => {
                     let state = self.pop()?;
                     let obj = self.top()?;
-                    match self.nodes[obj as usize] {
-                        new @ Value::New(..) => {
+                    match self.r.nodes[obj as usize] {
+                        new @ Node::New(..) => {
                             // The object node keeps its id (memo references stay valid).
-                            let inner = self.nodes.len() as Id;
-                            self.nodes.push(new);
+                            let inner = self.r.nodes.len() as Id;
+                            self.r.nodes.push(new);
                             let states = self.span(&[state])?;
-                            self.nodes[obj as usize] = Value::Built(inner, states);
+                            self.r.nodes[obj as usize] = Node::Built(inner, states);
                         }
-                        Value::Built(inner, states) => {
+                        Node::Built(inner, states) => {
                             let states = self.extend(states, &[state])?;
-                            self.nodes[obj as usize] = Value::Built(inner, states);
+                            self.r.nodes[obj as usize] = Node::Built(inner, states);
                         }
                         _ => return Err(Unsupported("build")),
                     }
@@ -420,19 +492,6 @@ impl<'a> Machine<'a> {
             }
         }
     }
-}
-
-/// Reads one pickle.
-pub fn parse(data: &[u8]) -> Result<Pickle<'_>, Unsupported> {
-    let m = Machine {
-        data,
-        pos: 0,
-        nodes: Vec::with_capacity(64),
-        kids: Vec::with_capacity(64),
-        stack: Vec::with_capacity(32),
-        memo: Vec::with_capacity(64),
-    };
-    m.run()
 }
 
 #[cfg(test)]
@@ -444,7 +503,8 @@ mod tests {
 
     #[test]
     fn reads_plain_containers() {
-        let p = parse(SIMPLE).unwrap();
+        let mut r = Reader::default();
+        let p = r.parse(SIMPLE).unwrap();
         let a = p.dict_get(p.root, "a").unwrap();
         let items = p.tuple(a).unwrap();
         assert_eq!(p.get(items[0]), Value::Int(1));
@@ -459,19 +519,32 @@ mod tests {
     }
 
     #[test]
+    fn never_panics_on_mutated_input() {
+        for i in 0..SIMPLE.len() {
+            let _ = Reader::default().parse(&SIMPLE[..i]);
+            for b in 0..=255u8 {
+                let mut data = SIMPLE.to_vec();
+                data[i] = b;
+                let _ = Reader::default().parse(&data);
+            }
+        }
+    }
+
+    #[test]
     fn rejects_garbage_and_truncation() {
-        assert!(parse(b"").is_err());
-        assert!(parse(b"\x80\x05}").is_err());
-        assert!(parse(&SIMPLE[..SIMPLE.len() - 1]).is_err());
-        assert!(parse(b"\x80\x05\xff.").is_err());
-        assert!(parse(b"\x80\x05h\x07.").is_err());
+        assert!(Reader::default().parse(b"").is_err());
+        assert!(Reader::default().parse(b"\x80\x05}").is_err());
+        assert!(Reader::default().parse(&SIMPLE[..SIMPLE.len() - 1]).is_err());
+        assert!(Reader::default().parse(b"\x80\x05\xff.").is_err());
+        assert!(Reader::default().parse(b"\x80\x05h\x07.").is_err());
     }
 
     #[test]
     fn reads_globals_calls_and_builds() {
         // datetime.timedelta(0, 900, 0) and an object built from a dict state.
         let data = b"\x80\x04\x8c\x08datetime\x94\x8c\ttimedelta\x94\x93\x94K\x00M\x84\x03K\x00\x87\x94R\x94.";
-        let p = parse(data).unwrap();
+        let mut r = Reader::default();
+        let p = r.parse(data).unwrap();
         let Value::Call(f, args) = p.get(p.root) else { panic!() };
         assert!(p.is_global(f, "datetime", "timedelta"));
         assert_eq!(
@@ -480,9 +553,10 @@ mod tests {
         );
         let data = b"\x80\x02cm\nK\n)\x81}U\x01aK\x01sb.";
         // 'U' (SHORT_BINSTRING) is not supported: falls back.
-        assert!(parse(data).is_err());
+        assert!(Reader::default().parse(data).is_err());
         let data = b"\x80\x02cm\nK\n)\x81}\x8c\x01aK\x01sb.";
-        let p = parse(data).unwrap();
+        let mut r = Reader::default();
+        let p = r.parse(data).unwrap();
         let Value::Built(obj, states) = p.get(p.root) else { panic!() };
         let Value::New(cls, _) = p.get(obj) else { panic!() };
         assert!(p.is_global(cls, "m", "K"));

@@ -24,8 +24,8 @@ pub struct JobFields {
     pub id: Option<Arc<str>>,
     pub name: Option<Py<PyAny>>,
     pub func: Option<Py<PyAny>>,
-    /// `Some(None)` is a job whose callable has no textual reference.
-    pub func_ref: Option<Option<Py<PyAny>>>,
+    /// Python's `None` for a job whose callable has no textual reference.
+    pub func_ref: Option<Py<PyAny>>,
     pub args: Option<Py<PyAny>>,
     pub kwargs: Option<Py<PyAny>>,
     pub trigger: Option<TriggerSlot>,
@@ -438,7 +438,7 @@ impl Job {
         }
         if let Some((func, func_ref, args, kwargs)) = ok.func {
             f.func = Some(func);
-            f.func_ref = Some(func_ref);
+            f.func_ref = Some(func_ref.unwrap_or_else(|| py.None()));
             f.args = Some(args);
             f.kwargs = Some(kwargs);
         }
@@ -720,15 +720,11 @@ impl Job {
 
     #[getter]
     fn get_func_ref(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        match &self.fields.lock().func_ref {
-            Some(Some(r)) => Ok(r.clone_ref(py)),
-            Some(None) => Ok(py.None()),
-            None => Err(missing("func_ref")),
-        }
+        self.fields.lock().func_ref.as_ref().map(|r| r.clone_ref(py)).ok_or_else(|| missing("func_ref"))
     }
     #[setter]
     fn set_func_ref(&self, value: Bound<'_, PyAny>) {
-        self.fields.lock().func_ref = Some(if value.is_none() { None } else { Some(value.unbind()) });
+        self.fields.lock().func_ref = Some(value.unbind());
     }
 
     #[getter]
@@ -908,7 +904,7 @@ impl Job {
         let next = if next.is_none() { None } else { Some(zoned_from_datetime(&next)?) };
         let mut f = self.fields.lock();
         f.id = Some(Arc::from(id));
-        f.func_ref = Some(Some(func_ref.unbind()));
+        f.func_ref = Some(func_ref.unbind());
         f.func = Some(func.unbind());
         f.trigger = Some(TriggerSlot::Object(trigger.unbind()));
         f.native_trigger = native;
@@ -974,7 +970,7 @@ impl Job {
             id: f.id.clone(),
             name: c(&f.name),
             func: c(&f.func),
-            func_ref: f.func_ref.as_ref().map(|r| r.as_ref().map(|x| x.clone_ref(py))),
+            func_ref: f.func_ref.as_ref().map(|r| (!r.is_none(py)).then(|| r.clone_ref(py))),
             args: c(&f.args),
             kwargs,
             trigger: match &f.trigger {

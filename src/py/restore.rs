@@ -13,7 +13,7 @@
 //! from them on first use (`Job.trigger`, `__getstate__`, `str(job)`); the engine only needs the
 //! native trigger, which is built at once.
 
-use crate::core::pickle::{self, Id, Pickle, Value};
+use crate::core::pickle::{Id, Pickle, Reader, Value};
 use crate::core::time::{Zone, ZonedTime};
 use crate::core::trigger::Trigger;
 use crate::core::trigger::date::DateTrigger;
@@ -28,18 +28,27 @@ use rustc_hash::FxHashMap as HashMap;
 use std::borrow::Cow;
 use std::sync::Arc;
 
-/// What the jobs of one batch share: resolved callables, names and zones are looked
-/// up once per batch (a batch is one call: `get_jobs()`, one processing pass, one lookup).
+/// What the jobs of one batch share: the pickle reader's buffers, and callables, names and
+/// zones looked up once per batch (a batch is one call: `get_jobs()`, one processing pass,
+/// one lookup).
 #[derive(Default)]
 pub struct RestoreCache {
+    reader: Reader,
+    known: Known,
+}
+
+#[derive(Default)]
+struct Known {
     /// reference text -> (the reference as a Python str, the resolved callable)
     funcs: HashMap<Box<str>, (Py<PyString>, Py<PyAny>)>,
     names: HashMap<Box<str>, Py<PyString>>,
+    /// The executor alias of the previous job (jobs of one store mostly share one).
+    executor: Option<Arc<str>>,
     /// `ZoneInfo` key -> zone (`None`: Python does not accept the key)
     zoneinfo: HashMap<Box<str>, Option<Zone>>,
 }
 
-impl RestoreCache {
+impl Known {
     fn func(&mut self, py: Python<'_>, text: &str) -> Option<(Py<PyString>, Py<PyAny>)> {
         if let Some((r, f)) = self.funcs.get(text) {
             return Some((r.clone_ref(py), f.clone_ref(py)));
@@ -51,6 +60,17 @@ impl RestoreCache {
             self.funcs.insert(text.into(), (r.clone().unbind(), f.clone().unbind()));
         }
         Some((r.unbind(), f.unbind()))
+    }
+
+    fn executor(&mut self, text: &str) -> Arc<str> {
+        match &self.executor {
+            Some(e) if &**e == text => e.clone(),
+            _ => {
+                let e = shared_alias(text);
+                self.executor = Some(e.clone());
+                e
+            }
+        }
     }
 
     fn name(&mut self, py: Python<'_>, text: &str) -> Py<PyString> {
@@ -95,7 +115,7 @@ fn trigger_class(p: &Pickle, id: Id) -> Option<&'static str> {
 struct Decoder<'a, 'py> {
     py: Python<'py>,
     p: &'a Pickle<'a>,
-    cache: &'a mut RestoreCache,
+    cache: &'a mut Known,
 }
 
 impl<'py> Decoder<'_, 'py> {
@@ -273,8 +293,9 @@ pub fn decode_job<'s>(py: Python<'_>, cache: &mut RestoreCache, state: Cow<'s, [
 }
 
 fn decode_fields(py: Python<'_>, cache: &mut RestoreCache, state: &[u8]) -> Option<JobFields> {
-    let p = pickle::parse(state).ok()?;
-    let mut d = Decoder { py, p: &p, cache };
+    let RestoreCache { reader, known } = cache;
+    let p = reader.parse(state).ok()?;
+    let mut d = Decoder { py, p: &p, cache: known };
     let root = p.root;
     if !matches!(p.get(root), Value::Dict(_)) {
         return None;
@@ -288,7 +309,7 @@ fn decode_fields(py: Python<'_>, cache: &mut RestoreCache, state: &[u8]) -> Opti
     let id = p.str(field("id")?)?;
     let (func_ref, func) = d.cache.func(py, p.str(field("func")?)?)?;
     let native_trigger = d.trigger(field("trigger")?)?;
-    let executor = shared_alias(p.str(field("executor")?)?);
+    let executor = d.cache.executor(p.str(field("executor")?)?);
     let mut memo = HashMap::default();
     let args = field("args")?;
     let args = match p.get(args) {
@@ -315,7 +336,7 @@ fn decode_fields(py: Python<'_>, cache: &mut RestoreCache, state: &[u8]) -> Opti
         id: Some(Arc::from(id)),
         name: Some(name.into_any()),
         func: Some(func),
-        func_ref: Some(Some(func_ref.into_any())),
+        func_ref: Some(func_ref.into_any()),
         args: Some(args.unbind()),
         kwargs: Some(kwargs.unbind()),
         trigger: None,

@@ -305,6 +305,10 @@ impl RowJobStore {
         let mut jobs = Vec::with_capacity(rows.len());
         let mut failed = Vec::new();
         let mut cache = RestoreCache::default();
+        // Each new job counts towards a collection, and 100,000 of them set off collections
+        // that walk the whole heap for nothing (natively restored jobs are not even tracked).
+        // SAFETY: plain calls with the GIL held; the previous state is restored below.
+        let gc_was_enabled = unsafe { pyo3::ffi::PyGC_Disable() } == 1;
         for row in rows {
             match self.reconstitute_in(py, &mut cache, Cow::Owned(row.state)) {
                 Ok(job) => jobs.push(job),
@@ -313,6 +317,10 @@ impl RowJobStore {
                     self.log_unrestorable(py, &row.id, e);
                 }
             }
+        }
+        if gc_was_enabled {
+            // SAFETY: as above.
+            unsafe { pyo3::ffi::PyGC_Enable() };
         }
         (jobs, failed)
     }
