@@ -150,6 +150,21 @@ impl<'a> Pickle<'a> {
         }
     }
 
+    /// Values of `keys` in the dict node `dict`, in one pass (string keys; the last one wins,
+    /// as in Python); `None` when `dict` is not a dict.
+    pub fn dict_fields<const N: usize>(&self, dict: Id, keys: [&str; N]) -> Option<[Option<Id>; N]> {
+        let Value::Dict(span) = self.get(dict) else { return None };
+        let mut out = [None; N];
+        for kv in self.items(span).chunks_exact(2) {
+            if let Some(k) = self.str(kv[0])
+                && let Some(i) = keys.iter().position(|key| *key == k)
+            {
+                out[i] = Some(kv[1]);
+            }
+        }
+        Some(out)
+    }
+
     /// Whether `id` is the global `module.name`.
     pub fn is_global(&self, id: Id, module: &str, name: &str) -> bool {
         matches!(self.get(id), Value::Global(m, n) if m == module && n == name)

@@ -191,8 +191,8 @@ impl<'py> Decoder<'_, 'py> {
 
     /// Version check shared by the trigger states: a missing or higher version takes the
     /// Python path (which raises the right error).
-    fn version_at_most(&self, state: Id, max: i64) -> Option<()> {
-        let v = self.int(self.p.dict_get(state, "version")?)?;
+    fn version_at_most(&self, version: Option<Id>, max: i64) -> Option<()> {
+        let v = self.int(version?)?;
         (v <= max).then_some(())
     }
 
@@ -211,11 +211,13 @@ impl<'py> Decoder<'_, 'py> {
         }
         match trigger_class(p, cls)? {
             "interval" => {
-                self.version_at_most(state, 2)?;
-                let zone = self.zone(p.dict_get(state, "timezone")?)?;
-                let start = self.datetime(p.dict_get(state, "start_date")?)?;
-                let end = self.opt_datetime(p.dict_get(state, "end_date")?)?;
-                let Value::Call(td, td_args) = p.get(p.dict_get(state, "interval")?) else { return None };
+                let [version, timezone, start, end, interval, jitter] =
+                    p.dict_fields(state, ["version", "timezone", "start_date", "end_date", "interval", "jitter"])?;
+                self.version_at_most(version, 2)?;
+                let zone = self.zone(timezone?)?;
+                let start = self.datetime(start?)?;
+                let end = self.opt_datetime(end?)?;
+                let Value::Call(td, td_args) = p.get(interval?) else { return None };
                 if !p.is_global(td, "datetime", "timedelta") {
                     return None;
                 }
@@ -225,7 +227,7 @@ impl<'py> Decoder<'_, 'py> {
                     .checked_mul(86_400_000_000)?
                     .checked_add(self.int(*s)?.checked_mul(1_000_000)?)?
                     .checked_add(self.int(*us)?)?;
-                let jitter = match p.dict_get(state, "jitter").map(|j| p.get(j)) {
+                let jitter = match jitter.map(|j| p.get(j)) {
                     None | Some(Value::None) => None,
                     Some(Value::Int(v)) => Some(v as f64),
                     Some(Value::Float(v)) => Some(v),
@@ -234,8 +236,9 @@ impl<'py> Decoder<'_, 'py> {
                 Some(Arc::new(IntervalTrigger::new(micros, start, end, zone, jitter)))
             }
             "date" => {
-                self.version_at_most(state, 1)?;
-                let run_date = self.datetime(p.dict_get(state, "run_date")?)?;
+                let [version, run_date] = p.dict_fields(state, ["version", "run_date"])?;
+                self.version_at_most(version, 1)?;
+                let run_date = self.datetime(run_date?)?;
                 Some(Arc::new(DateTrigger { run_date }))
             }
             _ => None,
@@ -297,41 +300,53 @@ fn decode_fields(py: Python<'_>, cache: &mut RestoreCache, state: &[u8]) -> Opti
     let p = reader.parse(state).ok()?;
     let mut d = Decoder { py, p: &p, cache: known };
     let root = p.root;
-    if !matches!(p.get(root), Value::Dict(_)) {
-        return None;
-    }
-    let field = |key: &str| p.dict_get(root, key);
-    if let Some(v) = field("version")
+    const KEYS: [&str; 12] = [
+        "version",
+        "id",
+        "func",
+        "trigger",
+        "executor",
+        "args",
+        "kwargs",
+        "name",
+        "misfire_grace_time",
+        "coalesce",
+        "max_instances",
+        "next_run_time",
+    ];
+    let [version, id, func, trigger, executor, args, kwargs, name, misfire, coalesce, max_instances, next_run_time] =
+        p.dict_fields(root, KEYS)?;
+    if let Some(v) = version
         && !matches!(p.get(v), Value::Int(v) if v <= 1)
     {
         return None;
     }
-    let id = p.str(field("id")?)?;
-    let (func_ref, func) = d.cache.func(py, p.str(field("func")?)?)?;
-    let native_trigger = d.trigger(field("trigger")?)?;
-    let executor = d.cache.executor(p.str(field("executor")?)?);
+    let id = p.str(id?)?;
+    let (func_ref, func) = d.cache.func(py, p.str(func?)?)?;
+    let native_trigger = d.trigger(trigger?)?;
+    let executor = d.cache.executor(p.str(executor?)?);
     let mut memo = HashMap::default();
-    let args = field("args")?;
+    let args = args?;
     let args = match p.get(args) {
         Value::Tuple(span) if p.items(span).is_empty() => PyTuple::empty(py).into_any(),
         Value::Tuple(_) | Value::List(_) => d.plain(args, &mut memo)?,
         _ => return None,
     };
-    let kwargs = field("kwargs")?;
+    let kwargs = kwargs?;
     let kwargs = match p.get(kwargs) {
         Value::Dict(span) if p.items(span).is_empty() => shared_empty_kwargs(py).clone().into_any(),
         Value::Dict(_) => d.plain(kwargs, &mut memo)?,
         _ => return None,
     };
-    let name = d.cache.name(py, p.str(field("name")?)?);
-    let misfire_grace_time = match p.get(field("misfire_grace_time")?) {
+    let name = d.cache.name(py, p.str(name?)?);
+    let misfire_grace_time = match p.get(misfire?) {
         Value::None => None,
         Value::Int(v) => Some(v),
         _ => return None,
     };
-    let Value::Bool(coalesce) = p.get(field("coalesce")?) else { return None };
-    let max_instances = d.int(field("max_instances")?)?;
-    let next_run_time = d.opt_datetime(field("next_run_time")?)?;
+    let Value::Bool(coalesce) = p.get(coalesce?) else { return None };
+    let max_instances = d.int(max_instances?)?;
+    let next_run_time = d.opt_datetime(next_run_time?)?;
     let fields = JobFields {
         id: Some(Arc::from(id)),
         name: Some(name.into_any()),
