@@ -26,7 +26,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// A node whose lease ended longer ago than this (by the claimer's clock) is dead: the clock
-/// skew tolerated between schedulers, on top of the lease itself.
+/// skew tolerated between schedulers. A silent node is thus taken for dead between
+/// `lease + SKEW` and `lease * 4/3 + SKEW` seconds after its last word (leases are renewed
+/// every third of their length).
 const SKEW: f64 = 2.0;
 /// A shared store is looked at again this often, so changes made by other schedulers are
 /// seen within a second.
@@ -408,7 +410,7 @@ impl NativeStore for RowStoreEngine {
         let now_ts = micros_to_timestamp(now.micros());
         let node = ledger.as_ref().map_or(String::new(), |l| l.node.clone());
         // Without a ledger (never in a started scheduler) nothing is reaped or recorded.
-        let dead_before = if ledger.is_some() { now_ts - store.lease.as_secs_f64().max(SKEW) - SKEW } else { f64::MIN };
+        let dead_before = if ledger.is_some() { now_ts - SKEW } else { f64::MIN };
         let cx = ClaimContext { node: &node, now: now_ts, dead_before };
         let result = store.rows.claim(&cx, &mut |batch: DueBatch| {
             // One GIL hold for the whole batch: restoring and re-pickling need Python anyway.

@@ -72,7 +72,7 @@ impl PostgresRows {
         })
     }
 
-    fn table_exists(c: &mut Client, schema: Option<&str>, name: &str) -> Result<bool, postgres::Error> {
+    fn table_exists(c: &mut impl GenericClient, schema: Option<&str>, name: &str) -> Result<bool, postgres::Error> {
         let row = c.query_opt(
             "SELECT 1 FROM information_schema.tables \
              WHERE table_schema = coalesce($1, current_schema()) AND table_name = $2",
@@ -147,6 +147,10 @@ impl RowStore for PostgresRows {
     fn create_tables(&self) -> RowResult<()> {
         let (names, table, side) = (&self.names, &self.table, &self.side);
         self.with(|c| {
+            // Schedulers starting together must not race to create (an advisory lock per table).
+            let mut tx = c.transaction()?;
+            tx.execute("SELECT pg_advisory_xact_lock(hashtext($1))", &[&self.table])?;
+            let c = &mut tx;
             let schema = names.schema.as_deref();
             if !Self::table_exists(c, schema, &names.table)? {
                 c.batch_execute(&format!(
@@ -172,7 +176,7 @@ impl RowStore for PostgresRows {
                     self.nodes, self.runs
                 ))?;
             }
-            Ok(())
+            tx.commit()
         })
     }
 
