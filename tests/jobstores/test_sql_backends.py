@@ -157,3 +157,41 @@ def test_scheduler_recovers_when_the_server_drops_its_connection(tmp_path):
     finally:
         s.shutdown()
         _drop_pg(table)
+
+
+def test_tableschema_puts_every_table_in_that_postgresql_schema():
+    """``tableschema``: APScheduler's table, its index and our side tables live in the schema."""
+    from .conftest import PG_URL, require_server
+
+    require_server("PostgreSQL", "127.0.0.1", 5432)
+    import psycopg
+
+    schema = f"aps_schema_{time.time_ns() % 10**9}"
+    with psycopg.connect(PG_URL, autocommit=True) as admin:
+        admin.execute(f"CREATE SCHEMA {schema}")
+    ran = threading.Event()
+    store = SQLAlchemyJobStore(url=PG_URL, tablename="jobs", tableschema=schema)
+    s = BackgroundScheduler(jobstores={"default": store}, timezone="UTC")
+    try:
+        s.start()
+        s.add_listener(lambda e: ran.set(), EVENT_JOB_EXECUTED)
+        s.add_job(noop, "interval", hours=1, id="kept")
+        s.add_job(noop, id="now")
+        assert ran.wait(5)
+        assert [j.id for j in s.get_jobs()] == ["kept"]
+        with psycopg.connect(PG_URL) as admin:
+            tables = admin.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = %s ORDER BY 1", (schema,)
+            ).fetchall()
+            index = admin.execute(
+                "SELECT indexname FROM pg_indexes WHERE schemaname = %s AND tablename = 'jobs' AND indexname LIKE 'ix_%%'",
+                (schema,),
+            ).fetchall()
+            (count,) = admin.execute(f"SELECT count(*) FROM {schema}.jobs").fetchone()
+        assert [t for (t,) in tables] == ["jobs", "jobs_nodes", "jobs_runs", "jobs_unrestorable"]
+        assert index == [(f"ix_{schema}_jobs_next_run_time",)]
+        assert count == 1
+    finally:
+        s.shutdown()
+        with psycopg.connect(PG_URL, autocommit=True) as admin:
+            admin.execute(f"DROP SCHEMA {schema} CASCADE")
