@@ -37,6 +37,10 @@ const POLL_US: i64 = 500_000;
 static PICKLE_DUMPS: Cached = Cached::new("pickle", "dumps");
 static COMPAT_LOADS: Cached = Cached::new("apscheduler_rs._compat", "loads");
 
+/// `(shared, lease_seconds)` as the Python constructors pass them.
+#[derive(FromPyObject)]
+pub struct Sharing(bool, f64);
+
 /// Scheduler, alias and logger of a started store.
 struct Bound3 {
     scheduler: Py<PyAny>,
@@ -50,6 +54,8 @@ pub struct RowJobStore {
     pickle_protocol: i32,
     started: Mutex<Option<Bound3>>,
     lease: Duration,
+    /// Whether several schedulers may share the store (a lease, a fenced run ledger, polling).
+    shared: bool,
     /// This scheduler's lease and run fence while the store is started.
     ledger: Mutex<Option<Arc<NodeLedger>>>,
 }
@@ -59,7 +65,8 @@ pub fn backend_error(e: RowError) -> PyErr {
 }
 
 impl RowJobStore {
-    pub fn new_native(rows: Arc<dyn RowStore>, pickle_protocol: i32, lease_seconds: f64) -> PyResult<Self> {
+    pub fn new_native(rows: Arc<dyn RowStore>, pickle_protocol: i32, sharing: Sharing) -> PyResult<Self> {
+        let Sharing(shared, lease_seconds) = sharing;
         if !(lease_seconds.is_finite() && lease_seconds >= 0.5) {
             return Err(PyValueError::new_err("lease_seconds must be a number of seconds >= 0.5"));
         }
@@ -68,6 +75,7 @@ impl RowJobStore {
             pickle_protocol,
             started: Mutex::new(None),
             lease: Duration::from_secs_f64(lease_seconds),
+            shared,
             ledger: Mutex::new(None),
         })
     }
@@ -146,13 +154,13 @@ fn now_ts(now: &Bound<'_, PyAny>) -> PyResult<f64> {
 impl RowJobStore {
     /// The store of a SQLAlchemy-style URL (nothing is opened until `start`).
     #[staticmethod]
-    #[pyo3(signature = (url, tablename, tableschema, pickle_protocol, lease_seconds))]
+    #[pyo3(signature = (url, tablename, tableschema, pickle_protocol, sharing))]
     fn sql(
         url: &str,
         tablename: String,
         tableschema: Option<String>,
         pickle_protocol: i32,
-        lease_seconds: f64,
+        sharing: Sharing,
     ) -> PyResult<Self> {
         let target = url::parse(url).map_err(|e| PyValueError::new_err(e.0))?;
         let names = TableNames { table: tablename, schema: tableschema };
@@ -166,7 +174,7 @@ impl RowJobStore {
             #[allow(unreachable_patterns)]
             _ => return Err(PyValueError::new_err("this build of apscheduler_rs has no client for this database")),
         };
-        Self::new_native(rows, pickle_protocol, lease_seconds)
+        Self::new_native(rows, pickle_protocol, sharing)
     }
 
     /// The store of APScheduler's Redis layout at `url` (`redis://host:port/db`).
@@ -177,10 +185,10 @@ impl RowJobStore {
         jobs_key: String,
         run_times_key: String,
         pickle_protocol: i32,
-        lease_seconds: f64,
+        sharing: Sharing,
     ) -> PyResult<Self> {
         let rows = crate::core::store::redis::RedisRows::new(url, jobs_key, run_times_key);
-        Self::new_native(Arc::new(rows), pickle_protocol, lease_seconds)
+        Self::new_native(Arc::new(rows), pickle_protocol, sharing)
     }
 
     /// `url` with its password masked, as SQLAlchemy prints it.
@@ -194,12 +202,12 @@ impl RowJobStore {
     /// and joins the schedulers sharing the store (registers this node, starts its lease).
     fn start(&self, py: Python<'_>, scheduler: Py<PyAny>, alias: Py<PyString>, logger: Py<PyAny>) -> PyResult<()> {
         *self.started.lock() = Some(Bound3 { scheduler, alias, logger });
-        let (rows, lease) = (self.rows.clone(), self.lease);
+        let (rows, lease, shared) = (self.rows.clone(), self.lease, self.shared);
         let ledger = py.detach(|| {
             rows.create_tables()?;
-            NodeLedger::join(node_id(), rows.sibling(), lease)
+            shared.then(|| NodeLedger::join(node_id(), rows.sibling(), lease)).transpose()
         });
-        *self.ledger.lock() = Some(ledger.map_err(backend_error)?);
+        *self.ledger.lock() = ledger.map_err(backend_error)?;
         Ok(())
     }
 
@@ -431,7 +439,7 @@ impl NativeStore for RowStoreEngine {
     }
 
     fn poll_interval(&self) -> Option<i64> {
-        Some(POLL_US)
+        self.0.get().shared.then_some(POLL_US)
     }
 }
 
