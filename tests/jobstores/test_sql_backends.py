@@ -127,7 +127,7 @@ def test_two_schedulers_sharing_a_table_run_each_due_job_once(sql_target):
 def test_scheduler_recovers_when_the_server_drops_its_connection(tmp_path):
     """PostgreSQL terminates the store's connection (as a server restart would): the pass
     fails, is retried after jobstore_retry_interval on a new connection, and the job runs."""
-    from .conftest import PG_URL, _drop_pg, require_server
+    from .conftest import PG_URL, _drop_pg, add_after_drop, require_server
 
     require_server("PostgreSQL", "127.0.0.1", 5432)
     import psycopg
@@ -145,13 +145,7 @@ def test_scheduler_recovers_when_the_server_drops_its_connection(tmp_path):
             ).fetchone()[0]
         assert killed == 2  # the store's connection and its lease connection
         s.add_listener(lambda e: ran.set(), EVENT_JOB_EXECUTED)
-        # The first statement on the dead connection may fail; the store reconnects after it.
-        for _ in range(2):
-            try:
-                s.add_job(noop, id="after-drop")
-                break
-            except RuntimeError:
-                pass
+        add_after_drop(s, noop, "after-drop")
         assert ran.wait(5)
         assert [j.id for j in s.get_jobs()] == ["warm"]
     finally:
