@@ -38,12 +38,15 @@ use std::sync::{Arc, Weak};
 
 static IS_COROUTINE_PARTIAL: Cached = Cached::new("apscheduler_rs.util", "iscoroutinefunction_partial");
 static CLEAR_FRAMES: Cached = Cached::new("traceback", "clear_frames");
+static TASK: Cached = Cached::new("asyncio", "Task");
+static GET_RUNNING_LOOP: Cached = Cached::new("asyncio", "_get_running_loop");
+static BASE_CREATE_TASK: Cached = Cached::new("asyncio.base_events", "BaseEventLoop");
 /// `CO_COROUTINE` in a code object's `co_flags`.
 const CO_COROUTINE: i64 = 0x80;
 /// Queued runs started per drain callback (one loop iteration). Measured on the asyncio
-/// benchmark (20,000 due runs): 64-1,000 all run at about the same speed; 20,000 (everything at
-/// once) is ~1.5× slower, mostly in the garbage collector.
-const CHUNK: usize = 256;
+/// benchmark (20,000 due runs, CPU time): 32-256 run at the same speed, 1,024 ~10 % slower,
+/// 20,000 (everything at once) ~1.5× slower, mostly in the garbage collector.
+const CHUNK: usize = 128;
 
 /// `iscoroutinefunction_partial`, answered without a Python call for plain functions and
 /// bound methods (the common cases); anything else asks the Python helper.
@@ -71,9 +74,13 @@ struct Context {
     executor: Py<PyAny>,
     scheduler: Py<PyAny>,
     engine: Option<Py<Engine>>,
+    event_loop: Py<PyAny>,
     /// `loop.create_task` and `loop.call_soon`, bound once.
     create_task: Py<PyAny>,
     call_soon: Py<PyAny>,
+    /// The loop's `create_task` is `BaseEventLoop.create_task`, which (with no task factory and
+    /// outside debug mode) only calls `Task(coro)`.
+    plain_create_task: bool,
     logger: Py<PyAny>,
     /// Only the exact `AsyncIOExecutor` class: a subclass's `_do_submit_job` is always used.
     fast: bool,
@@ -81,6 +88,25 @@ struct Context {
 }
 
 impl Context {
+    /// `asyncio.Task` when calling it is exactly what `loop.create_task(coro)` would do: the
+    /// loop's own `create_task`, no task factory, no debug mode, and we run on that loop.
+    fn direct_task_type<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyAny>> {
+        if !self.plain_create_task {
+            return None;
+        }
+        let event_loop = self.event_loop.bind(py);
+        let running = GET_RUNNING_LOOP.get(py).ok()?.call0().ok()?;
+        if !running.is(event_loop) {
+            return None;
+        }
+        if !event_loop.getattr(pyo3::intern!(py, "_task_factory")).ok()?.is_none()
+            || event_loop.call_method0(pyo3::intern!(py, "get_debug")).ok()?.is_truthy().unwrap_or(true)
+        {
+            return None;
+        }
+        TASK.get(py).ok().cloned()
+    }
+
     fn mask(&self) -> u32 {
         self.engine.as_ref().map_or(u32::MAX, |e| e.get().listener_mask.load(Ordering::Relaxed))
     }
@@ -164,9 +190,13 @@ impl Shared {
         };
         let logger = ctx.logger.bind(py);
         let info = enabled(logger, INFO);
+        let create = match ctx.direct_task_type(py) {
+            Some(task_type) => task_type,
+            None => ctx.create_task.bind(py).clone(),
+        };
         for run in batch {
             let id = run.id.clone();
-            if let Err(e) = self.start_task(py, &ctx, run, info) {
+            if let Err(e) = self.start_task(py, &ctx, &create, run, info) {
                 self.release(&id);
                 if enabled(logger, ERROR) {
                     let kw = PyDict::new(py);
@@ -179,7 +209,14 @@ impl Shared {
         }
     }
 
-    fn start_task(self: &Arc<Self>, py: Python<'_>, ctx: &Arc<Context>, run: QueuedRun, info: bool) -> PyResult<()> {
+    fn start_task(
+        self: &Arc<Self>,
+        py: Python<'_>,
+        ctx: &Arc<Context>,
+        create: &Bound<'_, PyAny>,
+        run: QueuedRun,
+        info: bool,
+    ) -> PyResult<()> {
         let coroutine = Bound::new(
             py,
             CoroutineJob {
@@ -195,7 +232,7 @@ impl Shared {
                 run_time: Mutex::new(None),
             },
         )?;
-        let task = ctx.create_task.bind(py).call1((&coroutine,))?;
+        let task = create.call1((&coroutine,))?;
         *coroutine.get().task.lock() = Some(task.clone().unbind());
         self.add_pending(py, &task)
     }
@@ -825,6 +862,7 @@ impl CoroutineRunner {
         CoroutineRunner { shared: Arc::new(shared) }
     }
 
+    #[allow(clippy::too_many_arguments)]
     #[pyo3(signature = (executor, scheduler, event_loop, pending, logger, fast))]
     fn start(
         &self,
@@ -839,10 +877,19 @@ impl CoroutineRunner {
         let engine = scheduler.getattr("_engine").ok().and_then(|e| e.cast_into::<Engine>().ok()).map(Bound::unbind);
         let drain = Py::new(py, Drain { shared: Arc::downgrade(&self.shared) })?;
         *self.shared.pending.write() = Some(pending.unbind());
+        let plain_create_task = match BASE_CREATE_TASK.get(py) {
+            Ok(base) => {
+                let ours = event_loop.get_type().getattr("create_task")?;
+                ours.is(&base.getattr("create_task")?)
+            }
+            Err(_) => false,
+        };
         *self.shared.context.write() = Some(Arc::new(Context {
             executor,
             scheduler: scheduler.unbind(),
             engine,
+            plain_create_task,
+            event_loop: event_loop.clone().unbind(),
             create_task: event_loop.getattr("create_task")?.unbind(),
             call_soon: event_loop.getattr("call_soon")?.unbind(),
             logger,
