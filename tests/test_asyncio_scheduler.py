@@ -462,3 +462,18 @@ async def test_the_misfire_check_happens_when_the_task_starts():
     late = next(e for e in events if e.job_id == "b-late")
     assert late.code == EVENT_JOB_MISSED
     sched.shutdown()
+
+
+async def test_direct_submit_shows_in_pending_futures_and_is_cancelled_at_shutdown():
+    sched = AsyncIOScheduler(timezone="UTC")
+    sched.start(paused=True)
+    executor = sched._executors["default"]
+    job = sched.add_job(add, "interval", seconds=60, args=[1, 2], id="direct")
+    executor.submit_job(job, [datetime.now(timezone.utc)])
+    futures = executor._pending_futures.copy()
+    assert len(futures) == 1
+    executor.shutdown()
+    with pytest.raises(asyncio.CancelledError):
+        await futures.pop()
+    assert executor._instances == {}
+    sched.shutdown()

@@ -128,11 +128,9 @@ struct QueuedRun {
     id: Arc<str>,
     store: Arc<str>,
     run_time: ZonedTime,
+    /// The job's function when submitted (its call reads the job again when the run starts,
+    /// as upstream's `run_coroutine_job` does).
     func: Py<PyAny>,
-    args: Py<PyAny>,
-    kwargs: Py<PyAny>,
-    /// The job's misfire grace time in seconds (`None`: no limit).
-    grace: Option<i64>,
 }
 
 #[derive(Default)]
@@ -235,6 +233,17 @@ impl Shared {
         let task = create.call1((&coroutine,))?;
         *coroutine.get().task.lock() = Some(task.clone().unbind());
         self.add_pending(py, &task)
+    }
+
+    /// [`Shared::flush`], when called on the loop's thread (tasks are created only there).
+    fn flush_on_loop(self: &Arc<Self>, py: Python<'_>, ctx: &Context) {
+        if self.queue.lock().is_empty() {
+            return;
+        }
+        let on_loop = GET_RUNNING_LOOP.get(py).and_then(|f| f.call0()).is_ok_and(|l| l.is(ctx.event_loop.bind(py)));
+        if on_loop {
+            self.flush(py);
+        }
     }
 
     /// Starts every queued run now (in order).
@@ -351,18 +360,30 @@ fn send_into<'py>(inner: &Bound<'py, PyAny>, value: &Bound<'py, PyAny>) -> Step<
     }
 }
 
-fn call_job<'py>(py: Python<'py>, run: &QueuedRun) -> PyResult<Bound<'py, PyAny>> {
-    let args = run.args.bind(py);
+/// `job.func(*job.args, **job.kwargs)`, read from the job now.
+fn call_job<'py>(py: Python<'py>, job: &Job) -> PyResult<Bound<'py, PyAny>> {
+    let (func, args, kwargs) = {
+        let f = job.fields.lock();
+        (
+            f.func.as_ref().map(|o| o.clone_ref(py)),
+            f.args.as_ref().map(|o| o.clone_ref(py)),
+            f.kwargs.as_ref().map(|o| o.clone_ref(py)),
+        )
+    };
+    let (Some(func), Some(args), Some(kwargs)) = (func, args, kwargs) else {
+        return Err(pyo3::exceptions::PyAttributeError::new_err("job is missing func/args/kwargs"));
+    };
+    let args = args.bind(py);
     let args = match args.cast::<PyTuple>() {
         Ok(t) => t.clone(),
         Err(_) => PyTuple::new(py, args.try_iter()?.collect::<PyResult<Vec<_>>>()?)?,
     };
-    let kwargs = run.kwargs.bind(py);
+    let kwargs = kwargs.bind(py);
     let kwargs = match kwargs.cast::<PyDict>() {
         Ok(d) => d.clone(),
         Err(_) => py.get_type::<PyDict>().call1((kwargs,))?.cast_into::<PyDict>()?,
     };
-    run.func.bind(py).call(&args, if kwargs.is_empty() { None } else { Some(&kwargs) })
+    func.bind(py).call(&args, if kwargs.is_empty() { None } else { Some(&kwargs) })
 }
 
 /// Clears `executing` when a step ends, however it ends.
@@ -450,7 +471,8 @@ impl CoroutineJob {
     /// The first step: misfire check, log, call, then the first send.
     fn begin<'py>(&self, py: Python<'py>) -> PyResult<Outcome<'py>> {
         let run = &self.run;
-        if let Some(grace) = run.grace {
+        let grace = run.job.get().fields.lock().misfire_grace_time.flatten();
+        if let Some(grace) = grace {
             let late = crate::core::clock::Clock::now_micros(&crate::core::clock::SystemClock) - run.run_time.micros();
             if late > grace.saturating_mul(1_000_000) {
                 self.missed(py, late)?;
@@ -464,7 +486,7 @@ impl CoroutineJob {
                 ("Running job \"%s\" (scheduled at %s)", run.job.bind(py), rt),
             )?;
         }
-        let called = call_job(py, run).and_then(|awaitable| {
+        let called = call_job(py, run.job.get()).and_then(|awaitable| {
             // SAFETY: a type check on a live object.
             if unsafe { pyo3::ffi::PyCoro_CheckExact(awaitable.as_ptr()) } != 0 {
                 Ok(awaitable)
@@ -734,9 +756,7 @@ impl CoroutineJob {
                 visit.call(obj)?;
             }
         }
-        visit.call(&self.run.func)?;
-        visit.call(&self.run.args)?;
-        visit.call(&self.run.kwargs)
+        visit.call(&self.run.func)
     }
 
     fn __clear__(&self) {
@@ -782,15 +802,13 @@ impl CoroutineRunner {
         let Some(ctx) = self.shared.context.read().clone() else {
             return Err(pyo3::exceptions::PyAssertionError::new_err("This executor has not been started yet"));
         };
-        let (id, max_instances, func, args, kwargs, grace) = {
+        let (id, max_instances, func, complete) = {
             let f = job.get().fields.lock();
             (
                 f.id.clone().unwrap_or_else(|| Arc::from("")),
                 f.max_instances.unwrap_or(1),
                 f.func.as_ref().map(|o| o.clone_ref(py)),
-                f.args.as_ref().map(|o| o.clone_ref(py)),
-                f.kwargs.as_ref().map(|o| o.clone_ref(py)),
-                f.misfire_grace_time.flatten(),
+                f.args.is_some() && f.kwargs.is_some(),
             )
         };
         {
@@ -801,19 +819,11 @@ impl CoroutineRunner {
             }
             *running += 1;
         }
-        let queued = match (ctx.fast, run_times, func, args, kwargs) {
-            (true, [run_time], Some(func), Some(args), Some(kwargs)) => match is_coroutine_function(func.bind(py)) {
+        let queued = match (ctx.fast && complete, run_times, func) {
+            (true, [run_time], Some(func)) => match is_coroutine_function(func.bind(py)) {
                 Ok(true) => {
-                    let run = QueuedRun {
-                        job: job.clone(),
-                        id: id.clone(),
-                        store: store.clone(),
-                        run_time: *run_time,
-                        func,
-                        args,
-                        kwargs,
-                        grace,
-                    };
+                    let run =
+                        QueuedRun { job: job.clone(), id: id.clone(), store: store.clone(), run_time: *run_time, func };
                     self.enqueue(py, &ctx, run).map(|_| true)
                 }
                 Ok(false) => Ok(false),
@@ -825,6 +835,8 @@ impl CoroutineRunner {
             if queued {
                 return Ok(());
             }
+            // Runs queued before this one get their tasks first.
+            self.shared.flush_on_loop(py, &ctx);
             let times = run_times.iter().map(|t| zoned_to_datetime(py, t, None)).collect::<PyResult<Vec<_>>>()?;
             ctx.executor
                 .bind(py)
@@ -904,9 +916,13 @@ impl CoroutineRunner {
         *self.shared.pending.write() = Some(pending.unbind());
     }
 
-    /// Starts every queued run now, so that `_pending_futures` holds all submitted runs.
+    /// Starts every queued run now, so that `_pending_futures` holds all submitted runs (only
+    /// on the loop's thread: elsewhere the drain callbacks start them as usual).
     fn flush(&self, py: Python<'_>) {
-        self.shared.flush(py);
+        let context = self.shared.context.read().clone();
+        if let Some(ctx) = context {
+            self.shared.flush_on_loop(py, &ctx);
+        }
     }
 
     /// How many queued runs one drain callback starts (tuning; default [`CHUNK`]).
