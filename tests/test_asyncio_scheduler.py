@@ -477,3 +477,48 @@ async def test_direct_submit_shows_in_pending_futures_and_is_cancelled_at_shutdo
         await futures.pop()
     assert executor._instances == {}
     sched.shutdown()
+
+
+async def test_system_exit_in_a_coroutine_job_is_the_jobs_error_as_in_3x():
+    sched = AsyncIOScheduler(timezone="UTC")
+    events = collect(sched)
+
+    async def leave():
+        await asyncio.sleep(0)
+        raise SystemExit(3)
+
+    sched.start()
+    sched.add_job(leave, id="exit")
+    await until(lambda: events)
+    assert events[0].code == EVENT_JOB_ERROR and isinstance(events[0].exception, SystemExit)
+    assert sched.running
+    sched.shutdown()
+
+
+@pytest.mark.skipif(not hasattr(asyncio, "eager_task_factory"), reason="Python 3.12+")
+async def test_an_eager_task_factory_is_honoured():
+    loop = asyncio.get_running_loop()
+    loop.set_task_factory(asyncio.eager_task_factory)
+    try:
+        sched = AsyncIOScheduler(timezone="UTC")
+        events = collect(sched)
+        seen = []
+
+        async def instant():
+            seen.append(asyncio.current_task())
+            return "eager"
+
+        async def slow():
+            await asyncio.sleep(0.01)
+            return "slow"
+
+        sched.start()
+        sched.add_job(instant, id="instant")
+        sched.add_job(slow, id="slow")
+        await until(lambda: len(events) == 2)
+        assert {e.retval for e in events} == {"eager", "slow"}
+        assert isinstance(seen[0], asyncio.Task)
+        assert not sched._executors["default"]._pending_futures
+        sched.shutdown()
+    finally:
+        loop.set_task_factory(None)

@@ -231,7 +231,12 @@ impl Shared {
             },
         )?;
         let task = create.call1((&coroutine,))?;
-        *coroutine.get().task.lock() = Some(task.clone().unbind());
+        let job = coroutine.get();
+        if job.settled.load(Ordering::Acquire) {
+            // An eager task factory (Python 3.12+) already ran it to completion.
+            return Ok(());
+        }
+        *job.task.lock() = Some(task.clone().unbind());
         self.add_pending(py, &task)
     }
 
