@@ -522,3 +522,25 @@ async def test_an_eager_task_factory_is_honoured():
         sched.shutdown()
     finally:
         loop.set_task_factory(None)
+
+
+async def test_a_task_factory_that_fails_is_logged_and_releases_the_instance(caplog):
+    loop = asyncio.get_running_loop()
+    sched = AsyncIOScheduler(timezone="UTC")
+    sched.start()
+    executor = sched._executors["default"]
+
+    def factory(loop, coro, **kwargs):
+        coro.close()
+        raise RuntimeError("no tasks today")
+
+    loop.set_task_factory(factory)
+    try:
+        with caplog.at_level("ERROR", logger="apscheduler.executors.default"):
+            sched.add_job(add, args=[1, 1], id="nofactory")
+            await until(lambda: any("Error running job" in r.getMessage() for r in caplog.records))
+    finally:
+        loop.set_task_factory(None)
+    assert executor._instances == {}
+    assert not executor._pending_futures
+    sched.shutdown()

@@ -194,8 +194,8 @@ impl Shared {
         };
         for run in batch {
             let id = run.id.clone();
+            // A failure settles the run itself (its instance is released once).
             if let Err(e) = self.start_task(py, &ctx, &create, run, info) {
-                self.release(&id);
                 if enabled(logger, ERROR) {
                     let kw = PyDict::new(py);
                     let _ = kw.set_item("exc_info", e.into_value(py));
@@ -230,8 +230,15 @@ impl Shared {
                 run_time: Mutex::new(None),
             },
         )?;
-        let task = create.call1((&coroutine,))?;
         let job = coroutine.get();
+        let task = match create.call1((&coroutine,)) {
+            Ok(task) => task,
+            Err(e) => {
+                job.phase.store(FINISHED, Ordering::Release);
+                job.settle(py);
+                return Err(e);
+            }
+        };
         if job.settled.load(Ordering::Acquire) {
             // An eager task factory (Python 3.12+) already ran it to completion.
             return Ok(());
