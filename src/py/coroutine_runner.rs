@@ -124,7 +124,7 @@ impl Context {
 
 /// A due run accepted by the pass, waiting for its task.
 struct QueuedRun {
-    job: JobRef,
+    job: Py<Job>,
     id: Arc<str>,
     store: Arc<str>,
     run_time: ZonedTime,
@@ -372,17 +372,30 @@ fn send_into<'py>(inner: &Bound<'py, PyAny>, value: &Bound<'py, PyAny>) -> Step<
     }
 }
 
-/// `job.func(*job.args, **job.kwargs)`, read from the job now.
-fn call_job<'py>(py: Python<'py>, job: &Job) -> PyResult<Bound<'py, PyAny>> {
-    let (func, args, kwargs) = {
+/// The job's function, arguments and misfire grace time, read when the run starts (as upstream's
+/// `run_coroutine_job` reads them).
+struct Call {
+    func: Option<Py<PyAny>>,
+    args: Option<Py<PyAny>>,
+    kwargs: Option<Py<PyAny>>,
+    grace: Option<i64>,
+}
+
+impl Call {
+    fn read(py: Python<'_>, job: &Job) -> Self {
         let f = job.fields.lock();
-        (
-            f.func.as_ref().map(|o| o.clone_ref(py)),
-            f.args.as_ref().map(|o| o.clone_ref(py)),
-            f.kwargs.as_ref().map(|o| o.clone_ref(py)),
-        )
-    };
-    let (Some(func), Some(args), Some(kwargs)) = (func, args, kwargs) else {
+        Call {
+            func: f.func.as_ref().map(|o| o.clone_ref(py)),
+            args: f.args.as_ref().map(|o| o.clone_ref(py)),
+            kwargs: f.kwargs.as_ref().map(|o| o.clone_ref(py)),
+            grace: f.misfire_grace_time.flatten(),
+        }
+    }
+}
+
+/// `job.func(*job.args, **job.kwargs)`.
+fn call_job<'py>(py: Python<'py>, call: Call) -> PyResult<Bound<'py, PyAny>> {
+    let (Some(func), Some(args), Some(kwargs)) = (call.func, call.args, call.kwargs) else {
         return Err(pyo3::exceptions::PyAttributeError::new_err("job is missing func/args/kwargs"));
     };
     let args = args.bind(py);
@@ -483,8 +496,8 @@ impl CoroutineJob {
     /// The first step: misfire check, log, call, then the first send.
     fn begin<'py>(&self, py: Python<'py>) -> PyResult<Outcome<'py>> {
         let run = &self.run;
-        let grace = run.job.get().fields.lock().misfire_grace_time.flatten();
-        if let Some(grace) = grace {
+        let call = Call::read(py, run.job.get());
+        if let Some(grace) = call.grace {
             let late = crate::core::clock::Clock::now_micros(&crate::core::clock::SystemClock) - run.run_time.micros();
             if late > grace.saturating_mul(1_000_000) {
                 self.missed(py, late)?;
@@ -498,7 +511,7 @@ impl CoroutineJob {
                 ("Running job \"%s\" (scheduled at %s)", run.job.bind(py), rt),
             )?;
         }
-        let called = call_job(py, run.job.get()).and_then(|awaitable| {
+        let called = call_job(py, call).and_then(|awaitable| {
             // SAFETY: a type check on a live object.
             if unsafe { pyo3::ffi::PyCoro_CheckExact(awaitable.as_ptr()) } != 0 {
                 Ok(awaitable)
@@ -768,6 +781,7 @@ impl CoroutineJob {
                 visit.call(obj)?;
             }
         }
+        visit.call(&self.run.job)?;
         visit.call(&self.run.func)
     }
 
@@ -834,8 +848,13 @@ impl CoroutineRunner {
         let queued = match (ctx.fast && complete, run_times, func) {
             (true, [run_time], Some(func)) => match is_coroutine_function(func.bind(py)) {
                 Ok(true) => {
-                    let run =
-                        QueuedRun { job: job.clone(), id: id.clone(), store: store.clone(), run_time: *run_time, func };
+                    let run = QueuedRun {
+                        job: job.clone_ref(py),
+                        id: id.clone(),
+                        store: store.clone(),
+                        run_time: *run_time,
+                        func,
+                    };
                     self.enqueue(py, &ctx, run).map(|_| true)
                 }
                 Ok(false) => Ok(false),
