@@ -195,14 +195,13 @@ impl Shared {
         for run in batch {
             let id = run.id.clone();
             // A failure settles the run itself (its instance is released once).
-            if let Err(e) = self.start_task(py, &ctx, &create, run, info) {
-                if enabled(logger, ERROR) {
-                    let kw = PyDict::new(py);
-                    let _ = kw.set_item("exc_info", e.into_value(py));
-                    let logged =
-                        logger.call_method(pyo3::intern!(py, "error"), ("Error running job %s", &*id), Some(&kw));
-                    ignore_error(py, logged);
-                }
+            if let Err(e) = self.start_task(py, &ctx, &create, run, info)
+                && enabled(logger, ERROR)
+            {
+                let kw = PyDict::new(py);
+                let _ = kw.set_item("exc_info", e.into_value(py));
+                let logged = logger.call_method(pyo3::intern!(py, "error"), ("Error running job %s", &*id), Some(&kw));
+                ignore_error(py, logged);
             }
         }
     }
