@@ -366,3 +366,11 @@ fn decode_fields(py: Python<'_>, cache: &mut RestoreCache, state: &[u8]) -> Opti
     };
     Some(fields)
 }
+
+/// `_core._native_restorable(state)`: whether a stored job state takes the native path (for
+/// tests: the shapes it covers must not silently fall back to Python's pickle).
+#[pyfunction]
+#[pyo3(name = "_native_restorable")]
+pub fn native_restorable(py: Python<'_>, state: &[u8]) -> bool {
+    decode_fields(py, &mut RestoreCache::default(), state).is_some()
+}

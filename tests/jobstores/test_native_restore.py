@@ -123,6 +123,21 @@ def describe(job):
     )
 
 
+NATIVE = {"interval-utc", "interval-berlin", "interval-fixed", "interval-negative-offset", "interval-fold", "date", "paused"}
+
+
+def test_common_shapes_take_the_native_path(tmp_path):
+    from apscheduler_rs._core import _native_restorable
+
+    db = tmp_path / "jobs.sqlite"
+    fill(f"sqlite:///{db}")
+    with sqlite3.connect(db) as conn:
+        rows = dict(conn.execute("SELECT id, job_state FROM apscheduler_jobs"))
+    assert {job_id for job_id, state in rows.items() if _native_restorable(state)} == NATIVE
+    assert not _native_restorable(b"")
+    assert not _native_restorable(pickle.dumps({"version": 1}, 5))
+
+
 def test_native_and_python_restores_agree(tmp_path):
     url = f"sqlite:///{tmp_path / 'jobs.sqlite'}"
     fill(url)
@@ -161,6 +176,12 @@ def test_apscheduler_class_paths_restore_natively_to_our_classes(tmp_path, monke
         native, _ = restore(f"sqlite:///{copy}", SQLAlchemyJobStore)
         python, _ = restore(f"sqlite:///{copy}", PythonPath)
         assert sorted(native) == sorted(python) and native
+        from apscheduler_rs._core import _native_restorable
+
+        with sqlite3.connect(copy) as conn:
+            states = dict(conn.execute("SELECT id, job_state FROM apscheduler_jobs"))
+        # APScheduler's own rows: the interval and date jobs take the native path, cron does not
+        assert {k for k, v in states.items() if _native_restorable(v)} == {"interval-job", "date-job"}
         for job_id in native:
             assert describe(native[job_id]) == describe(python[job_id]), job_id
             assert type(native[job_id].trigger).__module__.startswith("apscheduler_rs.")
