@@ -157,13 +157,19 @@ class Cluster:
         self.tmp_path = tmp_path
         self.nodes: list[Node] = []
 
-    def start(self, count: int, **spec) -> list[Node]:
-        """Start ``count`` nodes at once and wait until each is ready."""
-        new = [Node({**self.spec, **spec}, self.tmp_path / f"node{len(self.nodes) + i}.log") for i in range(count)]
-        self.nodes += new
-        for node in new:
-            node.receive(timeout=60)
-        return new
+    def start(self, count: int, together: bool = False, **spec) -> list[Node]:
+        """Start ``count`` nodes and wait until each is ready: all at once with ``together``,
+        else the first alone (it creates the store's tables) and then the others at once."""
+        def launch(k: int) -> list[Node]:
+            new = [Node({**self.spec, **spec}, self.tmp_path / f"node{len(self.nodes) + i}.log") for i in range(k)]
+            self.nodes += new
+            for node in new:
+                node.receive(timeout=60)
+            return new
+
+        if together or count == 1 or self.nodes:
+            return launch(count)
+        return launch(1) + launch(count - 1)
 
     def alive(self) -> list[Node]:
         return [n for n in self.nodes if not n.killed]

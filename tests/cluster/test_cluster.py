@@ -82,6 +82,16 @@ def spread(runs: list) -> dict[int, int]:
     return dict(Counter(pid for *_, pid, _ in runs))
 
 
+@pytest.mark.timeout(60)
+def test_four_nodes_start_together_on_a_fresh_store(cluster: Cluster):
+    """Workers of a web server start at the same moment: each creates the store's tables if
+    they are missing, and none may fail because another one just created them."""
+    nodes = cluster.start(NODES, together=True)
+    t0 = math.ceil(time.time()) + 30
+    add_everywhere(nodes, fleet(cluster.spec["record"], t0)[:10])
+    cluster.shutdown()
+
+
 @pytest.mark.timeout(150)
 def test_every_run_fires_exactly_once_across_four_nodes(cluster: Cluster):
     nodes = cluster.start(NODES)
