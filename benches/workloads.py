@@ -34,7 +34,7 @@ SIZES = {
     "store_cold": (100_000, 10_000),
     "procpool": (10_000, 1_000),
     "asyncio": (20_000, 2_000),
-    "cluster": (10_000, 1_000),
+    "cluster": (5_000, 1_000),
 }
 PG_URL = os.environ.get("APSCHEDULER_RS_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 PAGE = os.sysconf("SC_PAGE_SIZE")
