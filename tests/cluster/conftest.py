@@ -98,6 +98,7 @@ class Node:
         self.pid = self.proc.pid
         self.replies: queue.Queue = queue.Queue()
         self.killed = self.stopped = False
+        self.node_id: str | None = None  # the store's id for this scheduler (store.node_id)
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
@@ -164,7 +165,7 @@ class Cluster:
             new = [Node({**self.spec, **spec}, self.tmp_path / f"node{len(self.nodes) + i}.log") for i in range(k)]
             self.nodes += new
             for node in new:
-                node.receive(timeout=60)
+                node.node_id = node.receive(timeout=60)["node_id"]
             return new
 
         if together or count == 1 or self.nodes:

@@ -77,7 +77,7 @@ def main(spec: dict) -> None:
         sys.stdout.write(json.dumps({"t": __import__("time").time(), **fields}) + "\n")
         sys.stdout.flush()
 
-    reply(ready=os.getpid())
+    reply(ready=os.getpid(), node_id=getattr(store, "node_id", None))
     for line in sys.stdin:
         cmd = json.loads(line)
         op = cmd.pop("op")
