@@ -143,7 +143,7 @@ def test_scheduler_recovers_when_the_server_drops_its_connection(tmp_path):
             killed = admin.execute(
                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = %s", (app,)
             ).fetchone()[0]
-        assert killed == 1
+        assert killed == 2  # the store's connection and its lease connection
         s.add_listener(lambda e: ran.set(), EVENT_JOB_EXECUTED)
         # The first statement on the dead connection may fail; the store reconnects after it.
         for _ in range(2):
