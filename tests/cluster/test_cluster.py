@@ -20,9 +20,12 @@ from .conftest import Cluster, Node, read_runs
 JOBS = 200
 NODES = 4
 WINDOW = 20  # seconds of runs that must each appear exactly once
-CRASH_WINDOW = 17  # the same in the crash test: kill at +4.1 s, stop at +5.1 s for 7 s
+CRASH_WINDOW = 19  # the same in the crash test: kill at +4.1 s, stop at +5.1 s for STOP_FOR
 LEASE = 3.0  # lease_seconds of the crash test
-SKEW = 1.0  # margin the core adds to a lease before a node counts as dead
+# How long the SIGSTOPped node stays stopped: past its lease (renewed every LEASE/3) and the
+# margin the store adds before it counts a silent node as dead (2 s + LEASE), plus a claim
+# pass (0.5 s) to notice it, plus slack for a loaded VM.
+STOP_FOR = 10.0
 VISIBLE = 1.0  # a change made on one node is honoured by the others within this
 SLACK = 0.5  # scheduling noise allowed on top of VISIBLE on a loaded 2-core VM
 US = 1_000_000
@@ -140,8 +143,9 @@ def test_sigkill_and_sigstop_past_the_lease_run_nothing_twice(cluster: Cluster):
     sleep_until(first + 5.1)
     sleeper.stop()
     t_stop = time.time()
-    sleep_until(t_stop + LEASE + SKEW + 3)  # well past its lease: the others count it as dead
+    sleep_until(t_stop + STOP_FOR)  # well past its lease: the others count it as dead
     sleeper.cont()
+    t_cont = time.time()
     observer = next(n for n in nodes if n not in (victim, sleeper))
 
     def lost() -> set[tuple[str, int]]:
@@ -171,6 +175,11 @@ def test_sigkill_and_sigstop_past_the_lease_run_nothing_twice(cluster: Cluster):
     assert max(per_node.values(), default=0) <= 20, f"more lost runs than worker threads: {per_node}"
     late = [(j, r) for j, r, _ in lost_runs if r > t_stop]
     assert not late, f"runs reported lost that were scheduled after both nodes had stopped: {late[:5]}"
+    # The stopped node's unstarted runs were taken over while it was stopped, not left to it.
+    held = sorted((j, r / US, started - t_cont) for j, r, n, pid, started in runs
+                  if r / US <= t_stop and started >= t_cont and (j, r) not in lost_set)
+    assert not held, (f"{len(held)} runs due before the SIGSTOP started only after the SIGCONT "
+                      f"({STOP_FOR:.0f} s later), e.g. {held[:3]}: the stopped node's claims were not taken over")
 
 
 @pytest.mark.timeout(90)
