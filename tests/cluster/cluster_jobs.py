@@ -1,8 +1,11 @@
 """Job functions of the cluster tests, imported by every node as ``cluster_jobs``.
 
-They write into a *record* database: an SQLite file in WAL mode, separate from the store
-under test, shared by all the node processes of one test. Each thread keeps its own
-connection; statements run in autocommit mode, so each one is atomic.
+They write into a *record*: a directory of SQLite files (WAL mode), separate from the store
+under test. Each node process records the runs it executes in a file of its own
+(``{pid}.sqlite``), so a node that is SIGSTOPped in the middle of a write blocks nobody
+else's record; ``read_runs`` adds the files up. Only the ``max_instances`` test's gauge lives
+in a file shared by all nodes (``shared.sqlite``; nothing is stopped in that test). Each
+thread keeps its own connections; statements run in autocommit mode, so each is atomic.
 """
 
 from __future__ import annotations
@@ -22,22 +25,24 @@ except ImportError:  # the core of issue #5 is not in this build: the jobs fail 
 # EVENT_JOB_SUBMITTED listeners instead of current_run() (see node.py); never set in the suite.
 VIA_EVENTS = os.environ.get("APS_CLUSTER_RECORD_VIA_EVENTS") == "1"
 
-SCHEMA = """
+RUNS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     job_id  TEXT    NOT NULL,
     run_us  INTEGER NOT NULL,          -- scheduled run time, microseconds since the epoch (UTC)
-    n       INTEGER NOT NULL DEFAULT 1, -- how many times this run was executed
-    pid     INTEGER NOT NULL,           -- the node that executed it (first time)
-    started REAL    NOT NULL,           -- time.time() when the job function began
-    dup_pid INTEGER,                    -- the node of the last duplicate, if any
+    n       INTEGER NOT NULL DEFAULT 1, -- how many times this process executed this run
+    pid     INTEGER NOT NULL,
+    started REAL    NOT NULL,           -- time.time() when the job function began (first time)
     PRIMARY KEY (job_id, run_us)
 );
+"""
+SHARED_SCHEMA = """
 CREATE TABLE IF NOT EXISTS gauge (name TEXT PRIMARY KEY, running INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS spans (
     job_id  TEXT NOT NULL, pid INTEGER NOT NULL, started REAL NOT NULL, ended REAL NOT NULL,
     running_at_start INTEGER NOT NULL
 );
 """
+SHARED = "shared.sqlite"
 
 _local = threading.local()
 
@@ -48,19 +53,58 @@ def connect(path: str) -> sqlite3.Connection:
     return conn
 
 
-def create(path: str) -> None:
-    """Create an empty record database (parent side)."""
-    conn = connect(path)
+def create(directory: str) -> None:
+    """Create an empty record (parent side)."""
+    os.makedirs(directory, exist_ok=True)
+    conn = connect(os.path.join(directory, SHARED))
     conn.execute("PRAGMA journal_mode = WAL")
-    conn.executescript(SCHEMA)
+    conn.executescript(SHARED_SCHEMA)
     conn.close()
 
 
-def _db(path: str) -> sqlite3.Connection:
-    conn = getattr(_local, "conn", None)
-    if conn is None:
-        conn = _local.conn = connect(path)
-    return conn
+def shared(directory: str) -> sqlite3.Connection:
+    """A connection to the file all nodes share (parent side)."""
+    return connect(os.path.join(directory, SHARED))
+
+
+def _db(directory: str, name: str | None = None) -> sqlite3.Connection:
+    """This thread's connection to this process's record file (or to ``name``)."""
+    conns = getattr(_local, "conns", None)
+    if conns is None:
+        conns = _local.conns = {}
+    key = (directory, name)
+    if key not in conns:
+        conn = connect(os.path.join(directory, name or f"{os.getpid()}.sqlite"))
+        if name is None:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.executescript(RUNS_SCHEMA)
+        conns[key] = conn
+    return conns[key]
+
+
+def read_runs(directory: str) -> list[tuple[str, int, int, int, float]]:
+    """``(job_id, run_us, n, pid, started)`` of every recorded run, over all processes: ``n``
+    counts the executions on all nodes, ``pid`` and ``started`` are the earliest one's."""
+    merged: dict[tuple[str, int], list] = {}
+    for name in sorted(os.listdir(directory)):
+        if not name.endswith(".sqlite") or name == SHARED:
+            continue
+        conn = connect(os.path.join(directory, name))
+        try:
+            rows = conn.execute("SELECT job_id, run_us, n, pid, started FROM runs").fetchall()
+        except sqlite3.OperationalError:  # created a moment ago, table not there yet
+            rows = []
+        finally:
+            conn.close()
+        for job_id, run_us, n, pid, started in rows:
+            seen = merged.get((job_id, run_us))
+            if seen is None:
+                merged[(job_id, run_us)] = [n, pid, started]
+            else:
+                seen[0] += n
+                if started < seen[2]:
+                    seen[1:] = [pid, started]
+    return [(j, r, n, pid, started) for (j, r), (n, pid, started) in merged.items()]
 
 
 def _this_run() -> tuple[str, int]:
@@ -78,7 +122,7 @@ def _this_run() -> tuple[str, int]:
 def note_run(path: str, job_id: str, run_us: int, started: float) -> None:
     _db(path).execute(
         "INSERT INTO runs (job_id, run_us, pid, started) VALUES (?, ?, ?, ?) "
-        "ON CONFLICT (job_id, run_us) DO UPDATE SET n = n + 1, dup_pid = excluded.pid",
+        "ON CONFLICT (job_id, run_us) DO UPDATE SET n = n + 1",
         (job_id, run_us, os.getpid(), started),
     )
 
@@ -96,7 +140,7 @@ def record(path: str, max_pause: float = 0.0) -> None:
 def slow(path: str, seconds: float, job_id: str) -> None:
     """A job slower than its interval that checks that no other instance of it is running
     anywhere: ``gauge.running`` counts the instances inside this function."""
-    conn = _db(path)
+    conn = _db(path, SHARED)
     (running,) = conn.execute(
         "UPDATE gauge SET running = running + 1 WHERE name = ? RETURNING running", (job_id,)
     ).fetchone()

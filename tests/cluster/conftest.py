@@ -3,8 +3,8 @@
 ``backend`` gives, in turn, an SQLite file, a PostgreSQL table and a Redis key set, each
 fresh and removed afterwards (PostgreSQL and Redis are skipped when unreachable, except under
 ``CI=true`` where they must run; addresses as in tests/jobstores/conftest.py). ``cluster``
-starts node processes (``node.py``) on it; every job records into ``record`` (an SQLite file
-in WAL mode, independent of the store under test).
+starts node processes (``node.py``) on it; every job records into ``record`` (a directory of
+SQLite files, one per node, independent of the store under test; see cluster_jobs.py).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import os
 import queue
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -193,7 +192,7 @@ class Cluster:
 
 @pytest.fixture
 def record(tmp_path) -> str:
-    path = str(tmp_path / "record.sqlite")
+    path = str(tmp_path / "record")
     cluster_jobs.create(path)
     return path
 
@@ -205,7 +204,4 @@ def cluster(backend, record, tmp_path):
     c.close()
 
 
-def read_runs(path: str) -> list[tuple[str, int, int, int, float]]:
-    """``(job_id, run_us, n, pid, started)`` of every recorded run."""
-    with sqlite3.connect(path, timeout=60) as conn:
-        return conn.execute("SELECT job_id, run_us, n, pid, started FROM runs").fetchall()
+read_runs = cluster_jobs.read_runs

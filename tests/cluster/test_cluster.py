@@ -9,12 +9,13 @@ store, with a counter per ``(job id, run time)``; the tests read that record.
 from __future__ import annotations
 
 import math
-import sqlite3
 import time
 from collections import Counter
+from contextlib import closing
 
 import pytest
 
+from .cluster_jobs import shared
 from .conftest import Cluster, Node, read_runs
 
 JOBS = 200
@@ -127,20 +128,23 @@ def test_sigkill_and_sigstop_past_the_lease_run_nothing_twice(cluster: Cluster):
     first = max(t0, math.ceil(added))
     last = first + CRASH_WINDOW
 
-    def busiest(candidates: list[Node]) -> Node:
-        per_pid = spread(read_runs(cluster.spec["record"]))
-        return max(candidates, key=lambda n: per_pid.get(n.pid, 0))
+    def executing(candidates: list[Node], second: int) -> Node:
+        """The node executing the burst of runs due at ``second`` (one node often claims a
+        whole burst): the one that has recorded most of them so far."""
+        while True:
+            per_pid = Counter(pid for _, r, _, pid, _ in read_runs(cluster.spec["record"]) if r == second * US)
+            if any(per_pid[n.pid] for n in candidates) or time.time() > second + 0.5:
+                return max(candidates, key=lambda n: per_pid[n.pid])
+            time.sleep(0.01)
 
-    # Both signals land 0.1 s into a burst of 200 due runs, while the nodes are executing
-    # some of them and still hold others claimed but not started.
-    sleep_until(first + 3.9)
-    victim = busiest(nodes)
-    sleep_until(first + 4.1)
+    # Each signal lands about 0.1 s into a burst of 200 due runs, on a node that is executing
+    # some of them and still holds others claimed but not started.
+    sleep_until(first + 4.08)
+    victim = executing(nodes, first + 4)
     victim.kill()
     t_kill = time.time()
-    sleep_until(first + 4.9)
-    sleeper = busiest([n for n in nodes if n is not victim])
-    sleep_until(first + 5.1)
+    sleep_until(first + 5.08)
+    sleeper = executing([n for n in nodes if n is not victim], first + 5)
     sleeper.stop()
     t_stop = time.time()
     sleep_until(t_stop + STOP_FOR)  # well past its lease: the others count it as dead
@@ -158,6 +162,11 @@ def test_sigkill_and_sigstop_past_the_lease_run_nothing_twice(cluster: Cluster):
     cluster.shutdown()
 
     runs = read_runs(cluster.spec["record"])
+    print(f"killed {victim.pid} at +{t_kill - first:.2f} s, stopped {sleeper.pid} at +{t_stop - first:.2f} s "
+          f"until +{t_cont - first:.2f} s; lost runs per node: {Counter(n for *_, n in lost_runs)}; "
+          f"runs per node: {spread(runs)}; node ids: { {n.pid: n.node_id for n in nodes} }")
+    print("runs per node and second:", {s - first: dict(Counter(p for j, r, _, p, _ in runs if r // US == s))
+                                         for s in range(first, last + 1)})
     check_no_duplicates(runs)
     check_aligned(runs, t0)
     lost_set = {(j, round(r * US)) for j, r, _ in lost_runs}
@@ -187,7 +196,7 @@ def test_max_instances_one_holds_across_the_cluster(cluster: Cluster):
     """A job slower than its interval, ``max_instances=1``, on 4 nodes: it runs again and
     again, and never while another instance of it is running on any node."""
     record = cluster.spec["record"]
-    with sqlite3.connect(record) as conn:
+    with closing(shared(record)) as conn:
         conn.execute("INSERT INTO gauge VALUES ('slow', 0)")
     nodes = cluster.start(NODES)
     t0 = math.ceil(time.time()) + 2
@@ -197,7 +206,7 @@ def test_max_instances_one_holds_across_the_cluster(cluster: Cluster):
     sleep_until(t0 + 11)
     cluster.shutdown()
 
-    with sqlite3.connect(record) as conn:
+    with closing(shared(record)) as conn:
         spans = conn.execute("SELECT pid, started, ended, running_at_start FROM spans ORDER BY started").fetchall()
         (left,) = conn.execute("SELECT running FROM gauge WHERE name = 'slow'").fetchone()
     assert left == 0
