@@ -273,7 +273,12 @@ class StoreTarget:
             import psycopg
 
             with psycopg.connect(PG_URL, autocommit=True) as conn:
-                conn.execute(f"DROP TABLE IF EXISTS {self.table}, {self.table}_unrestorable")
+                # The job table and whatever the store keeps beside it (_unrestorable, and the
+                # _nodes/_runs tables of a shared store).
+                tables = [r[0] for r in conn.execute(
+                    "SELECT tablename FROM pg_tables WHERE tablename LIKE %s", (self.table + "%",))]
+                for table in tables:
+                    conn.execute(f'DROP TABLE IF EXISTS "{table}"')
 
 
 def bench_store_add(m, n, kind="sqlite"):
