@@ -26,7 +26,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// A node whose lease ended longer ago than this (by the claimer's clock) is dead: the clock
-/// skew tolerated between schedulers, on top of the lease itself.
+/// skew tolerated between schedulers. A silent node is thus taken for dead between
+/// `lease + SKEW` and `lease * 4/3 + SKEW` seconds after its last word (leases are renewed
+/// every third of their length).
 const SKEW: f64 = 2.0;
 /// A shared store is looked at again this often, so changes made by other schedulers are
 /// seen within a second.
@@ -34,6 +36,10 @@ const POLL_US: i64 = 500_000;
 
 static PICKLE_DUMPS: Cached = Cached::new("pickle", "dumps");
 static COMPAT_LOADS: Cached = Cached::new("apscheduler_rs._compat", "loads");
+
+/// `(shared, lease_seconds)` as the Python constructors pass them.
+#[derive(FromPyObject)]
+pub struct Sharing(bool, f64);
 
 /// Scheduler, alias and logger of a started store.
 struct Bound3 {
@@ -48,6 +54,8 @@ pub struct RowJobStore {
     pickle_protocol: i32,
     started: Mutex<Option<Bound3>>,
     lease: Duration,
+    /// Whether several schedulers may share the store (a lease, a fenced run ledger, polling).
+    shared: bool,
     /// This scheduler's lease and run fence while the store is started.
     ledger: Mutex<Option<Arc<NodeLedger>>>,
 }
@@ -57,7 +65,8 @@ pub fn backend_error(e: RowError) -> PyErr {
 }
 
 impl RowJobStore {
-    pub fn new_native(rows: Arc<dyn RowStore>, pickle_protocol: i32, lease_seconds: f64) -> PyResult<Self> {
+    pub fn new_native(rows: Arc<dyn RowStore>, pickle_protocol: i32, sharing: Sharing) -> PyResult<Self> {
+        let Sharing(shared, lease_seconds) = sharing;
         if !(lease_seconds.is_finite() && lease_seconds >= 0.5) {
             return Err(PyValueError::new_err("lease_seconds must be a number of seconds >= 0.5"));
         }
@@ -66,6 +75,7 @@ impl RowJobStore {
             pickle_protocol,
             started: Mutex::new(None),
             lease: Duration::from_secs_f64(lease_seconds),
+            shared,
             ledger: Mutex::new(None),
         })
     }
@@ -144,13 +154,13 @@ fn now_ts(now: &Bound<'_, PyAny>) -> PyResult<f64> {
 impl RowJobStore {
     /// The store of a SQLAlchemy-style URL (nothing is opened until `start`).
     #[staticmethod]
-    #[pyo3(signature = (url, tablename, tableschema, pickle_protocol, lease_seconds))]
+    #[pyo3(signature = (url, tablename, tableschema, pickle_protocol, sharing))]
     fn sql(
         url: &str,
         tablename: String,
         tableschema: Option<String>,
         pickle_protocol: i32,
-        lease_seconds: f64,
+        sharing: Sharing,
     ) -> PyResult<Self> {
         let target = url::parse(url).map_err(|e| PyValueError::new_err(e.0))?;
         let names = TableNames { table: tablename, schema: tableschema };
@@ -164,7 +174,7 @@ impl RowJobStore {
             #[allow(unreachable_patterns)]
             _ => return Err(PyValueError::new_err("this build of apscheduler_rs has no client for this database")),
         };
-        Self::new_native(rows, pickle_protocol, lease_seconds)
+        Self::new_native(rows, pickle_protocol, sharing)
     }
 
     /// The store of APScheduler's Redis layout at `url` (`redis://host:port/db`).
@@ -175,10 +185,10 @@ impl RowJobStore {
         jobs_key: String,
         run_times_key: String,
         pickle_protocol: i32,
-        lease_seconds: f64,
+        sharing: Sharing,
     ) -> PyResult<Self> {
         let rows = crate::core::store::redis::RedisRows::new(url, jobs_key, run_times_key);
-        Self::new_native(Arc::new(rows), pickle_protocol, lease_seconds)
+        Self::new_native(Arc::new(rows), pickle_protocol, sharing)
     }
 
     /// `url` with its password masked, as SQLAlchemy prints it.
@@ -192,12 +202,12 @@ impl RowJobStore {
     /// and joins the schedulers sharing the store (registers this node, starts its lease).
     fn start(&self, py: Python<'_>, scheduler: Py<PyAny>, alias: Py<PyString>, logger: Py<PyAny>) -> PyResult<()> {
         *self.started.lock() = Some(Bound3 { scheduler, alias, logger });
-        let (rows, lease) = (self.rows.clone(), self.lease);
+        let (rows, lease, shared) = (self.rows.clone(), self.lease, self.shared);
         let ledger = py.detach(|| {
             rows.create_tables()?;
-            NodeLedger::join(node_id(), rows.sibling(), lease)
+            shared.then(|| NodeLedger::join(node_id(), rows.sibling(), lease)).transpose()
         });
-        *self.ledger.lock() = Some(ledger.map_err(backend_error)?);
+        *self.ledger.lock() = ledger.map_err(backend_error)?;
         Ok(())
     }
 
@@ -408,7 +418,7 @@ impl NativeStore for RowStoreEngine {
         let now_ts = micros_to_timestamp(now.micros());
         let node = ledger.as_ref().map_or(String::new(), |l| l.node.clone());
         // Without a ledger (never in a started scheduler) nothing is reaped or recorded.
-        let dead_before = if ledger.is_some() { now_ts - store.lease.as_secs_f64().max(SKEW) - SKEW } else { f64::MIN };
+        let dead_before = if ledger.is_some() { now_ts - SKEW } else { f64::MIN };
         let cx = ClaimContext { node: &node, now: now_ts, dead_before };
         let result = store.rows.claim(&cx, &mut |batch: DueBatch| {
             // One GIL hold for the whole batch: restoring and re-pickling need Python anyway.
@@ -429,7 +439,7 @@ impl NativeStore for RowStoreEngine {
     }
 
     fn poll_interval(&self) -> Option<i64> {
-        Some(POLL_US)
+        self.0.get().shared.then_some(POLL_US)
     }
 }
 

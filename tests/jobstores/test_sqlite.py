@@ -296,3 +296,47 @@ def test_configured_by_plugin_alias_and_gconfig(db):
     s2.start(paused=True)
     assert [j.id for j in s2.get_jobs(jobstore="db")] == ["cfg"]
     s2.shutdown()
+
+
+SEEN: list = []
+
+
+def look_around(db):
+    """A job that records which run it is and what the sharing tables hold while it runs."""
+    from apscheduler_rs import current_run
+
+    with sqlite3.connect(db) as conn:
+        runs = conn.execute("SELECT job_id, state FROM apscheduler_jobs_runs").fetchall()
+        (nodes,) = conn.execute("SELECT count(*) FROM apscheduler_jobs_nodes").fetchone()
+    SEEN.append((current_run(), runs, nodes))
+
+
+def test_sharing_tables_and_the_single_scheduler_mode(db):
+    """A shared store (the default) registers its scheduler and records runs while they run;
+    ``shared=False`` keeps the tables but writes nothing to them. Bad leases are refused."""
+    from apscheduler_rs import current_run
+    from apscheduler_rs.events import EVENT_JOB_EXECUTED
+
+    with pytest.raises(ValueError, match="lease_seconds"):
+        SQLAlchemyJobStore(url=f"sqlite:///{db}", lease_seconds=0)
+    for shared in (True, False):
+        done = threading.Event()
+        SEEN.clear()
+        store = SQLAlchemyJobStore(url=f"sqlite:///{db}", shared=shared)
+        s = BackgroundScheduler(jobstores={"default": store}, timezone="UTC")
+        s.add_listener(lambda e: done.set(), EVENT_JOB_EXECUTED)
+        s.start()
+        try:
+            at = datetime.now(UTC).replace(microsecond=0)
+            s.add_job(look_around, "date", args=(str(db),), run_date=at, id=f"j-{shared}", misfire_grace_time=None)
+            assert done.wait(5)
+            assert (store.node_id is not None) == shared
+        finally:
+            s.shutdown()
+        ((run, rows, nodes),) = SEEN
+        assert run == (f"j-{shared}", at)
+        assert (rows, nodes) == (([(f"j-{shared}", 1)], 1) if shared else ([], 0))
+        assert current_run() is None
+    with sqlite3.connect(db) as conn:  # the clean shutdowns unregistered and left no runs behind
+        assert conn.execute("SELECT count(*) FROM apscheduler_jobs_nodes").fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM apscheduler_jobs_runs").fetchone() == (0,)

@@ -97,6 +97,41 @@ fn set_aside_in(
 }
 
 impl MysqlRows {
+    fn create_locked(
+        c: &mut Conn,
+        names: &TableNames,
+        table: &str,
+        side: &str,
+        nodes: &str,
+        runs: &str,
+    ) -> Result<(), mysql::Error> {
+        {
+            let schema = names.schema.as_deref();
+            if !Self::table_exists(c, schema, &names.table)? {
+                c.query_drop(format!(
+                    "CREATE TABLE {table} (id VARCHAR(191) NOT NULL, next_run_time FLOAT(25), \
+                     job_state BLOB NOT NULL, PRIMARY KEY (id))"
+                ))?;
+                c.query_drop(format!("CREATE INDEX {} ON {table} (next_run_time)", quote(&names.index())))?;
+            }
+            if !Self::table_exists(c, schema, &names.side_table())? {
+                c.query_drop(format!(
+                    "CREATE TABLE {side} (id VARCHAR(191) NOT NULL, next_run_time FLOAT(25), \
+                     job_state LONGBLOB NOT NULL, error TEXT NOT NULL, set_aside_at FLOAT(25) NOT NULL)"
+                ))?;
+            }
+            c.query_drop(format!(
+                "CREATE TABLE IF NOT EXISTS {nodes} (node_id VARCHAR(191) NOT NULL PRIMARY KEY, lease_until DOUBLE NOT NULL)"
+            ))?;
+            c.query_drop(format!(
+                "CREATE TABLE IF NOT EXISTS {runs} (job_id VARCHAR(191) NOT NULL, run_time DOUBLE NOT NULL, \
+                 run_times TEXT NOT NULL, node_id VARCHAR(191) NOT NULL, state SMALLINT NOT NULL, \
+                 changed_at DOUBLE NOT NULL, PRIMARY KEY (job_id, run_time))"
+            ))?;
+            Ok(())
+        }
+    }
+
     /// Reaps dead nodes inside a claim: `(adopted (job id, run times), lost runs)`.
     #[allow(clippy::type_complexity)]
     fn reap(
@@ -135,31 +170,11 @@ impl RowStore for MysqlRows {
     fn create_tables(&self) -> RowResult<()> {
         let (names, table, side) = (&self.names, &self.table, &self.side);
         self.with(|c| {
-            let schema = names.schema.as_deref();
-            if !Self::table_exists(c, schema, &names.table)? {
-                c.query_drop(format!(
-                    "CREATE TABLE {table} (id VARCHAR(191) NOT NULL, next_run_time FLOAT(25), \
-                     job_state BLOB NOT NULL, PRIMARY KEY (id))"
-                ))?;
-                c.query_drop(format!("CREATE INDEX {} ON {table} (next_run_time)", quote(&names.index())))?;
-            }
-            if !Self::table_exists(c, schema, &names.side_table())? {
-                c.query_drop(format!(
-                    "CREATE TABLE {side} (id VARCHAR(191) NOT NULL, next_run_time FLOAT(25), \
-                     job_state LONGBLOB NOT NULL, error TEXT NOT NULL, set_aside_at FLOAT(25) NOT NULL)"
-                ))?;
-            }
-            c.query_drop(format!(
-                "CREATE TABLE IF NOT EXISTS {} (node_id VARCHAR(191) NOT NULL PRIMARY KEY, lease_until DOUBLE NOT NULL)",
-                self.nodes
-            ))?;
-            c.query_drop(format!(
-                "CREATE TABLE IF NOT EXISTS {} (job_id VARCHAR(191) NOT NULL, run_time DOUBLE NOT NULL, \
-                 run_times TEXT NOT NULL, node_id VARCHAR(191) NOT NULL, state SMALLINT NOT NULL, \
-                 changed_at DOUBLE NOT NULL, PRIMARY KEY (job_id, run_time))",
-                self.runs
-            ))?;
-            Ok(())
+            // Schedulers starting together must not race to create (a named lock per table).
+            c.exec_drop("SELECT GET_LOCK(?, 30)", (table.as_str(),))?;
+            let created = Self::create_locked(c, names, table, side, &self.nodes, &self.runs);
+            c.exec_drop("SELECT RELEASE_LOCK(?)", (table.as_str(),))?;
+            created
         })
     }
 

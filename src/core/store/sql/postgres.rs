@@ -13,14 +13,61 @@ use crate::core::store::cluster::{
 };
 use parking_lot::Mutex;
 use postgres::error::SqlState;
-use postgres::{Client, GenericClient, NoTls};
+use postgres::types::ToSql;
+use postgres::{Client, GenericClient, NoTls, Statement};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+/// A connection and the statements prepared on it: a cached statement runs in one round
+/// trip (an ad-hoc one takes two: parse, then execute).
+struct Pg {
+    client: Client,
+    statements: HashMap<String, Statement>,
+}
+
+impl Pg {
+    fn statement(&mut self, sql: &str) -> Result<Statement, postgres::Error> {
+        if let Some(st) = self.statements.get(sql) {
+            return Ok(st.clone());
+        }
+        let st = self.client.prepare(sql)?;
+        self.statements.insert(sql.to_owned(), st.clone());
+        Ok(st)
+    }
+
+    fn execute(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, postgres::Error> {
+        let st = self.statement(sql)?;
+        self.client.execute(&st, params)
+    }
+
+    fn query(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<postgres::Row>, postgres::Error> {
+        let st = self.statement(sql)?;
+        self.client.query(&st, params)
+    }
+
+    fn query_opt(
+        &mut self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Option<postgres::Row>, postgres::Error> {
+        let st = self.statement(sql)?;
+        self.client.query_opt(&st, params)
+    }
+
+    fn query_one(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<postgres::Row, postgres::Error> {
+        let st = self.statement(sql)?;
+        self.client.query_one(&st, params)
+    }
+
+    fn transaction(&mut self) -> Result<postgres::Transaction<'_>, postgres::Error> {
+        self.client.transaction()
+    }
+}
+
 pub struct PostgresRows {
     url: String,
-    conn: Mutex<Option<Client>>,
+    conn: Mutex<Option<Pg>>,
     names: TableNames,
     table: String,
     side: String,
@@ -58,21 +105,24 @@ impl PostgresRows {
     }
 
     /// Runs `f` on the connection (opened on demand); a connection-level failure drops it.
-    fn with<T>(&self, f: impl FnOnce(&mut Client) -> Result<T, postgres::Error>) -> RowResult<T> {
+    fn with<T>(&self, f: impl FnOnce(&mut Pg) -> Result<T, postgres::Error>) -> RowResult<T> {
         let mut guard = self.conn.lock();
-        if guard.as_ref().is_none_or(Client::is_closed) {
-            *guard = Some(self.connect().map_err(|e| backend(&e))?);
+        if guard.as_ref().is_none_or(|pg| pg.client.is_closed()) {
+            let client = self.connect().map_err(|e| backend(&e))?;
+            *guard = Some(Pg { client, statements: HashMap::new() });
         }
         let Some(client) = guard.as_mut() else { return Err(RowError::Backend("postgresql: no connection".into())) };
         f(client).map_err(|e| {
             if e.code().is_none() {
                 *guard = None;
+            } else if let Some(pg) = guard.as_mut() {
+                pg.statements.clear(); // a table changed under a cached plan: prepare afresh
             }
             backend(&e)
         })
     }
 
-    fn table_exists(c: &mut Client, schema: Option<&str>, name: &str) -> Result<bool, postgres::Error> {
+    fn table_exists(c: &mut impl GenericClient, schema: Option<&str>, name: &str) -> Result<bool, postgres::Error> {
         let row = c.query_opt(
             "SELECT 1 FROM information_schema.tables \
              WHERE table_schema = coalesce($1, current_schema()) AND table_name = $2",
@@ -147,6 +197,10 @@ impl RowStore for PostgresRows {
     fn create_tables(&self) -> RowResult<()> {
         let (names, table, side) = (&self.names, &self.table, &self.side);
         self.with(|c| {
+            // Schedulers starting together must not race to create (an advisory lock per table).
+            let mut tx = c.transaction()?;
+            tx.execute("SELECT pg_advisory_xact_lock(hashtext($1))", &[&self.table])?;
+            let c = &mut tx;
             let schema = names.schema.as_deref();
             if !Self::table_exists(c, schema, &names.table)? {
                 c.batch_execute(&format!(
@@ -172,7 +226,7 @@ impl RowStore for PostgresRows {
                     self.nodes, self.runs
                 ))?;
             }
-            Ok(())
+            tx.commit()
         })
     }
 

@@ -104,9 +104,11 @@ impl RowStore for SqliteRows {
     fn create_tables(&self) -> RowResult<()> {
         let s = &self.sql;
         self.with(|conn| {
+            // One writer at a time: schedulers starting together must not race to create.
+            let conn = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let schema = s.names.schema.as_deref();
             // The exact DDL text SQLAlchemy emits, so the file looks the same as APScheduler's.
-            if !Self::table_exists(conn, schema, &s.names.table)? {
+            if !Self::table_exists(&conn, schema, &s.names.table)? {
                 conn.execute_batch(&format!(
                     "CREATE TABLE {} (\n\tid VARCHAR(191) NOT NULL, \n\tnext_run_time FLOAT, \n\t\
                      job_state BLOB NOT NULL, \n\tPRIMARY KEY (id)\n);\n\
@@ -116,7 +118,7 @@ impl RowStore for SqliteRows {
                     quote(&s.names.table),
                 ))?;
             }
-            if !Self::table_exists(conn, schema, &s.names.side_table())? {
+            if !Self::table_exists(&conn, schema, &s.names.side_table())? {
                 conn.execute_batch(&format!(
                     "CREATE TABLE {} (id VARCHAR(191) NOT NULL, next_run_time FLOAT, \
                      job_state BLOB NOT NULL, error TEXT NOT NULL, set_aside_at FLOAT NOT NULL)",
@@ -131,7 +133,7 @@ impl RowStore for SqliteRows {
                  changed_at FLOAT NOT NULL, PRIMARY KEY (job_id, run_time));",
                 s.nodes, s.runs
             ))?;
-            Ok(())
+            conn.commit()
         })
     }
 
