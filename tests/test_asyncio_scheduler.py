@@ -317,3 +317,230 @@ async def test_subclass_submit_hook_is_honoured():
     await until(lambda: events)
     assert calls == ["sub"] and events[0].retval == (4, True)
     sched.shutdown()
+
+
+# --- the native runner: tasks, chunks, and what a job sees -----------------------------------
+
+
+async def test_a_coroutine_job_runs_in_its_own_task_with_task_features():
+    import contextvars
+    import sys
+
+    var = contextvars.ContextVar("var", default="loop")
+    sched = AsyncIOScheduler(timezone="UTC")
+    events = collect(sched)
+    seen = {}
+
+    async def inspect_task():
+        task = asyncio.current_task()  # before the first await, too
+        seen["task"] = task
+        seen["pending"] = task in sched._executors["default"]._pending_futures
+        var.set("job")
+        if sys.version_info >= (3, 11):
+            async with asyncio.timeout(5):
+                await asyncio.sleep(0)
+        else:
+            await asyncio.wait_for(asyncio.sleep(0), 5)
+        seen["same"] = asyncio.current_task() is task
+        seen["repr"] = repr(task)
+        return var.get()
+
+    sched.start()
+    sched.add_job(inspect_task, id="t")
+    await until(lambda: events)
+    assert events[0].code == EVENT_JOB_EXECUTED and events[0].retval == "job"
+    assert isinstance(seen["task"], asyncio.Task)
+    assert seen["pending"] and seen["same"]
+    assert "inspect_task" in seen["repr"]
+    assert var.get() == "loop"  # the job's context was a copy
+    assert seen["task"].done() and seen["task"] not in sched._executors["default"]._pending_futures
+    sched.shutdown()
+
+
+async def test_a_job_that_finishes_without_awaiting_reports_like_any_other():
+    sched = AsyncIOScheduler(timezone="UTC")
+    events = collect(sched)
+
+    async def instant(x):
+        return x * 2
+
+    async def instant_boom():
+        raise KeyError("instant")
+
+    sched.start()
+    sched.add_job(instant, args=[21], id="ok")
+    sched.add_job(instant_boom, id="bad")
+    await until(lambda: len(events) == 2)
+    by_id = {e.job_id: e for e in events}
+    assert by_id["ok"].code == EVENT_JOB_EXECUTED and by_id["ok"].retval == 42
+    assert by_id["bad"].code == EVENT_JOB_ERROR and isinstance(by_id["bad"].exception, KeyError)
+    assert "instant_boom" in by_id["bad"].traceback
+    assert sched._executors["default"]._instances == {}
+    sched.shutdown()
+
+
+async def test_a_burst_larger_than_a_chunk_runs_in_order_and_is_all_pending():
+    from apscheduler_rs.events import EVENT_JOB_SUBMITTED
+
+    sched = AsyncIOScheduler(timezone="UTC")
+    executor = AsyncIOExecutor()
+    sched.add_executor(executor)
+    executor._runner.chunk = 3
+    order = []
+    release = asyncio.Event()
+    submitted = collect(sched, EVENT_JOB_SUBMITTED)
+    events = collect(sched)
+
+    async def job(i):
+        order.append(i)
+        await release.wait()
+        return i
+
+    sched.start(paused=True)
+    now = datetime.now(timezone.utc)
+    for i in range(20):
+        sched.add_job(job, "date", run_date=now, args=[i], id=f"j{i:02}", misfire_grace_time=None)
+    sched.resume()
+    await until(lambda: len(submitted) == 20)
+    # Reading _pending_futures starts every queued run: all 20 tasks are there at once.
+    assert len(executor._pending_futures) == 20
+    await until(lambda: len(order) == 20)
+    assert order == list(range(20))
+    release.set()
+    await until(lambda: len(events) == 20)
+    assert sorted(e.retval for e in events) == list(range(20))
+    assert not executor._pending_futures and executor._instances == {}
+    sched.shutdown()
+
+
+async def test_queued_runs_are_cancelled_at_shutdown_and_release_their_instances(caplog):
+    sched = AsyncIOScheduler(timezone="UTC")
+    executor = AsyncIOExecutor()
+    sched.add_executor(executor)
+    executor._runner.chunk = 2
+    ran = []
+
+    async def job(i):
+        ran.append(i)
+
+    sched.start(paused=True)
+    now = datetime.now(timezone.utc)
+    for i in range(10):
+        sched.add_job(job, "date", run_date=now, args=[i], misfire_grace_time=None)
+    sched.resume()
+    await asyncio.sleep(0)  # the pass runs; at most one chunk has been started
+    sched.shutdown()
+    await asyncio.sleep(0.05)
+    assert len(ran) < 10
+    assert executor._instances == {}
+    assert not sched.running
+
+
+async def test_the_misfire_check_happens_when_the_task_starts():
+    from apscheduler_rs.events import EVENT_JOB_MISSED
+
+    sched = AsyncIOScheduler(timezone="UTC")
+    executor = AsyncIOExecutor()
+    sched.add_executor(executor)
+    executor._runner.chunk = 1
+    events = collect(sched, EVENT_JOB_EXECUTED | EVENT_JOB_MISSED)
+
+    async def slow_start():
+        import time
+
+        time.sleep(1.2)  # blocks the loop: later queued runs start late
+
+    async def quick():
+        return "ran"
+
+    sched.start(paused=True)
+    now = datetime.now(timezone.utc)
+    sched.add_job(slow_start, "date", run_date=now, id="a-slow", misfire_grace_time=None)
+    sched.add_job(quick, "date", run_date=now, id="b-late", misfire_grace_time=1)
+    sched.resume()
+    await until(lambda: len(events) == 2)
+    late = next(e for e in events if e.job_id == "b-late")
+    assert late.code == EVENT_JOB_MISSED
+    sched.shutdown()
+
+
+async def test_direct_submit_shows_in_pending_futures_and_is_cancelled_at_shutdown():
+    sched = AsyncIOScheduler(timezone="UTC")
+    sched.start(paused=True)
+    executor = sched._executors["default"]
+    job = sched.add_job(add, "interval", seconds=60, args=[1, 2], id="direct")
+    executor.submit_job(job, [datetime.now(timezone.utc)])
+    futures = executor._pending_futures.copy()
+    assert len(futures) == 1
+    executor.shutdown()
+    with pytest.raises(asyncio.CancelledError):
+        await futures.pop()
+    assert executor._instances == {}
+    sched.shutdown()
+
+
+async def test_system_exit_in_a_coroutine_job_is_the_jobs_error_as_in_3x():
+    sched = AsyncIOScheduler(timezone="UTC")
+    events = collect(sched)
+
+    async def leave():
+        await asyncio.sleep(0)
+        raise SystemExit(3)
+
+    sched.start()
+    sched.add_job(leave, id="exit")
+    await until(lambda: events)
+    assert events[0].code == EVENT_JOB_ERROR and isinstance(events[0].exception, SystemExit)
+    assert sched.running
+    sched.shutdown()
+
+
+@pytest.mark.skipif(not hasattr(asyncio, "eager_task_factory"), reason="Python 3.12+")
+async def test_an_eager_task_factory_is_honoured():
+    loop = asyncio.get_running_loop()
+    loop.set_task_factory(asyncio.eager_task_factory)
+    try:
+        sched = AsyncIOScheduler(timezone="UTC")
+        events = collect(sched)
+        seen = []
+
+        async def instant():
+            seen.append(asyncio.current_task())
+            return "eager"
+
+        async def slow():
+            await asyncio.sleep(0.01)
+            return "slow"
+
+        sched.start()
+        sched.add_job(instant, id="instant")
+        sched.add_job(slow, id="slow")
+        await until(lambda: len(events) == 2)
+        assert {e.retval for e in events} == {"eager", "slow"}
+        assert isinstance(seen[0], asyncio.Task)
+        assert not sched._executors["default"]._pending_futures
+        sched.shutdown()
+    finally:
+        loop.set_task_factory(None)
+
+
+async def test_a_task_factory_that_fails_is_logged_and_releases_the_instance(caplog):
+    loop = asyncio.get_running_loop()
+    sched = AsyncIOScheduler(timezone="UTC")
+    sched.start()
+    executor = sched._executors["default"]
+
+    def factory(loop, coro, **kwargs):
+        coro.close()
+        raise RuntimeError("no tasks today")
+
+    loop.set_task_factory(factory)
+    try:
+        with caplog.at_level("ERROR", logger="apscheduler.executors.default"):
+            sched.add_job(add, args=[1, 1], id="nofactory")
+            await until(lambda: any("Error running job" in r.getMessage() for r in caplog.records))
+    finally:
+        loop.set_task_factory(None)
+    assert executor._instances == {}
+    assert not executor._pending_futures
+    sched.shutdown()

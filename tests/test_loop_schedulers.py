@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -155,6 +156,45 @@ def test_gevent_scheduler_runs_in_a_greenlet():
     sched.add_listener(shut.append, EVENT_SCHEDULER_SHUTDOWN)
     sched.shutdown()
     assert shut and greenlet.dead
+
+
+def test_gevent_scheduler_is_woken_by_a_job_added_from_another_os_thread():
+    gevent = pytest.importorskip("gevent")
+    import gevent.event
+    import gevent.monkey
+    from apscheduler_rs.schedulers.gevent import GeventScheduler
+
+    assert not gevent.monkey.is_module_patched("threading")  # so threading.Thread is a real OS thread
+    sched = GeventScheduler(timezone="UTC")
+    ran = gevent.event.Event()
+    times = {}
+
+    def job():
+        times["ran"] = time.monotonic()
+        times["thread"] = threading.get_ident()
+        ran.set()
+
+    greenlet = sched.start()
+    # The loop greenlet now waits on a timer an hour away; nothing else is scheduled on the hub.
+    sched.add_job(sync_job, "date", run_date=datetime.now(timezone.utc) + timedelta(hours=1), args=["far"])
+    gevent.sleep(0.05)
+
+    def from_thread():
+        time.sleep(0.2)  # the hub is blocked in its idle wait by now
+        times["thread_added"] = threading.get_ident()
+        times["added"] = time.monotonic()
+        sched.add_job(job, id="from-thread")
+
+    other = threading.Thread(target=from_thread)
+    other.start()
+    # One hub wait with no polling: only the engine's waker can wake the scheduler's greenlet.
+    assert ran.wait(timeout=10), "the job added from another thread did not run"
+    other.join()
+    assert times["thread_added"] != threading.get_ident()
+    assert times["thread"] == threading.get_ident()  # the job ran in a greenlet of the hub's thread
+    assert times["ran"] - times["added"] < 2.0, times
+    sched.shutdown()
+    assert greenlet.dead
 
 
 # --- Qt (one QCoreApplication per process: in a child interpreter) --------------------------
