@@ -24,12 +24,14 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 IMPLS = ("apscheduler", "apscheduler_rs")
 WORKLOADS = ("dispatch", "dispatch_fn", "lateness", "add_job", "trigger",
-             "store_add", "store_fire", "store_cold", "store_add_pg", "store_fire_pg", "store_cold_pg",
+             "store_add", "store_fire", "store_cold", "store_add_pg", "commit_floor_pg", "store_fire_pg",
+             "store_cold_pg",
              "procpool", "asyncio")
 SPREAD = 1.3  # max/min over the repetitions above which a cell is marked noisy
 LABELS = {"dispatch": "dispatch (listener)", "dispatch_fn": "dispatch (job counts)",
           "store_add": "add jobs, SQLite", "store_fire": "fire due jobs, SQLite",
           "store_cold": "cold start+get_jobs, SQLite", "store_add_pg": "add jobs, PostgreSQL",
+          "commit_floor_pg": "bare INSERT+COMMIT, PostgreSQL (floor)",
           "store_fire_pg": "fire due jobs, PostgreSQL", "store_cold_pg": "cold start+get_jobs, PostgreSQL",
           "procpool": "process pool (small CPU jobs)", "asyncio": "asyncio coroutine jobs"}
 # (workload, metric) -> target for the ratio apscheduler_rs / apscheduler (issue #2)

@@ -32,6 +32,7 @@ SIZES = {
     "store_add": (10_000, 1_000),
     "store_fire": (2_000, 500),
     "store_cold": (100_000, 10_000),
+    "commit_floor": (10_000, 1_000),
     "procpool": (10_000, 1_000),
     "asyncio": (20_000, 2_000),
 }
@@ -295,6 +296,25 @@ def bench_store_add(m, n, kind="sqlite"):
         target.close()
 
 
+def bench_commit_floor_pg(m, n):
+    """The server's floor under ``store_add_pg``: rows of the same size inserted over a bare
+    psycopg connection, one autocommit ``INSERT`` each — what any library that commits every
+    ``add_job`` before returning pays at least. The same code runs for both columns."""
+    import psycopg
+
+    table = f"floor_{os.getpid()}"
+    blob = bytes(450)  # about the size of a pickled interval job
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(f"CREATE TABLE {table} (id VARCHAR(191) PRIMARY KEY, next_run_time FLOAT, job_state BYTEA)")
+        try:
+            t0 = time.perf_counter()
+            for i in range(n):
+                conn.execute(f"INSERT INTO {table} VALUES (%s, %s, %s)", (f"job{i}", 1.0, blob))
+            return {"jobs/s": n / (time.perf_counter() - t0)}
+        finally:
+            conn.execute(f"DROP TABLE {table}")
+
+
 def bench_store_fire(m, n, kind="sqlite"):
     ev = m["events"]
     target = StoreTarget(kind)
@@ -457,6 +477,7 @@ WORKLOADS = {
     "store_fire": bench_store_fire,
     "store_cold": bench_store_cold,
     "store_add_pg": lambda m, n: bench_store_add(m, n, "pg"),
+    "commit_floor_pg": bench_commit_floor_pg,
     "store_fire_pg": lambda m, n: bench_store_fire(m, n, "pg"),
     "store_cold_pg": lambda m, n: bench_store_cold(m, n, "pg"),
     "procpool": bench_procpool,

@@ -6,6 +6,8 @@
 //! touches Python (events, logging, Python-written stores and executors) sits behind the
 //! [`EngineStore`] / [`EngineHost`] traits, so this file is tested with fakes and a fake clock.
 
+use crate::core::store::cluster::RunKey;
+use crate::core::store::ledger::NodeLedger;
 use crate::core::time::ZonedTime;
 use std::sync::Arc;
 
@@ -31,12 +33,37 @@ pub enum Plan {
     NoExecutor,
     /// Nothing is due after all (a trigger that yields no run time): leave it alone.
     Nothing,
+    /// Run times a dead scheduler had claimed and never started: submit them, schedule unchanged.
+    Adopted { run_times: Vec<ZonedTime> },
 }
 
 impl Plan {
     /// Whether applying the plan deletes the job from its store.
     pub fn removes_job(&self) -> bool {
         matches!(self, Plan::NoExecutor | Plan::Run { next: None, .. })
+    }
+}
+
+/// A submission's record in a shared store: the executor passes it through the fence.
+#[derive(Clone)]
+pub struct Ticket {
+    pub ledger: Arc<NodeLedger>,
+    pub key: RunKey,
+}
+
+/// A due job as its store hands it over.
+pub struct Claim<J> {
+    pub job: J,
+    pub plan: Plan,
+    /// Other schedulers sharing the store already run `max_instances` of this job.
+    pub busy: bool,
+    /// Set by shared stores for every submission they recorded.
+    pub ticket: Option<Ticket>,
+}
+
+impl<J> Claim<J> {
+    pub fn local(job: J, plan: Plan) -> Self {
+        Claim { job, plan, busy: false, ticket: None }
     }
 }
 
@@ -47,9 +74,14 @@ pub trait EngineStore<J> {
     /// applies the schedule change of every plan (advance the next run time, or delete the
     /// job) before returning the claimed jobs with their plans. A store shared by several
     /// schedulers does all of this in one transaction, so each due run is claimed once.
-    fn claim_due_jobs(&self, now: &ZonedTime, plan: &mut dyn FnMut(&J) -> Plan) -> Result<Vec<(J, Plan)>, String>;
+    fn claim_due_jobs(&self, now: &ZonedTime, plan: &mut dyn FnMut(&J) -> Plan) -> Result<Vec<Claim<J>>, String>;
     /// Earliest next run time of a job that is not paused, in epoch microseconds.
     fn next_run_time(&self) -> Result<Option<i64>, String>;
+    /// A shared store is looked at again this often (µs) whatever its next run time: other
+    /// schedulers change it, and dead ones leave runs behind.
+    fn poll_interval(&self) -> Option<i64> {
+        None
+    }
 }
 
 /// The outcome of handing run times to an executor.
@@ -63,7 +95,8 @@ pub enum Submission {
 /// The scheduler around the engine: executors, events and logging.
 pub trait EngineHost<J> {
     fn has_executor(&mut self, job: &J) -> bool;
-    fn submit(&mut self, job: &J, store: &str, run_times: &[ZonedTime]) -> Submission;
+    /// Hands run times to the job's executor; a `ticket` goes with them to the fence.
+    fn submit(&mut self, job: &J, store: &str, run_times: &[ZonedTime], ticket: Option<Ticket>) -> Submission;
     fn store_failed(&mut self, store: &str, error: &str);
     fn executor_missing(&mut self, job: &J, store: &str);
     /// A job left its store during the pass (no next fire time, or no executor).
@@ -134,20 +167,34 @@ pub fn process_jobs<J: EngineJob>(
                 continue;
             }
         };
-        for (job, plan) in claimed {
+        for Claim { job, plan, busy, ticket } in claimed {
             let removed = plan.removes_job();
             match plan {
                 Plan::NoExecutor => host.executor_missing(&job, alias),
                 Plan::Nothing => {}
-                Plan::Run { run_times, .. } => match host.submit(&job, alias, &run_times) {
-                    Submission::Accepted => host.submitted(&job, alias, run_times),
-                    Submission::MaxInstancesReached => host.max_instances_reached(&job, alias, run_times),
-                    Submission::Failed(e) => host.submit_failed(&job, &e),
-                },
+                Plan::Run { run_times, .. } | Plan::Adopted { run_times } if busy => {
+                    host.max_instances_reached(&job, alias, run_times)
+                }
+                Plan::Run { run_times, .. } | Plan::Adopted { run_times } => {
+                    let outcome = host.submit(&job, alias, &run_times, ticket.clone());
+                    if outcome != Submission::Accepted
+                        && let Some(t) = ticket
+                    {
+                        t.ledger.finish(t.key);
+                    }
+                    match outcome {
+                        Submission::Accepted => host.submitted(&job, alias, run_times),
+                        Submission::MaxInstancesReached => host.max_instances_reached(&job, alias, run_times),
+                        Submission::Failed(e) => host.submit_failed(&job, &e),
+                    }
+                }
             }
             if removed {
                 host.job_removed(&job.id(), alias);
             }
+        }
+        if let Some(poll) = store.poll_interval() {
+            earliest(now.micros().saturating_add(poll), &mut next_wakeup);
         }
         match store.next_run_time() {
             Ok(Some(t)) => earliest(t, &mut next_wakeup),

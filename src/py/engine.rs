@@ -6,7 +6,8 @@
 //! ask Python what to do.
 
 use crate::core::clock::{Clock, SystemClock, Wakeup};
-use crate::core::engine::{EngineHost, EngineJob, EngineStore, Submission, process_jobs, wait_seconds};
+use crate::core::engine::{EngineHost, EngineJob, EngineStore, Submission, Ticket, process_jobs, wait_seconds};
+use crate::core::store::ledger::Start;
 use crate::core::time::{Zone, ZonedTime};
 use crate::py::coroutine_runner::CoroutineRunner;
 use crate::py::errors::MAX_INSTANCES_REACHED;
@@ -91,9 +92,22 @@ impl EngineHost<JobRef> for PassHost<'_> {
         self.executors.contains_key(&executor_of(job))
     }
 
-    fn submit(&mut self, job: &JobRef, store: &str, run_times: &[ZonedTime]) -> Submission {
-        match self.executors.get(&executor_of(job)) {
-            Some(ExecutorHandle::Native(pool)) => pool.get().submit(job, &Arc::from(store), run_times),
+    fn submit(&mut self, job: &JobRef, store: &str, run_times: &[ZonedTime], ticket: Option<Ticket>) -> Submission {
+        let executor = self.executors.get(&executor_of(job));
+        if let Some(ExecutorHandle::Native(pool)) = executor {
+            // The pool's worker passes the fence just before the run.
+            return pool.get().submit(job, &Arc::from(store), run_times, ticket);
+        }
+        // Other executors pass it at submission, and their runs leave the ledger right away:
+        // exactly-once holds; cluster-wide max_instances and lost-run reports need the pool.
+        if let Some(t) = &ticket {
+            match t.ledger.start(t.key.clone()) {
+                Start::Go => {}
+                Start::TakenOver => return Submission::Failed("another scheduler took the run over".into()),
+                Start::Unreachable(e) => return Submission::Failed(format!("the job store cannot be reached: {e}")),
+            }
+        }
+        let outcome = match executor {
             Some(ExecutorHandle::Coroutine(runner)) => runner.get().submit(job, &Arc::from(store), run_times),
             Some(ExecutorHandle::Python(executor)) => Python::attach(|py| {
                 let times: PyResult<Vec<_>> = run_times.iter().map(|t| zoned_to_datetime(py, t, None)).collect();
@@ -112,8 +126,12 @@ impl EngineHost<JobRef> for PassHost<'_> {
                     }
                 }
             }),
-            None => Submission::Failed("no such executor".into()),
+            Some(ExecutorHandle::Native(_)) | None => Submission::Failed("no such executor".into()),
+        };
+        if let (Submission::Accepted, Some(t)) = (&outcome, ticket) {
+            t.ledger.finish(t.key);
         }
+        outcome
     }
 
     fn store_failed(&mut self, store: &str, error: &str) {

@@ -4,7 +4,8 @@
 //! released; after a job they keep running ready jobs for up to ~100 µs before releasing the GIL
 //! again (measured in design/gil-dispatch.md: ~75× the throughput of attaching per job).
 
-use crate::core::engine::{Submission, format_timedelta};
+use crate::core::engine::{Submission, Ticket, format_timedelta};
+use crate::core::store::ledger::Start;
 use crate::core::time::ZonedTime;
 use crate::py::engine::Engine;
 use crate::py::errors::max_instances_reached;
@@ -31,6 +32,8 @@ struct Work {
     job: JobRef,
     store: Arc<str>,
     run_times: Vec<ZonedTime>,
+    /// The submission's record in a shared store: the fence is passed just before the run.
+    ticket: Option<Ticket>,
 }
 
 /// What a started pool reports to: its scheduler (or its native engine), and its logger.
@@ -87,7 +90,13 @@ pub struct ThreadPool {
 
 impl ThreadPool {
     /// Hands run times to the workers, enforcing `max_instances`.
-    pub fn submit(&self, job: &JobRef, store: &Arc<str>, run_times: &[ZonedTime]) -> Submission {
+    pub fn submit(
+        &self,
+        job: &JobRef,
+        store: &Arc<str>,
+        run_times: &[ZonedTime],
+        ticket: Option<Ticket>,
+    ) -> Submission {
         let (id, max_instances) = {
             let f = job.get().fields.lock();
             (f.id.clone().unwrap_or_else(|| Arc::from("")), f.max_instances.unwrap_or(1))
@@ -100,7 +109,7 @@ impl ThreadPool {
             }
             *running += 1;
         }
-        let work = Work { job: job.clone(), store: store.clone(), run_times: run_times.to_vec() };
+        let work = Work { job: job.clone(), store: store.clone(), run_times: run_times.to_vec(), ticket };
         let sent = match &*self.sender.lock() {
             Some(tx) => tx.send(work).is_ok(),
             None => false,
@@ -166,6 +175,7 @@ fn worker_main(rx: Receiver<Work>, shared: Arc<Shared>, name: String) {
 fn run_work(py: Python<'_>, shared: &Shared, context: Option<(&PoolContext, &LogLevels)>, work: Work) {
     let id = work.job.get().id().unwrap_or_else(|| Arc::from(""));
     if let Some((context, levels)) = context
+        && passes_fence(py, context, &work)
         && let Err(e) = run_job(py, context, levels, &work)
     {
         // Failure of the machinery itself, not of the job: logged, no event (as upstream).
@@ -176,10 +186,40 @@ fn run_work(py: Python<'_>, shared: &Shared, context: Option<(&PoolContext, &Log
             Some(&[("exc_info", e.into_value(py))].into_py_dict(py).unwrap_or_else(|_| PyDict::new(py))),
         );
     }
+    if let Some(ticket) = work.ticket {
+        ticket.ledger.finish(ticket.key);
+    }
     finish(shared, &id);
 }
 
+/// Whether this node may start the submission (always, unless it came from a shared store
+/// and another scheduler has taken it over meanwhile, or the store cannot be reached).
+fn passes_fence(py: Python<'_>, ctx: &PoolContext, work: &Work) -> bool {
+    let Some(ticket) = &work.ticket else { return true };
+    let reason = match py.detach(|| ticket.ledger.start(ticket.key.clone())) {
+        Start::Go => return true,
+        Start::TakenOver => "another scheduler took it over (this one had been taken for dead)".to_owned(),
+        Start::Unreachable(e) => format!("the job store cannot be reached: {e}"),
+    };
+    let _ =
+        ctx.logger.bind(py).call_method1("warning", ("Run of job \"%s\" skipped: %s", work.job.clone_ref(py), reason));
+    false
+}
+
 use pyo3::types::IntoPyDict;
+
+thread_local! {
+    /// The job id and scheduled run time of the run this worker thread is executing.
+    static CURRENT_RUN: std::cell::RefCell<Option<(Arc<str>, ZonedTime)>> = const { std::cell::RefCell::new(None) };
+}
+
+/// `(job_id, scheduled_run_time)` of the run executing in the calling thread (a thread-pool
+/// worker), or `None`: lets a job know which of its scheduled runs it is.
+#[pyfunction]
+pub fn current_run(py: Python<'_>) -> PyResult<Option<(String, Bound<'_, PyAny>)>> {
+    let Some((id, at)) = CURRENT_RUN.with(|c| c.borrow().clone()) else { return Ok(None) };
+    Ok(Some((id.to_string(), zoned_to_datetime(py, &at, None)?.into_any())))
+}
 
 /// APScheduler's `run_job`: misfire check, call, events and logs for each run time.
 fn run_job<'py>(py: Python<'py>, ctx: &PoolContext, levels: &LogLevels, work: &Work) -> PyResult<()> {
@@ -235,7 +275,10 @@ fn run_job<'py>(py: Python<'py>, ctx: &PoolContext, levels: &LogLevels, work: &W
         {
             logger.call_method1("info", ("Running job \"%s\" (scheduled at %s)", job, rt))?;
         }
-        match func.bind(py).call(&args, Some(&kwargs)) {
+        CURRENT_RUN.with(|c| *c.borrow_mut() = Some((id.clone(), *run_time)));
+        let outcome = func.bind(py).call(&args, Some(&kwargs));
+        CURRENT_RUN.with(|c| *c.borrow_mut() = None);
+        match outcome {
             Ok(retval) => {
                 if let (true, Some(rt)) = (mask & EVENT_JOB_EXECUTED != 0, &rt) {
                     let event = execution_event(py, EVENT_JOB_EXECUTED, &id, store, rt, Some(retval), None, None)?;
@@ -316,7 +359,7 @@ impl ThreadPool {
         };
         let times = run_times.iter().map(crate::py::time::zoned_from_datetime).collect::<PyResult<Vec<_>>>()?;
         let job_ref: JobRef = Arc::new(job.clone().unbind());
-        match self.submit(&job_ref, &store, &times) {
+        match self.submit(&job_ref, &store, &times, None) {
             Submission::Accepted => Ok(()),
             Submission::MaxInstancesReached => Err(max_instances_reached(py, job.into_any())),
             Submission::Failed(msg) => Err(pyo3::exceptions::PyRuntimeError::new_err(msg)),

@@ -6,7 +6,9 @@
 //! which is only ever entered from the engine thread without the GIL. Rows that cannot be
 //! restored are logged with APScheduler's message and moved aside, never deleted.
 
-use crate::core::engine::Plan;
+use crate::core::engine::{Claim, Plan, Ticket};
+use crate::core::store::cluster::{ClaimContext, Decision, DueBatch, Submission};
+use crate::core::store::ledger::NodeLedger;
 use crate::core::store::sql::sqlite::SqliteRows;
 use crate::core::store::sql::url::{self, Target};
 use crate::core::store::sql::{Change, Row, RowError, RowStore, TableNames, micros_to_timestamp, timestamp_to_micros};
@@ -21,9 +23,23 @@ use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString};
 use std::sync::Arc;
+use std::time::Duration;
+
+/// A node whose lease ended longer ago than this (by the claimer's clock) is dead: the clock
+/// skew tolerated between schedulers. A silent node is thus taken for dead between
+/// `lease + SKEW` and `lease * 4/3 + SKEW` seconds after its last word (leases are renewed
+/// every third of their length).
+const SKEW: f64 = 2.0;
+/// A shared store is looked at again this often, so changes made by other schedulers are
+/// seen within a second.
+const POLL_US: i64 = 500_000;
 
 static PICKLE_DUMPS: Cached = Cached::new("pickle", "dumps");
 static COMPAT_LOADS: Cached = Cached::new("apscheduler_rs._compat", "loads");
+
+/// `(shared, lease_seconds)` as the Python constructors pass them.
+#[derive(FromPyObject)]
+pub struct Sharing(bool, f64);
 
 /// Scheduler, alias and logger of a started store.
 struct Bound3 {
@@ -37,6 +53,11 @@ pub struct RowJobStore {
     rows: Arc<dyn RowStore>,
     pickle_protocol: i32,
     started: Mutex<Option<Bound3>>,
+    lease: Duration,
+    /// Whether several schedulers may share the store (a lease, a fenced run ledger, polling).
+    shared: bool,
+    /// This scheduler's lease and run fence while the store is started.
+    ledger: Mutex<Option<Arc<NodeLedger>>>,
 }
 
 pub fn backend_error(e: RowError) -> PyErr {
@@ -44,8 +65,36 @@ pub fn backend_error(e: RowError) -> PyErr {
 }
 
 impl RowJobStore {
-    pub fn new_native(rows: Arc<dyn RowStore>, pickle_protocol: i32) -> Self {
-        RowJobStore { rows, pickle_protocol, started: Mutex::new(None) }
+    pub fn new_native(rows: Arc<dyn RowStore>, pickle_protocol: i32, sharing: Sharing) -> PyResult<Self> {
+        let Sharing(shared, lease_seconds) = sharing;
+        if !(lease_seconds.is_finite() && lease_seconds >= 0.5) {
+            return Err(PyValueError::new_err("lease_seconds must be a number of seconds >= 0.5"));
+        }
+        Ok(RowJobStore {
+            rows,
+            pickle_protocol,
+            started: Mutex::new(None),
+            lease: Duration::from_secs_f64(lease_seconds),
+            shared,
+            ledger: Mutex::new(None),
+        })
+    }
+
+    /// Logs a run that started on a scheduler that then died.
+    fn log_lost(&self, py: Python<'_>, lost: &crate::core::store::cluster::LostRun) {
+        let Some(logger) = self.started.lock().as_ref().map(|s| s.logger.clone_ref(py)) else { return };
+        let at = ZonedTime::from_micros(timestamp_to_micros(lost.run_time), Zone::Utc);
+        let at = zoned_to_datetime(py, &at, None).map(|d| d.into_any().unbind()).unwrap_or_else(|_| py.None());
+        let _ = logger.call_method1(
+            py,
+            "warning",
+            (
+                "Run of job \"%s\" scheduled at %s was lost: scheduler %s stopped while running it",
+                &lost.job_id,
+                at,
+                &lost.node_id,
+            ),
+        );
     }
 
     /// `(id, timestamp, pickle)` of a job; fails (writing nothing) if the job cannot be pickled.
@@ -105,8 +154,14 @@ fn now_ts(now: &Bound<'_, PyAny>) -> PyResult<f64> {
 impl RowJobStore {
     /// The store of a SQLAlchemy-style URL (nothing is opened until `start`).
     #[staticmethod]
-    #[pyo3(signature = (url, tablename, tableschema, pickle_protocol))]
-    fn sql(url: &str, tablename: String, tableschema: Option<String>, pickle_protocol: i32) -> PyResult<Self> {
+    #[pyo3(signature = (url, tablename, tableschema, pickle_protocol, sharing))]
+    fn sql(
+        url: &str,
+        tablename: String,
+        tableschema: Option<String>,
+        pickle_protocol: i32,
+        sharing: Sharing,
+    ) -> PyResult<Self> {
         let target = url::parse(url).map_err(|e| PyValueError::new_err(e.0))?;
         let names = TableNames { table: tablename, schema: tableschema };
         let rows: Arc<dyn RowStore> = match target {
@@ -119,15 +174,21 @@ impl RowJobStore {
             #[allow(unreachable_patterns)]
             _ => return Err(PyValueError::new_err("this build of apscheduler_rs has no client for this database")),
         };
-        Ok(Self::new_native(rows, pickle_protocol))
+        Self::new_native(rows, pickle_protocol, sharing)
     }
 
     /// The store of APScheduler's Redis layout at `url` (`redis://host:port/db`).
     #[cfg(feature = "redis")]
     #[staticmethod]
-    fn redis(url: String, jobs_key: String, run_times_key: String, pickle_protocol: i32) -> Self {
+    fn redis(
+        url: String,
+        jobs_key: String,
+        run_times_key: String,
+        pickle_protocol: i32,
+        sharing: Sharing,
+    ) -> PyResult<Self> {
         let rows = crate::core::store::redis::RedisRows::new(url, jobs_key, run_times_key);
-        Self::new_native(Arc::new(rows), pickle_protocol)
+        Self::new_native(Arc::new(rows), pickle_protocol, sharing)
     }
 
     /// `url` with its password masked, as SQLAlchemy prints it.
@@ -138,15 +199,46 @@ impl RowJobStore {
 
     /// Binds the store to its scheduler (rows restored from now on carry it) and creates the
     /// tables when missing.
+    /// and joins the schedulers sharing the store (registers this node, starts its lease).
     fn start(&self, py: Python<'_>, scheduler: Py<PyAny>, alias: Py<PyString>, logger: Py<PyAny>) -> PyResult<()> {
         *self.started.lock() = Some(Bound3 { scheduler, alias, logger });
-        let rows = self.rows.clone();
-        py.detach(|| rows.create_tables()).map_err(backend_error)
+        let (rows, lease, shared) = (self.rows.clone(), self.lease, self.shared);
+        let ledger = py.detach(|| {
+            rows.create_tables()?;
+            shared.then(|| NodeLedger::join(node_id(), rows.sibling(), lease)).transpose()
+        });
+        *self.ledger.lock() = ledger.map_err(backend_error)?;
+        Ok(())
     }
 
     fn shutdown(&self, py: Python<'_>) {
+        let (rows, ledger) = (self.rows.clone(), self.ledger.lock().take());
+        py.detach(|| {
+            if let Some(ledger) = ledger {
+                ledger.leave();
+            }
+            rows.close()
+        });
+    }
+
+    /// This scheduler's id among those sharing the store (`None` until started).
+    #[getter]
+    fn node_id(&self) -> Option<String> {
+        self.ledger.lock().as_ref().map(|l| l.node.clone())
+    }
+
+    /// `[(job_id, run_time, node_id)]` of runs that started on a scheduler that then died.
+    fn lost_runs<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let rows = self.rows.clone();
-        py.detach(|| rows.close());
+        let lost = py.detach(|| rows.lost_runs()).map_err(backend_error)?;
+        let items = lost
+            .into_iter()
+            .map(|l| {
+                let at = ZonedTime::from_micros(timestamp_to_micros(l.run_time), Zone::Utc);
+                Ok((l.job_id, zoned_to_datetime(py, &at, None)?, l.node_id))
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        PyList::new(py, items)
     }
 
     fn add(&self, py: Python<'_>, job: &Bound<'_, PyAny>) -> PyResult<()> {
@@ -319,46 +411,20 @@ impl NativeStore for RowStoreEngine {
         &self,
         now: &ZonedTime,
         plan: &mut dyn FnMut(&JobRef) -> Plan,
-    ) -> Result<Vec<(JobRef, Plan)>, String> {
+    ) -> Result<Vec<Claim<JobRef>>, String> {
         let store = self.0.get();
-        let mut claimed: Vec<(JobRef, Plan)> = Vec::new();
+        let ledger = store.ledger.lock().clone();
+        let mut claimed: Vec<Claim<JobRef>> = Vec::new();
         let now_ts = micros_to_timestamp(now.micros());
-        let result = store.rows.claim(now_ts, &mut |rows| {
+        let node = ledger.as_ref().map_or(String::new(), |l| l.node.clone());
+        // Without a ledger (never in a started scheduler) nothing is reaped or recorded.
+        let dead_before = if ledger.is_some() { now_ts - SKEW } else { f64::MIN };
+        let cx = ClaimContext { node: &node, now: now_ts, dead_before };
+        let result = store.rows.claim(&cx, &mut |batch: DueBatch| {
             // One GIL hold for the whole batch: restoring and re-pickling need Python anyway.
             // A store may call this again after a conflict (Redis): start from scratch.
             claimed.clear();
-            Python::attach(|py| {
-                let mut changes = Vec::with_capacity(rows.len());
-                for row in rows {
-                    let job = match store.reconstitute(py, &row.state) {
-                        Ok(job) => Arc::new(job),
-                        Err(e) => {
-                            changes.push(Change::SetAside { id: row.id.clone(), error: error_text(py, &e) });
-                            store.log_unrestorable(py, &row.id, e);
-                            continue;
-                        }
-                    };
-                    let p = plan(&job);
-                    match &p {
-                        Plan::Run { next: Some(next), .. } => {
-                            job.get().fields.lock().next_run_time = Some(Some(*next));
-                            match store.to_row(job.bind(py).as_any()) {
-                                Ok(new_row) => changes.push(Change::Update(new_row)),
-                                Err(e) => {
-                                    // Keep the old state but move the schedule on: never run twice.
-                                    e.print(py);
-                                    let ts = Some(micros_to_timestamp(next.micros()));
-                                    changes.push(Change::Update(Row { next_run_time: ts, ..row }));
-                                }
-                            }
-                        }
-                        Plan::Run { next: None, .. } | Plan::NoExecutor => changes.push(Change::Delete(row.id)),
-                        Plan::Nothing => {}
-                    }
-                    claimed.push((job, p));
-                }
-                changes
-            })
+            Python::attach(|py| decide(py, store, ledger.as_ref(), batch, plan, &mut claimed))
         });
         match result {
             Ok(()) => Ok(claimed),
@@ -371,4 +437,100 @@ impl NativeStore for RowStoreEngine {
         let ts = self.0.get().rows.next_run_time().map_err(|e| e.to_string())?;
         Ok(ts.map(timestamp_to_micros))
     }
+
+    fn poll_interval(&self) -> Option<i64> {
+        self.0.get().shared.then_some(POLL_US)
+    }
+}
+
+/// The claimer's side of a claim: restore each due job, plan it, record its submission.
+fn decide(
+    py: Python<'_>,
+    store: &RowJobStore,
+    ledger: Option<&Arc<NodeLedger>>,
+    batch: DueBatch,
+    plan: &mut dyn FnMut(&JobRef) -> Plan,
+    claimed: &mut Vec<Claim<JobRef>>,
+) -> Decision {
+    let DueBatch { due, mut busy, adopted, lost } = batch;
+    let mut decision = Decision::default();
+    for run in &lost {
+        store.log_lost(py, run);
+    }
+    // Records a submission for this node unless the cluster runs `max_instances` already.
+    let mut record = |job: &JobRef, id: &str, run_times: &[ZonedTime], adopted: bool, claim: &mut Claim<JobRef>| {
+        let Some(ledger) = ledger else { return };
+        let running = busy.entry(id.to_owned()).or_default();
+        let max = job.get().fields.lock().max_instances.unwrap_or(1).max(1) as usize;
+        if *running >= max && !adopted {
+            claim.busy = true;
+            return;
+        }
+        *running += 1;
+        let times = run_times.iter().map(|t| micros_to_timestamp(t.micros())).collect();
+        let sub = Submission { job_id: id.to_owned(), run_times: times };
+        claim.ticket = Some(Ticket { ledger: ledger.clone(), key: sub.key() });
+        decision.submissions.push(sub);
+    };
+    for row in due {
+        let job = match store.reconstitute(py, &row.state) {
+            Ok(job) => Arc::new(job),
+            Err(e) => {
+                decision.changes.push(Change::SetAside { id: row.id.clone(), error: error_text(py, &e) });
+                store.log_unrestorable(py, &row.id, e);
+                continue;
+            }
+        };
+        let p = plan(&job);
+        match &p {
+            Plan::Run { next: Some(next), .. } => {
+                job.get().fields.lock().next_run_time = Some(Some(*next));
+                match store.to_row(job.bind(py).as_any()) {
+                    Ok(new_row) => decision.changes.push(Change::Update(new_row)),
+                    Err(e) => {
+                        // Keep the old state but move the schedule on: never run twice.
+                        e.print(py);
+                        let ts = Some(micros_to_timestamp(next.micros()));
+                        decision.changes.push(Change::Update(Row { next_run_time: ts, ..row.clone() }));
+                    }
+                }
+            }
+            Plan::Run { next: None, .. } | Plan::NoExecutor => decision.changes.push(Change::Delete(row.id.clone())),
+            Plan::Nothing | Plan::Adopted { .. } => {}
+        }
+        let mut claim = Claim::local(job, p);
+        if let Plan::Run { run_times, .. } = &claim.plan {
+            let (job, times) = (claim.job.clone(), run_times.clone());
+            record(&job, &row.id, &times, false, &mut claim);
+        }
+        claimed.push(claim);
+    }
+    for (row, times) in adopted {
+        let job = match store.reconstitute(py, &row.state) {
+            Ok(job) => Arc::new(job),
+            Err(e) => {
+                store.log_unrestorable(py, &row.id, e);
+                continue;
+            }
+        };
+        let zone = job.get().fields.lock().next_run_time.flatten().map_or(Zone::Utc, |t| t.zone);
+        let run_times: Vec<ZonedTime> =
+            times.iter().map(|t| ZonedTime::from_micros(timestamp_to_micros(*t), zone)).collect();
+        let mut claim = Claim::local(job.clone(), Plan::Adopted { run_times: run_times.clone() });
+        record(&job, &row.id, &run_times, true, &mut claim);
+        claimed.push(claim);
+    }
+    decision
+}
+
+/// `{host}-{pid}-{random}`: unique per scheduler start, readable in the nodes table.
+fn node_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .or_else(|_| std::env::var("HOSTNAME"))
+        .unwrap_or_else(|_| "host".into());
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
+    format!("{host}-{}-{:08x}", std::process::id(), hasher.finish() as u32)
 }

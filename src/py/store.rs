@@ -1,6 +1,6 @@
 //! The native index behind `MemoryJobStore`, and the engine's view of any job store.
 
-use crate::core::engine::{EngineStore, Plan};
+use crate::core::engine::{Claim, EngineStore, Plan};
 use crate::core::store::memory::{IndexError, MemoryIndex, PAUSED};
 use crate::core::time::ZonedTime;
 use crate::py::errors::{conflicting_id_error, job_lookup_error};
@@ -111,8 +111,12 @@ pub trait NativeStore: Send + Sync {
         &self,
         now: &ZonedTime,
         plan: &mut dyn FnMut(&JobRef) -> Plan,
-    ) -> Result<Vec<(JobRef, Plan)>, String>;
+    ) -> Result<Vec<Claim<JobRef>>, String>;
     fn next_run_time(&self) -> Result<Option<i64>, String>;
+    /// See [`EngineStore::poll_interval`].
+    fn poll_interval(&self) -> Option<i64> {
+        None
+    }
 }
 
 /// A store as the engine drives it: natively, or through its Python methods (stores written
@@ -140,7 +144,7 @@ impl NativeStore for MemoryStoreEngine {
         &self,
         now: &ZonedTime,
         plan: &mut dyn FnMut(&JobRef) -> Plan,
-    ) -> Result<Vec<(JobRef, Plan)>, String> {
+    ) -> Result<Vec<Claim<JobRef>>, String> {
         // Plans are made without holding the index lock: a Python trigger takes the GIL.
         // Concurrent changes are excluded by the scheduler's store lock, held for the pass.
         let store = self.0.get();
@@ -157,9 +161,9 @@ impl NativeStore for MemoryStoreEngine {
                     let id = job.get().id().unwrap_or_else(|| Arc::from(""));
                     store.remove_id(&id).map_err(|e| format!("{e:?}"))?;
                 }
-                Plan::Nothing => {}
+                Plan::Nothing | Plan::Adopted { .. } => {}
             }
-            claimed.push((job, p));
+            claimed.push(Claim::local(job, p));
         }
         Ok(claimed)
     }
@@ -187,7 +191,7 @@ impl EngineStore<JobRef> for EngineStoreRef<'_> {
         &self,
         now: &ZonedTime,
         plan: &mut dyn FnMut(&JobRef) -> Plan,
-    ) -> Result<Vec<(JobRef, Plan)>, String> {
+    ) -> Result<Vec<Claim<JobRef>>, String> {
         match self.handle {
             StoreHandle::Native(store) => store.claim_due_jobs(now, plan),
             StoreHandle::Python(store) => {
@@ -213,14 +217,21 @@ impl EngineStore<JobRef> for EngineStoreRef<'_> {
                                 let id = job.get().id().unwrap_or_else(|| Arc::from(""));
                                 store.call_method1("remove_job", (&*id,))
                             }
-                            Plan::Nothing => Ok(py.None().into_bound(py)),
+                            Plan::Nothing | Plan::Adopted { .. } => Ok(py.None().into_bound(py)),
                         };
                         result.map(drop).map_err(|e| py_error_text(py, &e))
                     })?;
-                    claimed.push((job, p));
+                    claimed.push(Claim::local(job, p));
                 }
                 Ok(claimed)
             }
+        }
+    }
+
+    fn poll_interval(&self) -> Option<i64> {
+        match self.handle {
+            StoreHandle::Native(store) => store.poll_interval(),
+            StoreHandle::Python(_) => None,
         }
     }
 

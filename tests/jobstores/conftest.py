@@ -38,6 +38,18 @@ def require_server(name: str, host: str, port: int) -> None:
     pytest.skip(message)
 
 
+def add_after_drop(scheduler, func, job_id: str) -> None:
+    """Adds a job due now right after the server dropped the store's connections: the first
+    command on a dropped connection may fail; the store reconnects for the next one."""
+    for attempt in range(2):
+        try:
+            scheduler.add_job(func, id=job_id)
+            return
+        except RuntimeError:
+            if attempt:
+                raise
+
+
 def _drop_pg(table: str) -> None:
     import psycopg
 

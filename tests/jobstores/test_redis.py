@@ -16,7 +16,7 @@ from apscheduler_rs.jobstores.redis import RedisJobStore
 from apscheduler_rs.schedulers.background import BackgroundScheduler
 from apscheduler_rs.triggers.date import DateTrigger
 
-from .conftest import REDIS_ADDR, require_server
+from .conftest import REDIS_ADDR, add_after_drop, require_server
 
 UTC = timezone.utc
 HOST, PORT = REDIS_ADDR.rsplit(":", 1)
@@ -156,5 +156,32 @@ def test_unrestorable_jobs_are_kept_aside(keys, caplog):
         assert [i for i, _ in store.unrestorable_jobs()] == ["bad"]
         assert store.redis.hget(f"{keys[0]}.unrestorable", "bad") == b"\x80\x05corrupt"
         assert store.redis.zscore(keys[1], "bad") is None
+    finally:
+        s.shutdown()
+
+
+def test_scheduler_recovers_when_redis_drops_its_connections(keys):
+    """The server drops every client connection (what a restart does to clients; this
+    server keeps nothing on disk, so a real restart would also empty it): the store
+    reconnects by itself, the lease thread too, and jobs keep running."""
+    import redis
+
+    ran = threading.Event()
+    store = RedisJobStore(jobs_key=keys[0], run_times_key=keys[1], host=HOST, port=int(PORT), lease_seconds=0.9)
+    s = BackgroundScheduler(jobstores={"default": store}, timezone="UTC", jobstore_retry_interval=0.2)
+    s.start()
+    try:
+        s.add_job(noop, "interval", hours=1, id="warm")
+        admin = redis.Redis(host=HOST, port=int(PORT))
+        assert admin.execute_command("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes") >= 2
+        lease_at_kill = float(admin.hget(f"{keys[0]}.nodes", store.node_id))
+        s.add_listener(lambda e: ran.set(), EVENT_JOB_EXECUTED)
+        add_after_drop(s, noop, "after-drop")
+        assert ran.wait(5)
+        assert [j.id for j in s.get_jobs()] == ["warm"]
+        deadline = time.time() + 5  # the lease thread renews on a new connection of its own
+        while time.time() < deadline and float(admin.hget(f"{keys[0]}.nodes", store.node_id)) <= lease_at_kill:
+            time.sleep(0.1)
+        assert float(admin.hget(f"{keys[0]}.nodes", store.node_id)) > lease_at_kill
     finally:
         s.shutdown()

@@ -141,11 +141,12 @@ def test_a_corrupt_row_is_set_aside_and_nothing_else_is_lost(scheduler, db, capl
     scheduler.add_job(f"{__name__}:noop", "date", run_date=datetime(2099, 1, 1, tzinfo=UTC), id="victim")
     with sqlite3.connect(db) as conn:
         conn.execute("UPDATE apscheduler_jobs SET job_state = X'80049500deadbeef', next_run_time = 0 WHERE id = 'victim'")
-    scheduler.add_listener(lambda e: ran.set())
-    scheduler.add_job(noop, id="trigger-pass")  # runs now: the pass meets the corrupt row
+    from apscheduler_rs.events import EVENT_JOB_EXECUTED
+
+    scheduler.add_listener(lambda e: ran.set(), EVENT_JOB_EXECUTED)
     with caplog.at_level(logging.ERROR):
+        scheduler.add_job(noop, id="trigger-pass")  # runs now: the pass meets the corrupt row
         assert ran.wait(5)
-        time.sleep(0.2)
     assert 'Unable to restore job "victim" -- removing it' in caplog.text
     assert sorted(j.id for j in scheduler.get_jobs()) == [f"keep{i}" for i in range(5)]
     assert [i for i, _ in scheduler._jobstores["default"].unrestorable_jobs()] == ["victim"]
@@ -191,8 +192,12 @@ def test_table_layout_is_apschedulers(db):
     s.add_job(noop, "date", run_date=datetime(2030, 1, 1, 0, 0, 0, 123456, tzinfo=UTC), id="j")
     s.shutdown()
     with sqlite3.connect(db) as conn, sqlite3.connect(FIXTURE) as ref:
-        schema = "SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE '%unrestorable%' ORDER BY name"
+        schema = "SELECT type, name, sql FROM sqlite_master WHERE tbl_name = 'apscheduler_jobs' ORDER BY name"
         assert conn.execute(schema).fetchall() == ref.execute(schema).fetchall()
+        # Our own tables sit beside APScheduler's, under names of their own.
+        ours = "SELECT name FROM sqlite_master WHERE type = 'table' AND name <> 'apscheduler_jobs' ORDER BY name"
+        assert [n for (n,) in conn.execute(ours)] == [
+            "apscheduler_jobs_nodes", "apscheduler_jobs_runs", "apscheduler_jobs_unrestorable"]
         ((ts, state),) = conn.execute("SELECT next_run_time, job_state FROM apscheduler_jobs").fetchall()
     assert ts == 1893456000 + 0.123456
     state = pickle.loads(state)
@@ -291,3 +296,47 @@ def test_configured_by_plugin_alias_and_gconfig(db):
     s2.start(paused=True)
     assert [j.id for j in s2.get_jobs(jobstore="db")] == ["cfg"]
     s2.shutdown()
+
+
+SEEN: list = []
+
+
+def look_around(db):
+    """A job that records which run it is and what the sharing tables hold while it runs."""
+    from apscheduler_rs import current_run
+
+    with sqlite3.connect(db) as conn:
+        runs = conn.execute("SELECT job_id, state FROM apscheduler_jobs_runs").fetchall()
+        (nodes,) = conn.execute("SELECT count(*) FROM apscheduler_jobs_nodes").fetchone()
+    SEEN.append((current_run(), runs, nodes))
+
+
+def test_sharing_tables_and_the_single_scheduler_mode(db):
+    """A shared store (the default) registers its scheduler and records runs while they run;
+    ``shared=False`` keeps the tables but writes nothing to them. Bad leases are refused."""
+    from apscheduler_rs import current_run
+    from apscheduler_rs.events import EVENT_JOB_EXECUTED
+
+    with pytest.raises(ValueError, match="lease_seconds"):
+        SQLAlchemyJobStore(url=f"sqlite:///{db}", lease_seconds=0)
+    for shared in (True, False):
+        done = threading.Event()
+        SEEN.clear()
+        store = SQLAlchemyJobStore(url=f"sqlite:///{db}", shared=shared)
+        s = BackgroundScheduler(jobstores={"default": store}, timezone="UTC")
+        s.add_listener(lambda e: done.set(), EVENT_JOB_EXECUTED)
+        s.start()
+        try:
+            at = datetime.now(UTC).replace(microsecond=0)
+            s.add_job(look_around, "date", args=(str(db),), run_date=at, id=f"j-{shared}", misfire_grace_time=None)
+            assert done.wait(5)
+            assert (store.node_id is not None) == shared
+        finally:
+            s.shutdown()
+        ((run, rows, nodes),) = SEEN
+        assert run == (f"j-{shared}", at)
+        assert (rows, nodes) == (([(f"j-{shared}", 1)], 1) if shared else ([], 0))
+        assert current_run() is None
+    with sqlite3.connect(db) as conn:  # the clean shutdowns unregistered and left no runs behind
+        assert conn.execute("SELECT count(*) FROM apscheduler_jobs_nodes").fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM apscheduler_jobs_runs").fetchone() == (0,)

@@ -81,6 +81,17 @@ class NativeRowsJobStore(BaseJobStore):
         module was installed); returns how many moved. Ids taken meanwhile stay aside."""
         return self._native.restore_set_aside()
 
+    @property
+    def node_id(self) -> str | None:
+        """This scheduler's id among the schedulers sharing the store (``None`` until started)."""
+        return self._native.node_id
+
+    def lost_runs(self) -> list[tuple[str, datetime, str]]:
+        """``(job id, scheduled run time, node id)`` of runs that had started on a scheduler
+        that then died (SIGKILL, power loss, a pause longer than its lease). They are never run
+        again: whether they finished is unknown. Kept for 7 days."""
+        return self._native.lost_runs()
+
     def _reconstitute_job(self, job_state: bytes) -> Job:
         state = _compat.loads(job_state)
         state["jobstore"] = self

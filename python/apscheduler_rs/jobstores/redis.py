@@ -46,6 +46,10 @@ class RedisJobStore(NativeRowsJobStore):
     :param jobs_key: key of the hash holding the pickled jobs
     :param run_times_key: key of the sorted set holding the next run times
     :param pickle_protocol: pickle protocol of the stored job state
+    :param shared: (apscheduler_rs) whether several schedulers may share the store; ``False``
+        (one scheduler only) skips the lease, the run ledger and its fence, for speed
+    :param lease_seconds: (apscheduler_rs) how long a scheduler sharing this store may go
+        silent before the others take it for dead (see README, "Running several schedulers")
     :param connect_args: ``host``, ``port``, ``username``, ``password``,
         ``unix_socket_path``, ``ssl`` (others raise ``TypeError``)
     """
@@ -56,6 +60,8 @@ class RedisJobStore(NativeRowsJobStore):
         jobs_key: str = "apscheduler.jobs",
         run_times_key: str = "apscheduler.run_times",
         pickle_protocol: int = pickle.HIGHEST_PROTOCOL,
+        shared: bool = True,
+        lease_seconds: float = 10.0,
         **connect_args: Any,
     ) -> None:
         super().__init__()
@@ -70,7 +76,8 @@ class RedisJobStore(NativeRowsJobStore):
         self.run_times_key = run_times_key
         self._connect_args = dict(connect_args, db=int(db))
         url = _redis_url(int(db), connect_args)
-        self._native = RowJobStore.redis(url, jobs_key, run_times_key, pickle_protocol)
+        sharing = (bool(shared), float(lease_seconds))
+        self._native = RowJobStore.redis(url, jobs_key, run_times_key, pickle_protocol, sharing)
         self._redis_client: Any = None
 
     @property

@@ -56,6 +56,10 @@ class SQLAlchemyJobStore(NativeRowsJobStore):
     :param pickle_protocol: pickle protocol of the stored job state
     :param tableschema: schema of the table (it must exist)
     :param engine_options: accepted for compatibility (ignored)
+    :param shared: (apscheduler_rs) whether several schedulers may share the store; ``False``
+        (one scheduler only) skips the lease, the run ledger and its fence, for speed
+    :param lease_seconds: (apscheduler_rs) how long a scheduler sharing this store may go
+        silent before the others take it for dead (see README, "Running several schedulers")
     """
 
     def __init__(
@@ -67,6 +71,8 @@ class SQLAlchemyJobStore(NativeRowsJobStore):
         pickle_protocol: int = pickle.HIGHEST_PROTOCOL,
         tableschema: str | None = None,
         engine_options: dict[str, Any] | None = None,
+        shared: bool = True,
+        lease_seconds: float = 10.0,
     ) -> None:
         super().__init__()
         self.pickle_protocol = pickle_protocol
@@ -82,7 +88,8 @@ class SQLAlchemyJobStore(NativeRowsJobStore):
         else:
             raise ValueError('Need either "engine" or "url" defined')
         self._url = str(url)
-        self._native = RowJobStore.sql(self._url, tablename, tableschema, pickle_protocol)
+        sharing = (bool(shared), float(lease_seconds))
+        self._native = RowJobStore.sql(self._url, tablename, tableschema, pickle_protocol, sharing)
 
     def shutdown(self) -> None:
         super().shutdown()

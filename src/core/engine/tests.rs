@@ -59,6 +59,7 @@ impl EngineJob for Job {
 struct FakeStore {
     index: RefCell<MemoryIndex<Job>>,
     failing: Cell<u32>,
+    busy_in_cluster: RefCell<Vec<Arc<str>>>,
 }
 
 impl FakeStore {
@@ -79,7 +80,7 @@ impl EngineStore<Job> for FakeStore {
     fn alias(&self) -> &str {
         "default"
     }
-    fn claim_due_jobs(&self, now: &ZonedTime, plan: &mut dyn FnMut(&Job) -> Plan) -> Result<Vec<(Job, Plan)>, String> {
+    fn claim_due_jobs(&self, now: &ZonedTime, plan: &mut dyn FnMut(&Job) -> Plan) -> Result<Vec<Claim<Job>>, String> {
         if self.failing.get() > 0 {
             self.failing.set(self.failing.get() - 1);
             return Err("db down".into());
@@ -97,9 +98,10 @@ impl EngineStore<Job> for FakeStore {
                 Plan::Run { next: None, .. } | Plan::NoExecutor => {
                     index.remove(&job.id).map_err(|e| format!("{e:?}"))?;
                 }
-                Plan::Nothing => {}
+                Plan::Nothing | Plan::Adopted { .. } => {}
             }
-            claimed.push((job, p));
+            let busy = self.busy_in_cluster.borrow().contains(&job.id);
+            claimed.push(Claim { busy, ..Claim::local(job, p) });
         }
         Ok(claimed)
     }
@@ -120,7 +122,7 @@ impl EngineHost<Job> for FakeHost {
     fn has_executor(&mut self, job: &Job) -> bool {
         !self.missing_executor.contains(&&*job.id)
     }
-    fn submit(&mut self, job: &Job, _store: &str, _run_times: &[ZonedTime]) -> Submission {
+    fn submit(&mut self, job: &Job, _store: &str, _run_times: &[ZonedTime], _ticket: Option<Ticket>) -> Submission {
         if self.busy.contains(&&*job.id) { Submission::MaxInstancesReached } else { Submission::Accepted }
     }
     fn store_failed(&mut self, store: &str, error: &str) {
@@ -191,6 +193,18 @@ fn nothing_is_due_before_its_time_and_the_wait_is_exact() {
     clock.advance(3 * SEC);
     pass(&store, &mut host, &clock);
     assert_eq!(host.log, ["submitted j"]);
+}
+
+#[test]
+fn a_job_busy_elsewhere_in_the_cluster_is_skipped_not_submitted() {
+    let clock = FakeClock::at(T0);
+    let store = FakeStore::with(&[job("slow", T0, SEC, true)]);
+    store.busy_in_cluster.borrow_mut().push(Arc::from("slow"));
+    let mut host = FakeHost::default();
+    let next = pass(&store, &mut host, &clock);
+    assert_eq!(host.log, ["max instances slow"]);
+    assert!(host.submitted.is_empty());
+    assert_eq!(next, Some(T0 + SEC), "the schedule moved on");
 }
 
 #[test]

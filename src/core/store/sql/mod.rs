@@ -11,8 +11,8 @@
 //! Atomicity contract of [`RowStore::claim`]: the due rows are read, decided on and changed
 //! in ONE transaction that excludes every other claimer of the same rows (SQLite:
 //! `BEGIN IMMEDIATE`; PostgreSQL and MySQL: `SELECT … FOR UPDATE SKIP LOCKED`). Several
-//! processes sharing one table therefore each see a due run once. Cluster leases (claim
-//! owner and expiry columns) will sit beside the compatible columns; none exist yet.
+//! processes sharing one table therefore each see a due run once. The node and run tables of
+//! [`cluster`](crate::core::store::cluster) sit beside it: `{table}_nodes`, `{table}_runs`.
 //!
 //! | file | backend |
 //! | --- | --- |
@@ -27,6 +27,9 @@ pub mod mysql;
 pub mod postgres;
 pub mod sqlite;
 pub mod url;
+
+use crate::core::store::cluster::{ClaimContext, Decision, DueBatch, LostRun, RunKey};
+use std::sync::Arc;
 
 /// One stored job.
 #[derive(Debug, Clone, PartialEq)]
@@ -90,10 +93,26 @@ pub trait RowStore: Send + Sync {
     fn set_aside_rows(&self) -> RowResult<Vec<(String, String)>>;
     /// Moves the side table's rows back (their ids must be free), returns how many moved.
     fn restore_set_aside(&self) -> RowResult<usize>;
-    /// Takes the due rows, lets `decide` turn them into changes and applies those, all in one
-    /// transaction (see the module doc). A store that retries after a conflict calls `decide`
-    /// again (with an empty list if nothing is due any more): only the last call counts.
-    fn claim(&self, now: f64, decide: &mut dyn FnMut(Vec<Row>) -> Vec<Change>) -> RowResult<()>;
+    /// Takes the due rows, reaps dead nodes (see [`cluster`](crate::core::store::cluster)),
+    /// lets `decide` turn both into changes and submissions, and applies those — schedule
+    /// changes and the submissions recorded for `cx.node` — in one transaction (see the
+    /// module doc). A store that retries after a conflict calls `decide` again (with an empty
+    /// batch if nothing is due any more): only the last call counts.
+    fn claim(&self, cx: &ClaimContext<'_>, decide: &mut dyn FnMut(DueBatch) -> Decision) -> RowResult<()>;
+    /// Registers `node` or extends its lease. `false`: the node had been reaped (taken for
+    /// dead) and is registered anew; its unstarted submissions belong to others now.
+    fn heartbeat(&self, node: &str, lease_until: f64) -> RowResult<bool>;
+    /// The fence: flips each submission of `node` from CLAIMED to RUNNING, in one transaction.
+    /// `false` for a submission that is no longer `node`'s to start.
+    fn start_runs(&self, node: &str, keys: &[RunKey]) -> RowResult<Vec<bool>>;
+    /// Deletes ended (or never started) submissions of `node`; others' rows are left alone.
+    fn finish_runs(&self, node: &str, keys: &[RunKey]) -> RowResult<()>;
+    /// Runs that started on a node that died, oldest first.
+    fn lost_runs(&self) -> RowResult<Vec<LostRun>>;
+    /// Unregisters `node` (a clean shutdown).
+    fn leave(&self, node: &str) -> RowResult<()>;
+    /// Another handle on the same store with a connection of its own (for the lease thread).
+    fn sibling(&self) -> Arc<dyn RowStore>;
     /// Closes connections; later calls reconnect.
     fn close(&self);
 }
@@ -134,6 +153,12 @@ impl TableNames {
     }
     pub fn side_table(&self) -> String {
         format!("{}_unrestorable", self.table)
+    }
+    pub fn nodes_table(&self) -> String {
+        format!("{}_nodes", self.table)
+    }
+    pub fn runs_table(&self) -> String {
+        format!("{}_runs", self.table)
     }
     /// A quoted, schema-qualified name: `q` quotes one identifier.
     pub fn qualified(&self, name: &str, q: fn(&str) -> String) -> String {

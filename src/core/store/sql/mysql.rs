@@ -6,9 +6,15 @@
 //! state is limited to 64 KiB here too.
 
 use super::{Change, Row, RowError, RowResult, RowStore, TableNames, paused_last};
+use crate::core::store::cluster::{
+    CLAIMED, ClaimContext, Decision, DueBatch, LOST, LOST_RUN_RETENTION, LostRun, RUNNING, RunKey, decode_run_times,
+    encode_run_times, pair_adopted,
+};
 use mysql::prelude::Queryable;
 use mysql::{Conn, Opts, TxOpts};
 use parking_lot::Mutex;
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 const DUPLICATE_KEY: u16 = 1062;
@@ -19,6 +25,8 @@ pub struct MysqlRows {
     names: TableNames,
     table: String,
     side: String,
+    nodes: String,
+    runs: String,
 }
 
 fn quote(name: &str) -> String {
@@ -39,7 +47,9 @@ impl MysqlRows {
     pub fn new(url: String, names: TableNames) -> Self {
         let table = names.qualified(&names.table, quote);
         let side = names.qualified(&names.side_table(), quote);
-        MysqlRows { url, conn: Mutex::new(None), names, table, side }
+        let nodes = names.qualified(&names.nodes_table(), quote);
+        let runs = names.qualified(&names.runs_table(), quote);
+        MysqlRows { url, conn: Mutex::new(None), names, table, side, nodes, runs }
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut Conn) -> Result<T, mysql::Error>) -> RowResult<T> {
@@ -86,10 +96,16 @@ fn set_aside_in(
     Ok(())
 }
 
-impl RowStore for MysqlRows {
-    fn create_tables(&self) -> RowResult<()> {
-        let (names, table, side) = (&self.names, &self.table, &self.side);
-        self.with(|c| {
+impl MysqlRows {
+    fn create_locked(
+        c: &mut Conn,
+        names: &TableNames,
+        table: &str,
+        side: &str,
+        nodes: &str,
+        runs: &str,
+    ) -> Result<(), mysql::Error> {
+        {
             let schema = names.schema.as_deref();
             if !Self::table_exists(c, schema, &names.table)? {
                 c.query_drop(format!(
@@ -104,7 +120,61 @@ impl RowStore for MysqlRows {
                      job_state LONGBLOB NOT NULL, error TEXT NOT NULL, set_aside_at FLOAT(25) NOT NULL)"
                 ))?;
             }
+            c.query_drop(format!(
+                "CREATE TABLE IF NOT EXISTS {nodes} (node_id VARCHAR(191) NOT NULL PRIMARY KEY, lease_until DOUBLE NOT NULL)"
+            ))?;
+            c.query_drop(format!(
+                "CREATE TABLE IF NOT EXISTS {runs} (job_id VARCHAR(191) NOT NULL, run_time DOUBLE NOT NULL, \
+                 run_times TEXT NOT NULL, node_id VARCHAR(191) NOT NULL, state SMALLINT NOT NULL, \
+                 changed_at DOUBLE NOT NULL, PRIMARY KEY (job_id, run_time))"
+            ))?;
             Ok(())
+        }
+    }
+
+    /// Reaps dead nodes inside a claim: `(adopted (job id, run times), lost runs)`.
+    #[allow(clippy::type_complexity)]
+    fn reap(
+        &self,
+        tx: &mut mysql::Transaction<'_>,
+        cx: &ClaimContext<'_>,
+    ) -> Result<(Vec<(String, Vec<f64>)>, Vec<LostRun>), mysql::Error> {
+        let (nodes, runs) = (&self.nodes, &self.runs);
+        tx.exec_drop(format!("DELETE FROM {nodes} WHERE lease_until < ? AND node_id <> ?"), (cx.dead_before, cx.node))?;
+        let orphans: Vec<(String, f64, String, String, i32)> = tx.query(format!(
+            "SELECT job_id, run_time, run_times, node_id, state FROM {runs} \
+             WHERE state < {LOST} AND node_id NOT IN (SELECT node_id FROM {nodes}) FOR UPDATE"
+        ))?;
+        let (mut adopted, mut lost) = (Vec::new(), Vec::new());
+        for (job_id, run_time, run_times, node_id, state) in orphans {
+            if state == CLAIMED {
+                tx.exec_drop(format!("DELETE FROM {runs} WHERE job_id = ? AND run_time = ?"), (&job_id, run_time))?;
+                adopted.push((job_id, decode_run_times(&run_times)));
+            } else {
+                tx.exec_drop(
+                    format!("UPDATE {runs} SET state = {LOST}, changed_at = ? WHERE job_id = ? AND run_time = ?"),
+                    (cx.now, &job_id, run_time),
+                )?;
+                lost.push(LostRun { job_id, run_time, node_id });
+            }
+        }
+        tx.exec_drop(
+            format!("DELETE FROM {runs} WHERE state = {LOST} AND changed_at < ?"),
+            (cx.now - LOST_RUN_RETENTION,),
+        )?;
+        Ok((adopted, lost))
+    }
+}
+
+impl RowStore for MysqlRows {
+    fn create_tables(&self) -> RowResult<()> {
+        let (names, table, side) = (&self.names, &self.table, &self.side);
+        self.with(|c| {
+            // Schedulers starting together must not race to create (a named lock per table).
+            c.exec_drop("SELECT GET_LOCK(?, 30)", (table.as_str(),))?;
+            let created = Self::create_locked(c, names, table, side, &self.nodes, &self.runs);
+            c.exec_drop("SELECT RELEASE_LOCK(?)", (table.as_str(),))?;
+            created
         })
     }
 
@@ -210,8 +280,8 @@ impl RowStore for MysqlRows {
         })
     }
 
-    fn claim(&self, now: f64, decide: &mut dyn FnMut(Vec<Row>) -> Vec<Change>) -> RowResult<()> {
-        let (table, side) = (&self.table, &self.side);
+    fn claim(&self, cx: &ClaimContext<'_>, decide: &mut dyn FnMut(DueBatch) -> Decision) -> RowResult<()> {
+        let (table, side, runs) = (&self.table, &self.side, &self.runs);
         self.with(|c| {
             let mut tx = c.start_transaction(TxOpts::default())?;
             let due: Vec<RawRow> = tx.exec(
@@ -219,14 +289,32 @@ impl RowStore for MysqlRows {
                     "SELECT id, next_run_time, job_state FROM {table} WHERE next_run_time <= ? \
                      ORDER BY next_run_time FOR UPDATE SKIP LOCKED"
                 ),
-                (now,),
+                (cx.now,),
             )?;
-            if due.is_empty() {
+            let (adopted, lost) = self.reap(&mut tx, cx)?;
+            if due.is_empty() && adopted.is_empty() && lost.is_empty() {
                 return tx.commit();
             }
+            let busy: Vec<(String, i64)> =
+                tx.query(format!("SELECT job_id, count(*) FROM {runs} WHERE state < {LOST} GROUP BY job_id"))?;
+            let mut rows = HashMap::new();
+            for (id, _) in &adopted {
+                let row: Option<RawRow> =
+                    tx.exec_first(format!("SELECT id, next_run_time, job_state FROM {table} WHERE id = ?"), (id,))?;
+                if let Some(row) = row {
+                    rows.insert(id.clone(), to_row(row));
+                }
+            }
+            let batch = DueBatch {
+                due: due.into_iter().map(to_row).collect(),
+                busy: busy.into_iter().map(|(id, n)| (id, n as usize)).collect(),
+                adopted: pair_adopted(adopted, &rows),
+                lost,
+            };
+            let decision = decide(batch);
             let (mut aside, mut deleted) = (Vec::new(), Vec::new());
             let update = format!("UPDATE {table} SET next_run_time = ?, job_state = ? WHERE id = ?");
-            for change in decide(due.into_iter().map(to_row).collect()) {
+            for change in decision.changes {
                 match change {
                     Change::Update(r) => tx.exec_drop(&update, (r.next_run_time, &r.state, &r.id))?,
                     Change::Delete(id) => deleted.push(mysql::Value::from(id)),
@@ -241,9 +329,76 @@ impl RowStore for MysqlRows {
                     mysql::Params::Positional(chunk.to_vec()),
                 )?;
             }
+            let record = format!(
+                "REPLACE INTO {runs} (job_id, run_time, run_times, node_id, state, changed_at) VALUES (?, ?, ?, ?, {CLAIMED}, ?)"
+            );
+            for sub in &decision.submissions {
+                let key = sub.key();
+                tx.exec_drop(&record, (key.job_id, key.run_time, encode_run_times(&sub.run_times), cx.node, cx.now))?;
+            }
             set_aside_in(&mut tx, table, side, &aside)?;
             tx.commit()
         })
+    }
+
+    fn heartbeat(&self, node: &str, lease_until: f64) -> RowResult<bool> {
+        let nodes = &self.nodes;
+        self.with(|c| {
+            c.exec_drop(format!("UPDATE {nodes} SET lease_until = ? WHERE node_id = ?"), (lease_until, node))?;
+            let renewed = c.affected_rows() == 1;
+            if !renewed {
+                c.exec_drop(format!("REPLACE INTO {nodes} (node_id, lease_until) VALUES (?, ?)"), (node, lease_until))?;
+            }
+            Ok(renewed)
+        })
+    }
+
+    fn start_runs(&self, node: &str, keys: &[RunKey]) -> RowResult<Vec<bool>> {
+        let runs = &self.runs;
+        let at = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
+        self.with(|c| {
+            let mut tx = c.start_transaction(TxOpts::default())?;
+            let flip = format!(
+                "UPDATE {runs} SET state = {RUNNING}, changed_at = ? \
+                 WHERE job_id = ? AND run_time = ? AND node_id = ? AND state = {CLAIMED}"
+            );
+            let mut started = Vec::with_capacity(keys.len());
+            for key in keys {
+                tx.exec_drop(&flip, (at, &key.job_id, key.run_time, node))?;
+                started.push(tx.affected_rows() == 1);
+            }
+            tx.commit()?;
+            Ok(started)
+        })
+    }
+
+    fn finish_runs(&self, node: &str, keys: &[RunKey]) -> RowResult<()> {
+        let runs = &self.runs;
+        self.with(|c| {
+            let mut tx = c.start_transaction(TxOpts::default())?;
+            let delete =
+                format!("DELETE FROM {runs} WHERE job_id = ? AND run_time = ? AND node_id = ? AND state < {LOST}");
+            for key in keys {
+                tx.exec_drop(&delete, (&key.job_id, key.run_time, node))?;
+            }
+            tx.commit()
+        })
+    }
+
+    fn lost_runs(&self) -> RowResult<Vec<LostRun>> {
+        let sql =
+            format!("SELECT job_id, run_time, node_id FROM {} WHERE state = {LOST} ORDER BY changed_at", self.runs);
+        let rows: Vec<(String, f64, String)> = self.with(|c| c.query(sql))?;
+        Ok(rows.into_iter().map(|(job_id, run_time, node_id)| LostRun { job_id, run_time, node_id }).collect())
+    }
+
+    fn leave(&self, node: &str) -> RowResult<()> {
+        let sql = format!("DELETE FROM {} WHERE node_id = ?", self.nodes);
+        self.with(|c| c.exec_drop(sql, (node,)))
+    }
+
+    fn sibling(&self) -> Arc<dyn RowStore> {
+        Arc::new(MysqlRows::new(self.url.clone(), self.names.clone()))
     }
 
     fn close(&self) {

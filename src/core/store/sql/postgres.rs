@@ -7,17 +7,76 @@
 //! match `next_run_time <= now`, so each due run is taken once.
 
 use super::{Change, Row, RowError, RowResult, RowStore, TableNames, paused_last, quote_double};
+use crate::core::store::cluster::{
+    CLAIMED, ClaimContext, Decision, DueBatch, LOST, LOST_RUN_RETENTION, LostRun, RUNNING, RunKey, decode_run_times,
+    encode_run_times, pair_adopted,
+};
 use parking_lot::Mutex;
 use postgres::error::SqlState;
-use postgres::{Client, GenericClient, NoTls};
+use postgres::types::ToSql;
+use postgres::{Client, GenericClient, NoTls, Statement};
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
+
+/// A connection and the statements prepared on it: a cached statement runs in one round
+/// trip (an ad-hoc one takes two: parse, then execute).
+struct Pg {
+    client: Client,
+    statements: HashMap<String, Statement>,
+}
+
+impl Pg {
+    fn statement(&mut self, sql: &str) -> Result<Statement, postgres::Error> {
+        if let Some(st) = self.statements.get(sql) {
+            return Ok(st.clone());
+        }
+        let st = self.client.prepare(sql)?;
+        self.statements.insert(sql.to_owned(), st.clone());
+        Ok(st)
+    }
+
+    fn execute(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, postgres::Error> {
+        let st = self.statement(sql)?;
+        self.client.execute(&st, params)
+    }
+
+    fn query(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<postgres::Row>, postgres::Error> {
+        let st = self.statement(sql)?;
+        self.client.query(&st, params)
+    }
+
+    fn query_opt(
+        &mut self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Option<postgres::Row>, postgres::Error> {
+        let st = self.statement(sql)?;
+        self.client.query_opt(&st, params)
+    }
+
+    fn query_one(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<postgres::Row, postgres::Error> {
+        let st = self.statement(sql)?;
+        self.client.query_one(&st, params)
+    }
+
+    fn transaction(&mut self) -> Result<postgres::Transaction<'_>, postgres::Error> {
+        self.client.transaction()
+    }
+}
 
 pub struct PostgresRows {
     url: String,
-    conn: Mutex<Option<Client>>,
+    conn: Mutex<Option<Pg>>,
     names: TableNames,
     table: String,
     side: String,
+    nodes: String,
+    runs: String,
+    /// Commits without waiting for the WAL flush (`synchronous_commit = off`): used by the
+    /// lease connection, whose writes (leases, run starts and ends) a server crash may take
+    /// back without losing a job or a schedule.
+    relaxed: bool,
 }
 
 fn backend(e: &postgres::Error) -> RowError {
@@ -32,25 +91,38 @@ impl PostgresRows {
     pub fn new(url: String, names: TableNames) -> Self {
         let table = names.qualified(&names.table, quote_double);
         let side = names.qualified(&names.side_table(), quote_double);
-        PostgresRows { url, conn: Mutex::new(None), names, table, side }
+        let nodes = names.qualified(&names.nodes_table(), quote_double);
+        let runs = names.qualified(&names.runs_table(), quote_double);
+        PostgresRows { url, conn: Mutex::new(None), names, table, side, nodes, runs, relaxed: false }
+    }
+
+    fn connect(&self) -> Result<Client, postgres::Error> {
+        let mut client = Client::connect(&self.url, NoTls)?;
+        if self.relaxed {
+            client.batch_execute("SET synchronous_commit TO OFF")?;
+        }
+        Ok(client)
     }
 
     /// Runs `f` on the connection (opened on demand); a connection-level failure drops it.
-    fn with<T>(&self, f: impl FnOnce(&mut Client) -> Result<T, postgres::Error>) -> RowResult<T> {
+    fn with<T>(&self, f: impl FnOnce(&mut Pg) -> Result<T, postgres::Error>) -> RowResult<T> {
         let mut guard = self.conn.lock();
-        if guard.as_ref().is_none_or(Client::is_closed) {
-            *guard = Some(Client::connect(&self.url, NoTls).map_err(|e| backend(&e))?);
+        if guard.as_ref().is_none_or(|pg| pg.client.is_closed()) {
+            let client = self.connect().map_err(|e| backend(&e))?;
+            *guard = Some(Pg { client, statements: HashMap::new() });
         }
         let Some(client) = guard.as_mut() else { return Err(RowError::Backend("postgresql: no connection".into())) };
         f(client).map_err(|e| {
             if e.code().is_none() {
                 *guard = None;
+            } else if let Some(pg) = guard.as_mut() {
+                pg.statements.clear(); // a table changed under a cached plan: prepare afresh
             }
             backend(&e)
         })
     }
 
-    fn table_exists(c: &mut Client, schema: Option<&str>, name: &str) -> Result<bool, postgres::Error> {
+    fn table_exists(c: &mut impl GenericClient, schema: Option<&str>, name: &str) -> Result<bool, postgres::Error> {
         let row = c.query_opt(
             "SELECT 1 FROM information_schema.tables \
              WHERE table_schema = coalesce($1, current_schema()) AND table_name = $2",
@@ -80,10 +152,55 @@ fn set_aside_in(
     Ok(())
 }
 
+impl PostgresRows {
+    /// Reaps dead nodes inside a claim: `(adopted (job id, run times), lost runs)`.
+    #[allow(clippy::type_complexity)]
+    fn reap(
+        &self,
+        tx: &mut postgres::Transaction<'_>,
+        cx: &ClaimContext<'_>,
+    ) -> Result<(Vec<(String, Vec<f64>)>, Vec<LostRun>), postgres::Error> {
+        let (nodes, runs) = (&self.nodes, &self.runs);
+        tx.execute(
+            &format!("DELETE FROM {nodes} WHERE lease_until < $1 AND node_id <> $2"),
+            &[&cx.dead_before, &cx.node],
+        )?;
+        let orphaned = format!("node_id NOT IN (SELECT node_id FROM {nodes})");
+        let adopted = tx
+            .query(
+                &format!("DELETE FROM {runs} WHERE state = {CLAIMED} AND {orphaned} RETURNING job_id, run_times"),
+                &[],
+            )?
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, decode_run_times(r.try_get(1)?))))
+            .collect::<Result<Vec<_>, postgres::Error>>()?;
+        let lost = tx
+            .query(
+                &format!(
+                    "UPDATE {runs} SET state = {LOST}, changed_at = $1 WHERE state = {RUNNING} AND {orphaned} \
+                     RETURNING job_id, run_time, node_id"
+                ),
+                &[&cx.now],
+            )?
+            .iter()
+            .map(|r| Ok(LostRun { job_id: r.try_get(0)?, run_time: r.try_get(1)?, node_id: r.try_get(2)? }))
+            .collect::<Result<Vec<_>, postgres::Error>>()?;
+        tx.execute(
+            &format!("DELETE FROM {runs} WHERE state = {LOST} AND changed_at < $1"),
+            &[&(cx.now - LOST_RUN_RETENTION)],
+        )?;
+        Ok((adopted, lost))
+    }
+}
+
 impl RowStore for PostgresRows {
     fn create_tables(&self) -> RowResult<()> {
         let (names, table, side) = (&self.names, &self.table, &self.side);
         self.with(|c| {
+            // Schedulers starting together must not race to create (an advisory lock per table).
+            let mut tx = c.transaction()?;
+            tx.execute("SELECT pg_advisory_xact_lock(hashtext($1))", &[&self.table])?;
+            let c = &mut tx;
             let schema = names.schema.as_deref();
             if !Self::table_exists(c, schema, &names.table)? {
                 c.batch_execute(&format!(
@@ -99,7 +216,17 @@ impl RowStore for PostgresRows {
                      job_state BYTEA NOT NULL, error TEXT NOT NULL, set_aside_at FLOAT(25) NOT NULL)"
                 ))?;
             }
-            Ok(())
+            if !Self::table_exists(c, schema, &names.runs_table())? {
+                c.batch_execute(&format!(
+                    "CREATE TABLE IF NOT EXISTS {} (node_id VARCHAR(191) NOT NULL PRIMARY KEY, \
+                     lease_until FLOAT(53) NOT NULL);\n\
+                     CREATE TABLE IF NOT EXISTS {} (job_id VARCHAR(191) NOT NULL, run_time FLOAT(53) NOT NULL, \
+                     run_times TEXT NOT NULL, node_id VARCHAR(191) NOT NULL, state SMALLINT NOT NULL, \
+                     changed_at FLOAT(53) NOT NULL, PRIMARY KEY (job_id, run_time))",
+                    self.nodes, self.runs
+                ))?;
+            }
+            tx.commit()
         })
     }
 
@@ -189,8 +316,8 @@ impl RowStore for PostgresRows {
         })
     }
 
-    fn claim(&self, now: f64, decide: &mut dyn FnMut(Vec<Row>) -> Vec<Change>) -> RowResult<()> {
-        let (table, side) = (&self.table, &self.side);
+    fn claim(&self, cx: &ClaimContext<'_>, decide: &mut dyn FnMut(DueBatch) -> Decision) -> RowResult<()> {
+        let (table, side, runs) = (&self.table, &self.side, &self.runs);
         self.with(|c| {
             let mut tx = c.transaction()?;
             let due: Vec<Row> = tx
@@ -199,17 +326,37 @@ impl RowStore for PostgresRows {
                         "SELECT id, next_run_time, job_state FROM {table} WHERE next_run_time <= $1 \
                          ORDER BY next_run_time FOR UPDATE SKIP LOCKED"
                     ),
-                    &[&now],
+                    &[&cx.now],
                 )?
                 .iter()
                 .map(read_row)
                 .collect::<Result<_, _>>()?;
-            if due.is_empty() {
+            let (adopted, lost) = self.reap(&mut tx, cx)?;
+            if due.is_empty() && adopted.is_empty() && lost.is_empty() {
                 return tx.commit();
             }
-            // Every change in two statements: one round trip each, however many jobs are due.
+            let busy: HashMap<String, usize> = tx
+                .query(&format!("SELECT job_id, count(*) FROM {runs} WHERE state < {LOST} GROUP BY job_id"), &[])?
+                .iter()
+                .map(|r| Ok((r.try_get(0)?, r.try_get::<_, i64>(1)? as usize)))
+                .collect::<Result<_, postgres::Error>>()?;
+            let rows: HashMap<String, Row> = if adopted.is_empty() {
+                HashMap::new()
+            } else {
+                let ids: Vec<&str> = adopted.iter().map(|(id, _)| id.as_str()).collect();
+                tx.query(
+                    &format!("SELECT id, next_run_time, job_state FROM {table} WHERE id = ANY($1::varchar[])"),
+                    &[&ids],
+                )?
+                .iter()
+                .map(|r| read_row(r).map(|row| (row.id.clone(), row)))
+                .collect::<Result<_, _>>()?
+            };
+            let adopted = pair_adopted(adopted, &rows);
+            let decision = decide(DueBatch { due, busy, adopted, lost });
+            // Every change in a few statements: one round trip each, however many jobs are due.
             let (mut ids, mut times, mut states, mut deleted, mut aside) = (vec![], vec![], vec![], vec![], vec![]);
-            for change in decide(due) {
+            for change in decision.changes {
                 match change {
                     Change::Update(r) => {
                         ids.push(r.id);
@@ -232,9 +379,102 @@ impl RowStore for PostgresRows {
             if !deleted.is_empty() {
                 tx.execute(&format!("DELETE FROM {table} WHERE id = ANY($1::varchar[])"), &[&deleted])?;
             }
+            if !decision.submissions.is_empty() {
+                let keys: Vec<RunKey> = decision.submissions.iter().map(|s| s.key()).collect();
+                let jobs: Vec<&str> = keys.iter().map(|k| k.job_id.as_str()).collect();
+                let firsts: Vec<f64> = keys.iter().map(|k| k.run_time).collect();
+                let all: Vec<String> = decision.submissions.iter().map(|s| encode_run_times(&s.run_times)).collect();
+                tx.execute(
+                    &format!(
+                        "INSERT INTO {runs} (job_id, run_time, run_times, node_id, state, changed_at) \
+                         SELECT j, t, a, $4, {CLAIMED}, $5 FROM unnest($1::varchar[], $2::float8[], $3::text[]) AS u(j, t, a) \
+                         ON CONFLICT (job_id, run_time) DO UPDATE SET run_times = excluded.run_times, \
+                         node_id = excluded.node_id, state = excluded.state, changed_at = excluded.changed_at"
+                    ),
+                    &[&jobs, &firsts, &all, &cx.node, &cx.now],
+                )?;
+            }
             set_aside_in(&mut tx, table, side, &aside)?;
             tx.commit()
         })
+    }
+
+    fn heartbeat(&self, node: &str, lease_until: f64) -> RowResult<bool> {
+        let nodes = &self.nodes;
+        self.with(|c| {
+            let renewed =
+                c.execute(&format!("UPDATE {nodes} SET lease_until = $2 WHERE node_id = $1"), &[&node, &lease_until])?;
+            if renewed == 0 {
+                c.execute(
+                    &format!(
+                        "INSERT INTO {nodes} (node_id, lease_until) VALUES ($1, $2) \
+                         ON CONFLICT (node_id) DO UPDATE SET lease_until = excluded.lease_until"
+                    ),
+                    &[&node, &lease_until],
+                )?;
+            }
+            Ok(renewed == 1)
+        })
+    }
+
+    fn start_runs(&self, node: &str, keys: &[RunKey]) -> RowResult<Vec<bool>> {
+        let runs = &self.runs;
+        let jobs: Vec<&str> = keys.iter().map(|k| k.job_id.as_str()).collect();
+        let times: Vec<f64> = keys.iter().map(|k| k.run_time).collect();
+        let at = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
+        let started = self.with(|c| {
+            c.query(
+                &format!(
+                    "UPDATE {runs} AS r SET state = {RUNNING}, changed_at = $4 \
+                     FROM unnest($1::varchar[], $2::float8[]) AS k(j, t) \
+                     WHERE r.job_id = k.j AND r.run_time = k.t AND r.node_id = $3 AND r.state = {CLAIMED} \
+                     RETURNING r.job_id, r.run_time"
+                ),
+                &[&jobs, &times, &node, &at],
+            )?
+            .iter()
+            .map(|r| Ok((r.try_get::<_, String>(0)?, r.try_get::<_, f64>(1)?)))
+            .collect::<Result<Vec<_>, postgres::Error>>()
+        })?;
+        Ok(keys.iter().map(|k| started.iter().any(|(j, t)| *j == k.job_id && *t == k.run_time)).collect())
+    }
+
+    fn finish_runs(&self, node: &str, keys: &[RunKey]) -> RowResult<()> {
+        let runs = &self.runs;
+        let jobs: Vec<&str> = keys.iter().map(|k| k.job_id.as_str()).collect();
+        let times: Vec<f64> = keys.iter().map(|k| k.run_time).collect();
+        self.with(|c| {
+            c.execute(
+                &format!(
+                    "DELETE FROM {runs} AS r USING unnest($1::varchar[], $2::float8[]) AS k(j, t) \
+                     WHERE r.job_id = k.j AND r.run_time = k.t AND r.node_id = $3 AND r.state < {LOST}"
+                ),
+                &[&jobs, &times, &node],
+            )
+            .map(drop)
+        })
+    }
+
+    fn lost_runs(&self) -> RowResult<Vec<LostRun>> {
+        let sql =
+            format!("SELECT job_id, run_time, node_id FROM {} WHERE state = {LOST} ORDER BY changed_at", self.runs);
+        self.with(|c| {
+            c.query(&sql, &[])?
+                .iter()
+                .map(|r| Ok(LostRun { job_id: r.try_get(0)?, run_time: r.try_get(1)?, node_id: r.try_get(2)? }))
+                .collect()
+        })
+    }
+
+    fn leave(&self, node: &str) -> RowResult<()> {
+        let sql = format!("DELETE FROM {} WHERE node_id = $1", self.nodes);
+        self.with(|c| c.execute(&sql, &[&node]).map(drop))
+    }
+
+    fn sibling(&self) -> Arc<dyn RowStore> {
+        let mut sibling = PostgresRows::new(self.url.clone(), self.names.clone());
+        sibling.relaxed = true;
+        Arc::new(sibling)
     }
 
     fn close(&self) {

@@ -7,8 +7,14 @@
 //! processes never read the same due row before one of them has moved it on.
 
 use super::{Change, Row, RowError, RowResult, RowStore, TableNames, is_plain, paused_last, quote_double};
+use crate::core::store::cluster::{
+    CLAIMED, ClaimContext, Decision, DueBatch, LOST, LOST_RUN_RETENTION, LostRun, RUNNING, RunKey, decode_run_times,
+    encode_run_times, pair_adopted,
+};
 use parking_lot::Mutex;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -16,7 +22,8 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct SqliteRows {
     /// `None`: in memory.
     path: Option<String>,
-    conn: Mutex<Option<Connection>>,
+    /// Shared with siblings only for an in-memory database (there is no second connection to it).
+    conn: Arc<Mutex<Option<Connection>>>,
     sql: Sql,
 }
 
@@ -24,6 +31,8 @@ pub struct SqliteRows {
 struct Sql {
     table: String,
     side: String,
+    nodes: String,
+    runs: String,
     names: TableNames,
 }
 
@@ -49,9 +58,11 @@ impl SqliteRows {
         let sql = Sql {
             table: names.qualified(&names.table, quote),
             side: names.qualified(&names.side_table(), quote),
+            nodes: names.qualified(&names.nodes_table(), quote),
+            runs: names.qualified(&names.runs_table(), quote),
             names,
         };
-        SqliteRows { path, conn: Mutex::new(None), sql }
+        SqliteRows { path, conn: Arc::new(Mutex::new(None)), sql }
     }
 
     fn open(&self) -> rusqlite::Result<Connection> {
@@ -93,9 +104,11 @@ impl RowStore for SqliteRows {
     fn create_tables(&self) -> RowResult<()> {
         let s = &self.sql;
         self.with(|conn| {
+            // One writer at a time: schedulers starting together must not race to create.
+            let conn = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let schema = s.names.schema.as_deref();
             // The exact DDL text SQLAlchemy emits, so the file looks the same as APScheduler's.
-            if !Self::table_exists(conn, schema, &s.names.table)? {
+            if !Self::table_exists(&conn, schema, &s.names.table)? {
                 conn.execute_batch(&format!(
                     "CREATE TABLE {} (\n\tid VARCHAR(191) NOT NULL, \n\tnext_run_time FLOAT, \n\t\
                      job_state BLOB NOT NULL, \n\tPRIMARY KEY (id)\n);\n\
@@ -105,14 +118,22 @@ impl RowStore for SqliteRows {
                     quote(&s.names.table),
                 ))?;
             }
-            if !Self::table_exists(conn, schema, &s.names.side_table())? {
+            if !Self::table_exists(&conn, schema, &s.names.side_table())? {
                 conn.execute_batch(&format!(
                     "CREATE TABLE {} (id VARCHAR(191) NOT NULL, next_run_time FLOAT, \
                      job_state BLOB NOT NULL, error TEXT NOT NULL, set_aside_at FLOAT NOT NULL)",
                     s.side
                 ))?;
             }
-            Ok(())
+            conn.execute_batch(&format!(
+                "CREATE TABLE IF NOT EXISTS {} (node_id VARCHAR(191) NOT NULL PRIMARY KEY, \
+                 lease_until FLOAT NOT NULL);\n\
+                 CREATE TABLE IF NOT EXISTS {} (job_id VARCHAR(191) NOT NULL, run_time FLOAT NOT NULL, \
+                 run_times TEXT NOT NULL, node_id VARCHAR(191) NOT NULL, state INTEGER NOT NULL, \
+                 changed_at FLOAT NOT NULL, PRIMARY KEY (job_id, run_time));",
+                s.nodes, s.runs
+            ))?;
+            conn.commit()
         })
     }
 
@@ -223,7 +244,7 @@ impl RowStore for SqliteRows {
         })
     }
 
-    fn claim(&self, now: f64, decide: &mut dyn FnMut(Vec<Row>) -> Vec<Change>) -> RowResult<()> {
+    fn claim(&self, cx: &ClaimContext<'_>, decide: &mut dyn FnMut(DueBatch) -> Decision) -> RowResult<()> {
         let s = &self.sql;
         self.with(|conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -232,12 +253,28 @@ impl RowStore for SqliteRows {
                     "SELECT id, next_run_time, job_state FROM {} WHERE next_run_time <= ?1 ORDER BY next_run_time",
                     s.table
                 ))?
-                .query_map([now], read_row)?
+                .query_map([cx.now], read_row)?
                 .collect::<Result<_, _>>()?;
-            if due.is_empty() {
+            let (adopted, lost) = reap(&tx, s, cx)?;
+            if due.is_empty() && adopted.is_empty() && lost.is_empty() {
                 return tx.commit();
             }
-            let changes = decide(due);
+            let busy: HashMap<String, usize> = tx
+                .prepare_cached(&format!(
+                    "SELECT job_id, count(*) FROM {} WHERE state < {LOST} GROUP BY job_id",
+                    s.runs
+                ))?
+                .query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as usize)))?
+                .collect::<Result<_, _>>()?;
+            let mut rows = HashMap::new();
+            for (id, _) in &adopted {
+                let sql = format!("SELECT id, next_run_time, job_state FROM {} WHERE id = ?1", s.table);
+                if let Some(row) = tx.prepare_cached(&sql)?.query_row([id], read_row).optional()? {
+                    rows.insert(id.clone(), row);
+                }
+            }
+            let adopted = pair_adopted(adopted, &rows);
+            let decision = decide(DueBatch { due, busy, adopted, lost });
             let mut aside = Vec::new();
             {
                 let mut update = tx.prepare_cached(&format!(
@@ -245,7 +282,7 @@ impl RowStore for SqliteRows {
                     s.table
                 ))?;
                 let mut delete = tx.prepare_cached(&format!("DELETE FROM {} WHERE id = ?1", s.table))?;
-                for change in changes {
+                for change in decision.changes {
                     match change {
                         Change::Update(r) => {
                             update.execute(params![r.id, r.next_run_time, r.state])?;
@@ -256,10 +293,103 @@ impl RowStore for SqliteRows {
                         Change::SetAside { id, error } => aside.push((id, error)),
                     }
                 }
+                let mut record = tx.prepare_cached(&format!(
+                    "INSERT OR REPLACE INTO {} (job_id, run_time, run_times, node_id, state, changed_at) \
+                     VALUES (?1, ?2, ?3, ?4, {CLAIMED}, ?5)",
+                    s.runs
+                ))?;
+                for sub in decision.submissions {
+                    let key = sub.key();
+                    record.execute(params![
+                        key.job_id,
+                        key.run_time,
+                        encode_run_times(&sub.run_times),
+                        cx.node,
+                        cx.now
+                    ])?;
+                }
             }
             set_aside_in(&tx, s, &aside)?;
             tx.commit()
         })
+    }
+
+    fn heartbeat(&self, node: &str, lease_until: f64) -> RowResult<bool> {
+        let s = &self.sql;
+        self.with(|conn| {
+            let renewed = conn
+                .prepare_cached(&format!("UPDATE {} SET lease_until = ?2 WHERE node_id = ?1", s.nodes))?
+                .execute(params![node, lease_until])?;
+            if renewed == 0 {
+                conn.prepare_cached(&format!(
+                    "INSERT OR REPLACE INTO {} (node_id, lease_until) VALUES (?1, ?2)",
+                    s.nodes
+                ))?
+                .execute(params![node, lease_until])?;
+            }
+            Ok(renewed == 1)
+        })
+    }
+
+    fn start_runs(&self, node: &str, keys: &[RunKey]) -> RowResult<Vec<bool>> {
+        let s = &self.sql;
+        self.with(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut started = Vec::with_capacity(keys.len());
+            {
+                let mut flip = tx.prepare_cached(&format!(
+                    "UPDATE {} SET state = {RUNNING}, changed_at = ?4 \
+                     WHERE job_id = ?1 AND run_time = ?2 AND node_id = ?3 AND state = {CLAIMED}",
+                    s.runs
+                ))?;
+                let at = now_ts();
+                for key in keys {
+                    started.push(flip.execute(params![key.job_id, key.run_time, node, at])? == 1);
+                }
+            }
+            tx.commit()?;
+            Ok(started)
+        })
+    }
+
+    fn finish_runs(&self, node: &str, keys: &[RunKey]) -> RowResult<()> {
+        let s = &self.sql;
+        self.with(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            {
+                let mut delete = tx.prepare_cached(&format!(
+                    "DELETE FROM {} WHERE job_id = ?1 AND run_time = ?2 AND node_id = ?3 AND state < {LOST}",
+                    s.runs
+                ))?;
+                for key in keys {
+                    delete.execute(params![key.job_id, key.run_time, node])?;
+                }
+            }
+            tx.commit()
+        })
+    }
+
+    fn lost_runs(&self) -> RowResult<Vec<LostRun>> {
+        let sql =
+            format!("SELECT job_id, run_time, node_id FROM {} WHERE state = {LOST} ORDER BY changed_at", self.sql.runs);
+        self.with(|c| {
+            c.prepare(&sql)?
+                .query_map([], |r| Ok(LostRun { job_id: r.get(0)?, run_time: r.get(1)?, node_id: r.get(2)? }))?
+                .collect()
+        })
+    }
+
+    fn leave(&self, node: &str) -> RowResult<()> {
+        let sql = format!("DELETE FROM {} WHERE node_id = ?1", self.sql.nodes);
+        self.with(|c| c.execute(&sql, [node]).map(drop))
+    }
+
+    fn sibling(&self) -> Arc<dyn RowStore> {
+        let mut sibling = SqliteRows::new(self.path.clone(), self.sql.names.clone());
+        if self.path.is_none() {
+            sibling.conn = self.conn.clone();
+        }
+        Arc::new(sibling)
     }
 
     fn close(&self) {
@@ -267,6 +397,35 @@ impl RowStore for SqliteRows {
             drop(self.conn.lock().take());
         }
     }
+}
+
+/// Reaps dead nodes inside a claim: `(adopted (job id, run times), lost runs)`.
+#[allow(clippy::type_complexity)]
+fn reap(
+    tx: &rusqlite::Transaction<'_>,
+    s: &Sql,
+    cx: &ClaimContext<'_>,
+) -> rusqlite::Result<(Vec<(String, Vec<f64>)>, Vec<LostRun>)> {
+    let (nodes, runs) = (&s.nodes, &s.runs);
+    tx.prepare_cached(&format!("DELETE FROM {nodes} WHERE lease_until < ?1 AND node_id <> ?2"))?
+        .execute(params![cx.dead_before, cx.node])?;
+    let orphaned = format!("node_id NOT IN (SELECT node_id FROM {nodes})");
+    let adopted: Vec<(String, Vec<f64>)> = tx
+        .prepare_cached(&format!(
+            "DELETE FROM {runs} WHERE state = {CLAIMED} AND {orphaned} RETURNING job_id, run_times"
+        ))?
+        .query_map([], |r| Ok((r.get(0)?, decode_run_times(&r.get::<_, String>(1)?))))?
+        .collect::<Result<_, _>>()?;
+    let lost: Vec<LostRun> = tx
+        .prepare_cached(&format!(
+            "UPDATE {runs} SET state = {LOST}, changed_at = ?1 WHERE state = {RUNNING} AND {orphaned} \
+             RETURNING job_id, run_time, node_id"
+        ))?
+        .query_map([cx.now], |r| Ok(LostRun { job_id: r.get(0)?, run_time: r.get(1)?, node_id: r.get(2)? }))?
+        .collect::<Result<_, _>>()?;
+    tx.prepare_cached(&format!("DELETE FROM {runs} WHERE state = {LOST} AND changed_at < ?1"))?
+        .execute([cx.now - LOST_RUN_RETENTION])?;
+    Ok((adopted, lost))
 }
 
 fn set_aside_in(tx: &rusqlite::Transaction<'_>, s: &Sql, rows: &[(String, String)]) -> rusqlite::Result<()> {
@@ -331,13 +490,16 @@ mod tests {
         for (id, t) in [("again", Some(1.0)), ("once", Some(1.0)), ("bad", Some(1.0)), ("later", Some(9.0))] {
             s.insert(&row(id, t)).unwrap();
         }
-        s.claim(5.0, &mut |rows| {
-            assert_eq!(rows.len(), 3);
-            vec![
-                Change::Update(Row { id: "again".into(), next_run_time: Some(6.0), state: b"v2".to_vec() }),
-                Change::Delete("once".into()),
-                Change::SetAside { id: "bad".into(), error: "boom".into() },
-            ]
+        s.claim(&ClaimContext { node: "n", now: 5.0, dead_before: 0.0 }, &mut |batch| {
+            assert_eq!(batch.due.len(), 3);
+            Decision {
+                changes: vec![
+                    Change::Update(Row { id: "again".into(), next_run_time: Some(6.0), state: b"v2".to_vec() }),
+                    Change::Delete("once".into()),
+                    Change::SetAside { id: "bad".into(), error: "boom".into() },
+                ],
+                submissions: vec![],
+            }
         })
         .unwrap();
         let ids: Vec<_> = s.all().unwrap().into_iter().map(|r| r.id).collect();
@@ -365,13 +527,16 @@ mod tests {
         let claim = |s: std::sync::Arc<SqliteRows>| {
             std::thread::spawn(move || {
                 let mut seen = Vec::new();
-                s.claim(5.0, &mut |rows| {
-                    rows.into_iter()
+                s.claim(&ClaimContext { node: "n", now: 5.0, dead_before: 0.0 }, &mut |batch| {
+                    let changes = batch
+                        .due
+                        .into_iter()
                         .map(|r| {
                             seen.push(r.id.clone());
                             Change::Update(Row { next_run_time: Some(100.0), ..r })
                         })
-                        .collect()
+                        .collect();
+                    Decision { changes, submissions: vec![] }
                 })
                 .unwrap();
                 seen
