@@ -62,100 +62,174 @@ fn in_table_range(t: NaiveDateTime) -> NaiveDateTime {
     (LAST_TABLE_YEAR - 27..=LAST_TABLE_YEAR).find(|y| key(*y) == wanted).and_then(|y| t.with_year(y)).unwrap_or(t)
 }
 
-/// Offsets of recently used hours, per thread: a trigger search asks about the same few
-/// hours again and again, and each chrono-tz lookup is a binary search over the whole
-/// transition table. An hour is cached only when its first and last second have the same
-/// offset (no transition inside it: tzdata has no two transitions within one hour).
-mod offset_cache {
-    use std::cell::RefCell;
+/// Offsets of IANA zones from per-zone tables of their offset changes.
+///
+/// A table lists every change of a zone's UTC offset from 1800 to the end of 2099 (where
+/// chrono-tz's tables end). It is built once per zone and process, on first use, by probing
+/// chrono-tz every 72 hours and bisecting each change to the second: that finds every change
+/// because no tzdata zone keeps an offset for less than 95 hours (the shortest spans are
+/// checked by `short_offset_spans_are_found`), so a probe step never hides a change or
+/// holds two. With the changes at hand both directions (UTC -> offset, and wall
+/// time + fold -> offset) are an index lookup plus a comparison or two, where each chrono-tz
+/// lookup is a binary search over the zone's history, and no thread-local state is involved.
+mod tables {
+    use chrono::{DateTime, Offset, TimeZone};
+    use chrono_tz::Tz;
+    use std::sync::OnceLock;
 
-    const SLOTS: usize = 256;
-    /// (zone id, hour since the epoch, offset); `zone id` 0 marks an empty slot.
-    type Slot = (u32, i64, i32);
+    /// 1800-01-01 and 2099-12-01 UTC: outside, callers ask chrono-tz directly.
+    const LO: i64 = -5_364_662_400;
+    const HI: i64 = 4_099_766_400;
+    const STEP: i64 = 72 * 3600;
+    /// Index buckets of 2^21 s (about 24 days).
+    const SHIFT: u32 = 21;
+    /// More than any UTC offset (Python requires |offset| < 24 h).
+    const DAY: i64 = 86_400;
+    const MAX_ZONES: usize = 1024;
 
-    thread_local! {
-        static UTC_HOURS: RefCell<[Slot; SLOTS]> = const { RefCell::new([(0, 0, 0); SLOTS]) };
-        static LOCAL_HOURS: RefCell<[Slot; SLOTS]> = const { RefCell::new([(0, 0, 0); SLOTS]) };
-    }
-
-    fn slot(zone: u32, hour: i64) -> usize {
-        (hour as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(zone as u64) as usize % SLOTS
-    }
-
-    fn get(table: &'static std::thread::LocalKey<RefCell<[Slot; SLOTS]>>, zone: u32, hour: i64) -> Option<i32> {
-        table.with(|t| {
-            let (z, h, offset) = t.borrow()[slot(zone, hour)];
-            (z == zone && h == hour).then_some(offset)
-        })
+    struct Table {
+        first: i32,
+        /// (UTC second of the change, offset from then on), ascending.
+        changes: Vec<(i64, i32)>,
+        /// Per bucket: index of the first change at or after the bucket's start.
+        bucket: Vec<u32>,
     }
 
-    fn put(table: &'static std::thread::LocalKey<RefCell<[Slot; SLOTS]>>, zone: u32, hour: i64, offset: i32) {
-        table.with(|t| t.borrow_mut()[slot(zone, hour)] = (zone, hour, offset));
+    static TABLES: [OnceLock<Table>; MAX_ZONES] = [const { OnceLock::new() }; MAX_ZONES];
+
+    fn probe(tz: Tz, secs: i64) -> i32 {
+        let t = DateTime::from_timestamp(secs, 0).map(|d| d.naive_utc()).unwrap_or_default();
+        tz.offset_from_utc_datetime(&t).fix().local_minus_utc()
     }
 
-    pub fn utc(zone: u32, hour: i64) -> Option<i32> {
-        get(&UTC_HOURS, zone, hour)
+    fn build(tz: Tz) -> Table {
+        let first = probe(tz, LO);
+        let mut changes = Vec::new();
+        let (mut t, mut current) = (LO, first);
+        while t < HI {
+            let next = (t + STEP).min(HI);
+            let o = probe(tz, next);
+            if o != current {
+                let (mut a, mut b) = (t, next);
+                while b - a > 1 {
+                    let m = a + (b - a) / 2;
+                    if probe(tz, m) == current { a = m } else { b = m }
+                }
+                changes.push((b, o));
+                current = o;
+            }
+            t = next;
+        }
+        let buckets = ((HI - LO) >> SHIFT) as usize + 1;
+        let mut bucket = Vec::with_capacity(buckets);
+        let mut i = 0;
+        for b in 0..buckets {
+            let start = LO + ((b as i64) << SHIFT);
+            while i < changes.len() && changes[i].0 < start {
+                i += 1;
+            }
+            bucket.push(i as u32);
+        }
+        Table { first, changes, bucket }
     }
-    pub fn put_utc(zone: u32, hour: i64, offset: i32) {
-        put(&UTC_HOURS, zone, hour, offset)
+
+    fn table(tz: Tz) -> Option<&'static Table> {
+        Some(TABLES.get(tz as usize)?.get_or_init(|| build(tz)))
     }
-    pub fn local(zone: u32, hour: i64) -> Option<i32> {
-        get(&LOCAL_HOURS, zone, hour)
+
+    impl Table {
+        /// Index of the first change at or after the bucket holding `secs` (in range).
+        #[inline]
+        fn start_index(&self, secs: i64) -> usize {
+            self.bucket[((secs - LO) >> SHIFT) as usize] as usize
+        }
+
+        #[inline]
+        fn offset_before(&self, i: usize) -> i32 {
+            if i == 0 { self.first } else { self.changes[i - 1].1 }
+        }
     }
-    pub fn put_local(zone: u32, hour: i64, offset: i32) {
-        put(&LOCAL_HOURS, zone, hour, offset)
+
+    /// Offset in force at a UTC second; `None` outside the tabled range.
+    #[inline]
+    pub fn at_utc(tz: Tz, secs: i64) -> Option<i32> {
+        if !(LO..HI).contains(&secs) {
+            return None;
+        }
+        let t = table(tz)?;
+        let mut i = t.start_index(secs);
+        let mut o = t.offset_before(i);
+        while let Some(&(at, after)) = t.changes.get(i)
+            && at <= secs
+        {
+            o = after;
+            i += 1;
+        }
+        Some(o)
+    }
+
+    /// Offset of a wall time (seconds on the local time line) with Python's `fold` rules,
+    /// as `zoneinfo` applies them: a change at UTC `t` from `before` to `after` starts on the
+    /// wall clock at `t + max(before, after)` for fold=0 and at `t + min(before, after)` for
+    /// fold=1, and a wall time takes the offset of the last change started at or before it.
+    #[inline]
+    pub fn of_local(tz: Tz, local: i64, fold: bool) -> Option<i32> {
+        if !(LO + DAY..HI - DAY).contains(&local) {
+            return None;
+        }
+        let t = table(tz)?;
+        // Changes more than a day before `local` have started on the wall clock; changes
+        // more than a day after it have not.
+        let mut i = t.start_index(local - DAY);
+        let mut before = t.offset_before(i);
+        let mut o = before;
+        while let Some(&(at, after)) = t.changes.get(i)
+            && at <= local + DAY
+        {
+            let start = at + if fold { before.min(after) } else { before.max(after) } as i64;
+            if local >= start {
+                o = after;
+            }
+            before = after;
+            i += 1;
+        }
+        Some(o)
+    }
+
+    #[cfg(test)]
+    pub fn changes(tz: Tz) -> Vec<(i64, i32)> {
+        table(tz).map(|t| t.changes.clone()).unwrap_or_default()
     }
 }
 
-/// Seconds since the epoch of a naive date-time read as UTC, and its hour.
-fn hour_of(t: NaiveDateTime) -> (i64, i64) {
-    let secs = t.and_utc().timestamp();
-    (secs, secs.div_euclid(3600))
-}
-
-fn zone_id(tz: Tz) -> u32 {
-    tz as u32 + 1
+fn naive_secs(t: NaiveDateTime) -> i64 {
+    t.and_utc().timestamp()
 }
 
 impl Zone {
     /// UTC offset (seconds) in force at a UTC instant.
     pub fn offset_at_utc(&self, utc: NaiveDateTime) -> i32 {
         match self {
-            Zone::Utc => 0,
-            Zone::Fixed(s) | Zone::NamedFixed(s, _) => *s,
-            Zone::Iana(tz) => {
-                let (_, hour) = hour_of(utc);
-                if let Some(offset) = offset_cache::utc(zone_id(*tz), hour) {
-                    return offset;
-                }
-                let lookup = |t: NaiveDateTime| tz.offset_from_utc_datetime(&in_table_range(t)).fix().local_minus_utc();
-                let offset = lookup(utc);
-                let start = utc - Duration::seconds(hour_of(utc).0 - hour * 3600);
-                if lookup(start) == offset && lookup(start + Duration::seconds(3599)) == offset {
-                    offset_cache::put_utc(zone_id(*tz), hour, offset);
-                }
-                offset
-            }
+            Zone::Iana(tz) => Self::iana_at_utc(*tz, naive_secs(utc)),
+            _ => self.offset_at_utc_secs(0),
         }
     }
 
-    /// The offset of a local wall time when its whole local hour has one unambiguous offset.
-    fn plain_local_offset(tz: Tz, local: NaiveDateTime) -> Option<i32> {
-        let (secs, hour) = hour_of(local);
-        if let Some(offset) = offset_cache::local(zone_id(tz), hour) {
-            return Some(offset);
+    /// UTC offset (seconds) in force at a UTC second.
+    #[inline]
+    pub fn offset_at_utc_secs(&self, secs: i64) -> i32 {
+        match self {
+            Zone::Utc => 0,
+            Zone::Fixed(s) | Zone::NamedFixed(s, _) => *s,
+            Zone::Iana(tz) => Self::iana_at_utc(*tz, secs),
         }
-        let single = |t: NaiveDateTime| match tz.offset_from_local_datetime(&in_table_range(t)) {
-            LocalResult::Single(o) => Some(o.fix().local_minus_utc()),
-            _ => None,
-        };
-        let start = local - Duration::seconds(secs - hour * 3600);
-        let offset = single(start)?;
-        if single(start + Duration::seconds(3599)) == Some(offset) {
-            offset_cache::put_local(zone_id(tz), hour, offset);
-            return Some(offset);
-        }
-        None
+    }
+
+    fn iana_at_utc(tz: Tz, secs: i64) -> i32 {
+        tables::at_utc(tz, secs).unwrap_or_else(|| {
+            let utc = DateTime::from_timestamp(secs, 0).map(|d| d.naive_utc()).unwrap_or_default();
+            tz.offset_from_utc_datetime(&in_table_range(utc)).fix().local_minus_utc()
+        })
     }
 
     /// UTC offset (seconds) of a wall time, with Python's `fold` rules: in an overlap fold=0 is
@@ -163,16 +237,29 @@ impl Zone {
     /// lands after the transition) and fold=1 the offset from after it.
     pub fn offset_of_local(&self, local: NaiveDateTime, fold: bool) -> i32 {
         match self {
-            Zone::Utc => 0,
-            Zone::Fixed(s) | Zone::NamedFixed(s, _) => *s,
-            Zone::Iana(tz) => match Self::plain_local_offset(*tz, local) {
-                Some(offset) => offset,
-                None => self.offset_of_local_slow(*tz, local, fold),
-            },
+            Zone::Iana(tz) => Self::iana_of_local(*tz, naive_secs(local), fold),
+            _ => self.offset_of_local_secs(0, fold),
         }
     }
 
-    fn offset_of_local_slow(&self, tz: Tz, local: NaiveDateTime, fold: bool) -> i32 {
+    /// [`Zone::offset_of_local`] for a wall time given as seconds on the local time line.
+    #[inline]
+    pub fn offset_of_local_secs(&self, local: i64, fold: bool) -> i32 {
+        match self {
+            Zone::Utc => 0,
+            Zone::Fixed(s) | Zone::NamedFixed(s, _) => *s,
+            Zone::Iana(tz) => Self::iana_of_local(*tz, local, fold),
+        }
+    }
+
+    fn iana_of_local(tz: Tz, local: i64, fold: bool) -> i32 {
+        tables::of_local(tz, local, fold).unwrap_or_else(|| {
+            let naive = DateTime::from_timestamp(local, 0).map(|d| d.naive_utc()).unwrap_or_default();
+            Self::offset_of_local_slow(tz, naive, fold)
+        })
+    }
+
+    fn offset_of_local_slow(tz: Tz, local: NaiveDateTime, fold: bool) -> i32 {
         match tz.offset_from_local_datetime(&in_table_range(local)) {
             LocalResult::Single(o) => o.fix().local_minus_utc(),
             LocalResult::Ambiguous(first, second) => {
@@ -184,9 +271,8 @@ impl Zone {
             }
             LocalResult::None => {
                 // Offsets on either side of the gap; no zone has two transitions within a day.
-                let before = self.offset_at_utc(local - Duration::hours(24));
-                let after = self.offset_at_utc(local + Duration::hours(24));
-                if fold { after } else { before }
+                let at = |t: NaiveDateTime| tz.offset_from_utc_datetime(&in_table_range(t)).fix().local_minus_utc();
+                if fold { at(local + Duration::hours(24)) } else { at(local - Duration::hours(24)) }
             }
         }
     }
@@ -243,30 +329,37 @@ impl ZonedTime {
     /// `datetime.fromtimestamp(ts, tz)`: the wall time of an instant, with `fold` set on the
     /// second occurrence of a repeated wall time.
     pub fn from_instant(instant: DateTime<Utc>, zone: Zone) -> Self {
-        let utc = instant.naive_utc();
-        let offset = zone.offset_at_utc(utc);
-        let local = utc + Duration::seconds(offset as i64);
-        let fold = zone.offset_of_local(local, false) != offset;
-        ZonedTime { local, fold, zone }
+        Self::from_micros(instant.timestamp_micros(), zone)
     }
 
     pub fn from_micros(micros: i64, zone: Zone) -> Self {
-        Self::from_instant(micros_to_instant(micros), zone)
+        let secs = micros.div_euclid(1_000_000);
+        let offset = zone.offset_at_utc_secs(secs);
+        let local = naive_from_micros(micros + offset as i64 * 1_000_000);
+        let fold = match zone {
+            Zone::Iana(_) => zone.offset_of_local_secs(secs + offset as i64, false) != offset,
+            _ => false,
+        };
+        ZonedTime { local, fold, zone }
     }
 
     /// The UTC offset Python's `utcoffset()` gives for this value.
+    #[inline]
     pub fn utc_offset(&self) -> i32 {
-        self.zone.offset_of_local(self.local, self.fold)
+        match self.zone {
+            Zone::Iana(_) => self.zone.offset_of_local_secs(naive_secs(self.local), self.fold),
+            _ => self.zone.offset_of_local_secs(0, false),
+        }
     }
 
     /// The instant this wall time denotes (`dt.timestamp()`).
     pub fn instant(&self) -> DateTime<Utc> {
-        (self.local - Duration::seconds(self.utc_offset() as i64)).and_utc()
+        micros_to_instant(self.micros())
     }
 
     /// Microseconds since the epoch: the sort key of run times everywhere in the core.
+    #[inline]
     pub fn micros(&self) -> i64 {
-        // Same value as `instant()`, without chrono's checked date arithmetic (hot in searches).
         self.local.and_utc().timestamp_micros() - self.utc_offset() as i64 * 1_000_000
     }
 
@@ -291,6 +384,11 @@ impl ZonedTime {
     }
 }
 
+/// A wall time from microseconds on the local time line (saturating like `micros_to_instant`).
+pub fn naive_from_micros(micros: i64) -> NaiveDateTime {
+    micros_to_instant(micros).naive_utc()
+}
+
 pub fn micros_to_instant(micros: i64) -> DateTime<Utc> {
     DateTime::<Utc>::from_timestamp_micros(micros).unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
@@ -302,6 +400,101 @@ mod tests {
 
     fn local(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> NaiveDateTime {
         NaiveDate::from_ymd_opt(y, mo, d).unwrap().and_hms_opt(h, mi, 0).unwrap()
+    }
+
+    fn chrono_offset(tz: Tz, secs: i64) -> i32 {
+        let t = DateTime::from_timestamp(secs, 0).unwrap().naive_utc();
+        tz.offset_from_utc_datetime(&t).fix().local_minus_utc()
+    }
+
+    fn chrono_local(tz: Tz, local: i64, fold: bool) -> i32 {
+        Zone::offset_of_local_slow(tz, DateTime::from_timestamp(local, 0).unwrap().naive_utc(), fold)
+    }
+
+    /// Zones with odd rules (half-hour and negative DST, skipped days, Ramadan DST, the
+    /// shortest offset spans in tzdata) plus a spread of all the others.
+    fn sample_zones() -> Vec<Tz> {
+        use chrono_tz::*;
+        let mut zones = vec![
+            Europe::Berlin,
+            America::New_York,
+            Australia::Lord_Howe,
+            Africa::Casablanca,
+            Asia::Gaza,
+            Africa::Freetown,
+            Pacific::Chatham,
+            Pacific::Apia,
+            Europe::Dublin,
+            Antarctica::Troll,
+            America::Recife,
+            Africa::Tunis,
+            Europe::Simferopol,
+        ];
+        zones.extend(TZ_VARIANTS.iter().step_by(23));
+        zones
+    }
+
+    #[test]
+    fn offset_tables_agree_with_chrono_tz() {
+        let mut rng = fastrand::Rng::with_seed(7);
+        for tz in sample_zones() {
+            let changes = tables::changes(tz);
+            // Around every change, both directions, to the second.
+            for &(at, after) in &changes {
+                for d in [-7200, -3601, -1, 0, 1, 1800, 3599, 3600, 7200] {
+                    assert_eq!(tables::at_utc(tz, at + d), Some(chrono_offset(tz, at + d)), "{tz} utc {}", at + d);
+                }
+                for d in [-90_000, -7200, -3601, -3600, -1, 0, 1, 1800, 3599, 3600, 7200, 90_000] {
+                    let local = at + after as i64 + d;
+                    for fold in [false, true] {
+                        assert_eq!(
+                            tables::of_local(tz, local, fold),
+                            Some(chrono_local(tz, local, fold)),
+                            "{tz} local {local} fold {fold}"
+                        );
+                    }
+                }
+            }
+            for _ in 0..300 {
+                let secs = rng.i64(-5_300_000_000..4_090_000_000);
+                assert_eq!(tables::at_utc(tz, secs), Some(chrono_offset(tz, secs)), "{tz} utc {secs}");
+                assert_eq!(tables::of_local(tz, secs, false), Some(chrono_local(tz, secs, false)), "{tz} {secs}");
+            }
+        }
+    }
+
+    /// The tables probe every 72 hours; the shortest offset spans of tzdata 2025b (167 h in
+    /// Brazil 2000 and in Gaza's Ramadan rules, 193 h in Tunis 1943; Africa/Freetown's 95 h
+    /// of 1939 are backzone data, which chrono-tz leaves out) must still show up, as an
+    /// hour-by-hour scan sees them.
+    #[test]
+    fn short_offset_spans_are_found() {
+        use chrono_tz::*;
+        let year = |y: i32| chrono::NaiveDate::from_ymd_opt(y, 1, 1).unwrap().and_hms_opt(0, 0, 0).unwrap();
+        for (tz, from, to) in [
+            (Africa::Tunis, 1939, 1946),
+            (Europe::Simferopol, 1940, 1946),
+            (America::Recife, 1999, 2002),
+            (Asia::Gaza, 2040, 2045),
+            (Asia::Gaza, 2054, 2057),
+        ] {
+            let (lo, hi) = (year(from).and_utc().timestamp(), year(to).and_utc().timestamp());
+            let mut hourly = Vec::new();
+            let mut current = chrono_offset(tz, lo);
+            let mut t = lo;
+            while t < hi {
+                let o = chrono_offset(tz, t);
+                if o != current {
+                    hourly.push(o);
+                    current = o;
+                }
+                t += 3600;
+            }
+            let tabled: Vec<i32> =
+                tables::changes(tz).into_iter().filter(|&(at, _)| at > lo && at < hi).map(|(_, o)| o).collect();
+            assert_eq!(tabled, hourly, "{tz} {from}-{to}");
+            assert!(hourly.len() >= 2, "{tz} {from}-{to}");
+        }
     }
 
     #[test]
