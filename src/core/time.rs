@@ -313,6 +313,136 @@ fn format_short_offset(seconds: i32) -> String {
     if m != 0 { format!("{sign}{h:02}{m:02}") } else { format!("{sign}{h:02}") }
 }
 
+/// Proleptic Gregorian calendar arithmetic on plain integers (days since 1970-01-01), the
+/// classic era-based algorithms; cheaper than going through chrono's packed dates in loops.
+pub mod civil {
+    /// Days since 1970-01-01 of a date (any month/day in range).
+    #[inline]
+    pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+        let y = if m <= 2 { y - 1 } else { y };
+        let era = y.div_euclid(400);
+        let yoe = y - era * 400;
+        let mp = (m + 9) % 12;
+        let doy = (153 * mp + 2) / 5 + d - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        era * 146_097 + doe - 719_468
+    }
+
+    /// The date of a day number: (year, month, day).
+    #[inline]
+    pub fn civil_from_days(z: i64) -> (i64, i64, i64) {
+        let z = z + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let d = doy - (153 * mp + 2) / 5 + 1;
+        let m = if mp < 10 { mp + 3 } else { mp - 9 };
+        (yoe + era * 400 + i64::from(m <= 2), m, d)
+    }
+
+    /// Monday = 0 ... Sunday = 6 (1970-01-01 was a Thursday).
+    #[inline]
+    pub fn weekday(days: i64) -> i64 {
+        (days + 3).rem_euclid(7)
+    }
+
+    /// ISO 8601 week number (1..=53) of a date.
+    pub fn iso_week(y: i64, m: i64, d: i64) -> i64 {
+        let days = days_from_civil(y, m, d);
+        // The week belongs to the year of its Thursday.
+        let thursday = days - weekday(days) + 3;
+        let (ty, _, _) = civil_from_days(thursday);
+        (thursday - days_from_civil(ty, 1, 1)) / 7 + 1
+    }
+}
+
+const MICROS_PER_SECOND: i64 = 1_000_000;
+
+/// A wall time as plain integers: `[year, month, day, hour, minute, second]`, microseconds
+/// and Python's `fold`, in a zone the holder knows. The hot trigger paths (the cron search,
+/// the Python fast paths) compute on this form; [`ZonedTime`] is the general currency.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Wall {
+    pub v: [i64; 6],
+    pub us: i64,
+    pub fold: bool,
+}
+
+impl Wall {
+    pub fn from_zoned(t: &ZonedTime) -> Wall {
+        use chrono::{Datelike, Timelike};
+        let l = &t.local;
+        Wall {
+            v: [
+                l.year() as i64,
+                l.month() as i64,
+                l.day() as i64,
+                l.hour() as i64,
+                l.minute() as i64,
+                l.second() as i64,
+            ],
+            us: (l.nanosecond() / 1_000) as i64,
+            fold: t.fold,
+        }
+    }
+
+    /// `None` when the fields are not a valid date and time.
+    pub fn to_zoned(self, zone: Zone) -> Option<ZonedTime> {
+        let u = |x: i64| u32::try_from(x).ok();
+        let [y, mo, d, h, mi, s] = self.v;
+        let local = chrono::NaiveDate::from_ymd_opt(i32::try_from(y).ok()?, u(mo)?, u(d)?)?
+            .and_hms_micro_opt(u(h)?, u(mi)?, u(s)?, u(self.us)?)?;
+        Some(ZonedTime::new(local, self.fold, zone))
+    }
+
+    /// Seconds on the local time line (whole seconds; `us` is separate).
+    #[inline]
+    pub fn local_secs(&self) -> i64 {
+        let [y, mo, d, h, mi, s] = self.v;
+        civil::days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s
+    }
+
+    /// Microseconds on the local time line.
+    #[inline]
+    pub fn local_micros(&self) -> i64 {
+        self.local_secs() * MICROS_PER_SECOND + self.us
+    }
+
+    #[inline]
+    pub fn from_local_micros(local: i64, fold: bool) -> Wall {
+        let secs = local.div_euclid(MICROS_PER_SECOND);
+        let days = secs.div_euclid(86_400);
+        let rest = secs - days * 86_400;
+        let (y, mo, d) = civil::civil_from_days(days);
+        Wall { v: [y, mo, d, rest / 3600, rest % 3600 / 60, rest % 60], us: local - secs * MICROS_PER_SECOND, fold }
+    }
+
+    /// Microseconds since the epoch of this wall time in `zone` (`ZonedTime::micros`).
+    #[inline]
+    pub fn micros(&self, zone: Zone) -> i64 {
+        let secs = self.local_secs();
+        (secs - zone.offset_of_local_secs(secs, self.fold) as i64) * MICROS_PER_SECOND + self.us
+    }
+
+    /// The wall time of an instant in `zone` (`ZonedTime::from_micros`).
+    #[inline]
+    pub fn from_utc_micros(micros: i64, zone: Zone) -> Wall {
+        let secs = micros.div_euclid(MICROS_PER_SECOND);
+        let offset = zone.offset_at_utc_secs(secs);
+        let fold = matches!(zone, Zone::Iana(_)) && zone.offset_of_local_secs(secs + offset as i64, false) != offset;
+        Wall::from_local_micros(micros + offset as i64 * MICROS_PER_SECOND, fold)
+    }
+
+    /// `pyrules::utc_add`: move by `delta` microseconds on the UTC line, then read the wall
+    /// time (and `fold`) back in the same zone.
+    #[inline]
+    pub fn utc_add(&self, zone: Zone, delta: i64) -> Wall {
+        Wall::from_utc_micros(self.micros(zone) + delta, zone)
+    }
+}
+
 /// An aware wall-clock time: local fields, Python's `fold` bit, and the zone.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ZonedTime {
@@ -494,6 +624,23 @@ mod tests {
                 tables::changes(tz).into_iter().filter(|&(at, _)| at > lo && at < hi).map(|(_, o)| o).collect();
             assert_eq!(tabled, hourly, "{tz} {from}-{to}");
             assert!(hourly.len() >= 2, "{tz} {from}-{to}");
+        }
+    }
+
+    #[test]
+    fn civil_arithmetic_matches_chrono() {
+        use chrono::{Datelike, NaiveDate};
+        let mut day = NaiveDate::from_ymd_opt(1, 1, 1).unwrap();
+        let end = NaiveDate::from_ymd_opt(10_000, 1, 10).unwrap();
+        let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
+        while day < end {
+            let (y, m, d) = (day.year() as i64, day.month() as i64, day.day() as i64);
+            let n = (day - epoch).num_days();
+            assert_eq!(civil::days_from_civil(y, m, d), n, "{day}");
+            assert_eq!(civil::civil_from_days(n), (y, m, d), "{day}");
+            assert_eq!(civil::weekday(n), day.weekday().num_days_from_monday() as i64, "{day}");
+            assert_eq!(civil::iso_week(y, m, d), day.iso_week().week() as i64, "{day}");
+            day = day.succ_opt().unwrap();
         }
     }
 

@@ -5,7 +5,7 @@
 //! f64 steps to match to the microsecond.
 
 use super::{Trigger, pyrules};
-use crate::core::time::{Zone, ZonedTime};
+use crate::core::time::{Wall, Zone, ZonedTime};
 
 #[derive(Clone, Debug)]
 pub struct IntervalTrigger {
@@ -32,6 +32,25 @@ impl IntervalTrigger {
         IntervalTrigger { interval_micros, length, start, end, zone, jitter }
     }
 
+    /// `next_fire_time` with a previous fire time given as a wall time in the trigger's zone.
+    /// `None` when this path does not apply (a jitter is set); `Some(None)` when the
+    /// schedule is over. The same float arithmetic as the general path, on plain integers.
+    #[inline]
+    pub fn next_in_zone(&self, previous: &Wall) -> Option<Option<Wall>> {
+        if self.jitter.is_some_and(|j| j != 0.0) {
+            return None;
+        }
+        let ts = previous.micros(self.zone) as f64 / 1e6 + self.length;
+        if let Some(end) = &self.end
+            && ts > pyrules::timestamp(end)
+        {
+            return Some(None);
+        }
+        let Some(micros) = pyrules::timestamp_micros(ts) else { return Some(None) };
+        let next = Wall::from_utc_micros(micros, self.zone);
+        Some((1..=9999).contains(&next.v[0]).then_some(next))
+    }
+
     /// Jitter, the `end_date` check (jitter first: it can end a schedule early), conversion.
     fn finish(&self, mut ts: f64) -> Option<ZonedTime> {
         if let Some(j) = self.jitter {
@@ -46,6 +65,12 @@ impl IntervalTrigger {
 
 impl Trigger for IntervalTrigger {
     fn next_fire_time(&self, previous: Option<&ZonedTime>, now: &ZonedTime) -> Option<ZonedTime> {
+        if let Some(p) = previous
+            && p.zone == self.zone
+            && let Some(next) = self.next_in_zone(&Wall::from_zoned(p))
+        {
+            return next.and_then(|w| w.to_zoned(self.zone));
+        }
         let ts = match previous {
             Some(p) => pyrules::timestamp(p) + self.length,
             None if pyrules::lt(now, &self.start) => pyrules::timestamp(&self.start),
@@ -73,6 +98,7 @@ mod tests {
     use super::*;
     use chrono::NaiveDate;
 
+    #[allow(clippy::too_many_arguments)]
     pub fn zt(zone: Zone, y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32, us: u32) -> ZonedTime {
         let local = NaiveDate::from_ymd_opt(y, mo, d).unwrap().and_hms_micro_opt(h, mi, s, us).unwrap();
         ZonedTime::new(local, false, zone).normalized()
