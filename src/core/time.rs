@@ -93,7 +93,12 @@ mod tables {
         changes: Vec<(i64, i32)>,
         /// Per bucket: index of the first change at or after the bucket's start.
         bucket: Vec<u32>,
+        /// Per bucket: its offset when no change lies within a day of it (then every UTC
+        /// second and every wall time in it has that offset), else `DIRTY`.
+        plain: Vec<i32>,
     }
+
+    const DIRTY: i32 = i32::MIN;
 
     static TABLES: [OnceLock<Table>; MAX_ZONES] = [const { OnceLock::new() }; MAX_ZONES];
 
@@ -122,6 +127,7 @@ mod tables {
         }
         let buckets = ((HI - LO) >> SHIFT) as usize + 1;
         let mut bucket = Vec::with_capacity(buckets);
+        let mut plain = Vec::with_capacity(buckets);
         let mut i = 0;
         for b in 0..buckets {
             let start = LO + ((b as i64) << SHIFT);
@@ -129,8 +135,12 @@ mod tables {
                 i += 1;
             }
             bucket.push(i as u32);
+            let end = start + (1 << SHIFT);
+            let quiet_before = i == 0 || changes[i - 1].0 < start - DAY;
+            let quiet_after = changes.get(i).is_none_or(|c| c.0 > end + DAY);
+            plain.push(if quiet_before && quiet_after { if i == 0 { first } else { changes[i - 1].1 } } else { DIRTY });
         }
-        Table { first, changes, bucket }
+        Table { first, changes, bucket, plain }
     }
 
     fn table(tz: Tz) -> Option<&'static Table> {
@@ -157,15 +167,11 @@ mod tables {
             return None;
         }
         let t = table(tz)?;
-        let mut i = t.start_index(secs);
-        let mut o = t.offset_before(i);
-        while let Some(&(at, after)) = t.changes.get(i)
-            && at <= secs
-        {
-            o = after;
-            i += 1;
+        let plain = t.plain[((secs - LO) >> SHIFT) as usize];
+        if plain != DIRTY {
+            return Some(plain);
         }
-        Some(o)
+        Some(t.at_utc_near_change(secs))
     }
 
     /// Offset of a wall time (seconds on the local time line) with Python's `fold` rules,
@@ -178,22 +184,47 @@ mod tables {
             return None;
         }
         let t = table(tz)?;
-        // Changes more than a day before `local` have started on the wall clock; changes
-        // more than a day after it have not.
-        let mut i = t.start_index(local - DAY);
-        let mut before = t.offset_before(i);
-        let mut o = before;
-        while let Some(&(at, after)) = t.changes.get(i)
-            && at <= local + DAY
-        {
-            let start = at + if fold { before.min(after) } else { before.max(after) } as i64;
-            if local >= start {
-                o = after;
-            }
-            before = after;
-            i += 1;
+        let plain = t.plain[((local - LO) >> SHIFT) as usize];
+        if plain != DIRTY {
+            return Some(plain);
         }
-        Some(o)
+        Some(t.of_local_near_change(local, fold))
+    }
+
+    impl Table {
+        #[inline(never)]
+        fn at_utc_near_change(&self, secs: i64) -> i32 {
+            let mut i = self.start_index(secs);
+            let mut o = self.offset_before(i);
+            while let Some(&(at, after)) = self.changes.get(i)
+                && at <= secs
+            {
+                o = after;
+                i += 1;
+            }
+            o
+        }
+
+        #[inline(never)]
+        fn of_local_near_change(&self, local: i64, fold: bool) -> i32 {
+            let t = self;
+            // Changes more than a day before `local` have started on the wall clock; changes
+            // more than a day after it have not.
+            let mut i = t.start_index(local - DAY);
+            let mut before = t.offset_before(i);
+            let mut o = before;
+            while let Some(&(at, after)) = t.changes.get(i)
+                && at <= local + DAY
+            {
+                let start = at + if fold { before.min(after) } else { before.max(after) } as i64;
+                if local >= start {
+                    o = after;
+                }
+                before = after;
+                i += 1;
+            }
+            o
+        }
     }
 
     #[cfg(test)]
@@ -225,11 +256,19 @@ impl Zone {
         }
     }
 
+    #[inline]
     fn iana_at_utc(tz: Tz, secs: i64) -> i32 {
-        tables::at_utc(tz, secs).unwrap_or_else(|| {
-            let utc = DateTime::from_timestamp(secs, 0).map(|d| d.naive_utc()).unwrap_or_default();
-            tz.offset_from_utc_datetime(&in_table_range(utc)).fix().local_minus_utc()
-        })
+        match tables::at_utc(tz, secs) {
+            Some(offset) => offset,
+            None => Self::iana_at_utc_untabled(tz, secs),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn iana_at_utc_untabled(tz: Tz, secs: i64) -> i32 {
+        let utc = DateTime::from_timestamp(secs, 0).map(|d| d.naive_utc()).unwrap_or_default();
+        tz.offset_from_utc_datetime(&in_table_range(utc)).fix().local_minus_utc()
     }
 
     /// UTC offset (seconds) of a wall time, with Python's `fold` rules: in an overlap fold=0 is
@@ -252,11 +291,19 @@ impl Zone {
         }
     }
 
+    #[inline]
     fn iana_of_local(tz: Tz, local: i64, fold: bool) -> i32 {
-        tables::of_local(tz, local, fold).unwrap_or_else(|| {
-            let naive = DateTime::from_timestamp(local, 0).map(|d| d.naive_utc()).unwrap_or_default();
-            Self::offset_of_local_slow(tz, naive, fold)
-        })
+        match tables::of_local(tz, local, fold) {
+            Some(offset) => offset,
+            None => Self::iana_of_local_untabled(tz, local, fold),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn iana_of_local_untabled(tz: Tz, local: i64, fold: bool) -> i32 {
+        let naive = DateTime::from_timestamp(local, 0).map(|d| d.naive_utc()).unwrap_or_default();
+        Self::offset_of_local_slow(tz, naive, fold)
     }
 
     fn offset_of_local_slow(tz: Tz, local: NaiveDateTime, fold: bool) -> i32 {
@@ -313,33 +360,45 @@ fn format_short_offset(seconds: i32) -> String {
     if m != 0 { format!("{sign}{h:02}{m:02}") } else { format!("{sign}{h:02}") }
 }
 
-/// Proleptic Gregorian calendar arithmetic on plain integers (days since 1970-01-01), the
-/// classic era-based algorithms; cheaper than going through chrono's packed dates in loops.
+/// Proleptic Gregorian calendar arithmetic on plain integers (days since 1970-01-01), with
+/// Neri and Schneider's "Euclidean affine functions" (2022): a few multiplications and shifts
+/// instead of chrono's packed dates or the classic era formulas' divisions. Valid for years
+/// -30,000..=30,000, a superset of what Python's `datetime` holds.
 pub mod civil {
+    /// Shift (in 400-year eras) that makes every supported date non-negative.
+    const ERAS: i64 = 82;
+    const K: i64 = 719_468 + 146_097 * ERAS;
+    const L: i64 = 400 * ERAS;
+
     /// Days since 1970-01-01 of a date (any month/day in range).
     #[inline]
     pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-        let y = if m <= 2 { y - 1 } else { y };
-        let era = y.div_euclid(400);
-        let yoe = y - era * 400;
-        let mp = (m + 9) % 12;
-        let doy = (153 * mp + 2) / 5 + d - 1;
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-        era * 146_097 + doe - 719_468
+        let j = (m <= 2) as i64;
+        let y = (y + L - j) as u64;
+        let m = (m + 12 * j) as u64;
+        let c = y / 100;
+        let y_days = 1461 * y / 4 - c + c / 4;
+        let m_days = (979 * m - 2919) / 32;
+        (y_days + m_days) as i64 + d - 1 - K
     }
 
     /// The date of a day number: (year, month, day).
     #[inline]
-    pub fn civil_from_days(z: i64) -> (i64, i64, i64) {
-        let z = z + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z - era * 146_097;
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let d = doy - (153 * mp + 2) / 5 + 1;
-        let m = if mp < 10 { mp + 3 } else { mp - 9 };
-        (yoe + era * 400 + i64::from(m <= 2), m, d)
+    pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
+        let n = (days + K) as u64;
+        let n1 = 4 * n + 3;
+        let c = n1 / 146_097;
+        let nc = n1 % 146_097 / 4;
+        let n2 = 4 * nc + 3;
+        let p2 = 2_939_745 * n2;
+        let z = p2 >> 32;
+        let ny = (p2 & 0xFFFF_FFFF) / 2_939_745 / 4;
+        let y = 100 * c + z;
+        let n3 = 2141 * ny + 197_913;
+        let m = n3 >> 16;
+        let d = (n3 & 0xFFFF) / 2141;
+        let j = (ny >= 306) as u64;
+        ((y + j) as i64 - L, (m - 12 * j) as i64, d as i64 + 1)
     }
 
     /// Monday = 0 ... Sunday = 6 (1970-01-01 was a Thursday).
@@ -392,8 +451,12 @@ impl Wall {
     pub fn to_zoned(self, zone: Zone) -> Option<ZonedTime> {
         let u = |x: i64| u32::try_from(x).ok();
         let [y, mo, d, h, mi, s] = self.v;
-        let local = chrono::NaiveDate::from_ymd_opt(i32::try_from(y).ok()?, u(mo)?, u(d)?)?
-            .and_hms_micro_opt(u(h)?, u(mi)?, u(s)?, u(self.us)?)?;
+        let local = chrono::NaiveDate::from_ymd_opt(i32::try_from(y).ok()?, u(mo)?, u(d)?)?.and_hms_micro_opt(
+            u(h)?,
+            u(mi)?,
+            u(s)?,
+            u(self.us)?,
+        )?;
         Some(ZonedTime::new(local, self.fold, zone))
     }
 

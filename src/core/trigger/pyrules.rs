@@ -67,8 +67,14 @@ pub fn timestamp_micros(ts: f64) -> Option<i64> {
     if !ts.is_finite() {
         return None;
     }
-    let mut int_part = ts.trunc();
-    let mut frac = ((ts - int_part) * 1e6).round_ties_even();
+    // `trunc` and `round_ties_even` without libm calls: casts saturate (huge values fail the
+    // range check below) and adding 1.5 * 2^52 rounds half-even for |x| < 2^51.
+    const ROUND: f64 = 6_755_399_441_055_744.0;
+    let mut int_part = ts as i64 as f64;
+    if ts.abs() >= 9.0e18 {
+        return None;
+    }
+    let mut frac = ((ts - int_part) * 1e6 + ROUND) - ROUND;
     if frac >= 1e6 {
         frac -= 1e6;
         int_part += 1.0;

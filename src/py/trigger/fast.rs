@@ -14,10 +14,10 @@
 use super::cron::PyCronTrigger;
 use super::interval::PyIntervalTrigger;
 use crate::core::time::Wall;
+use crate::core::trigger::cron::fields::days_in_month;
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use std::ffi::c_int;
 
 const DOC: &std::ffi::CStr = c"get_next_fire_time($self, previous_fire_time, now, /)\n--\n\n\
     Return the next datetime to fire on, or None when the trigger will not fire again.";
@@ -93,6 +93,10 @@ unsafe fn read_wall(obj: *mut ffi::PyObject, tz: *mut ffi::PyObject, api: &ffi::
 
 /// A new `datetime` for `w` with tzinfo `tz`, or `None` (the Python object) for no result.
 ///
+/// The object is filled in directly, as `datetime`'s own constructor does after validating
+/// its arguments: the fields come from a valid [`Wall`] (checked against `datetime`'s year
+/// range here) and `tz` is the tzinfo of the argument datetimes, so nothing is left to check.
+///
 /// # Safety
 /// As for [`read_wall`]; `tz` must be a live tzinfo object.
 #[inline]
@@ -106,26 +110,41 @@ unsafe fn make_datetime(
             return Some(ffi::Py_NewRef(ffi::Py_None()));
         };
         let [y, mo, d, h, mi, s] = w.v;
-        if !(1..=9999).contains(&y) {
+        let valid = (1..=9999).contains(&y)
+            && (1..=12).contains(&mo)
+            && d >= 1
+            && d <= days_in_month(y as i32, mo as u32)
+            && (0..24).contains(&h)
+            && (0..60).contains(&mi)
+            && (0..60).contains(&s)
+            && (0..1_000_000).contains(&w.us);
+        if !valid {
             return None; // let the general path decide what this means
         }
-        let obj = (api.DateTime_FromDateAndTimeAndFold)(
-            y as c_int,
-            mo as c_int,
-            d as c_int,
-            h as c_int,
-            mi as c_int,
-            s as c_int,
-            w.us as c_int,
-            tz,
-            c_int::from(w.fold),
-            api.DateTimeType,
-        );
+        let ty = api.DateTimeType;
+        let obj = ((*ty).tp_alloc?)(ty, 1).cast::<ffi::PyDateTime_DateTime>();
         if obj.is_null() {
             ffi::PyErr_Clear();
             return None;
         }
-        Some(obj)
+        (*obj).hashcode = -1;
+        (*obj).hastzinfo = 1;
+        let us = w.us as u32;
+        (*obj).data = [
+            (y >> 8) as u8,
+            y as u8,
+            mo as u8,
+            d as u8,
+            h as u8,
+            mi as u8,
+            s as u8,
+            (us >> 16) as u8,
+            (us >> 8) as u8,
+            us as u8,
+        ];
+        (*obj).fold = u8::from(w.fold);
+        (*obj).tzinfo = ffi::Py_NewRef(tz);
+        Some(obj.cast::<ffi::PyObject>())
     }
 }
 
@@ -176,8 +195,9 @@ unsafe fn fast_call<T: pyo3::PyClass>(
             let fast = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 let py = Python::assume_attached();
                 let api = ffi::PyDateTimeAPI().as_ref()?;
+                // The method descriptor has already checked that `slf` is a `T`.
                 let this = Bound::from_borrowed_ptr(py, slf);
-                let this = this.cast::<T>().ok()?.try_borrow().ok()?;
+                let this = this.cast_unchecked::<T>().try_borrow().ok()?;
                 let tz = tz_of(&this)?;
                 let previous = read_wall(*args, tz, api)?;
                 let now = read_wall(*args.offset(1), tz, api)?;
@@ -185,7 +205,7 @@ unsafe fn fast_call<T: pyo3::PyClass>(
                 // Keep the tzinfo alive across the allocation (a collection may run code).
                 let tz = ffi::Py_NewRef(tz);
                 let obj = make_datetime(result, tz, api);
-                ffi::Py_DecRef(tz);
+                ffi::Py_DECREF(tz);
                 obj
             }));
             if let Ok(Some(obj)) = fast {

@@ -43,9 +43,10 @@ impl Expr {
     /// `last` and `<nth> <weekday>`) and its step is a plain positive one.
     pub fn is_date_free(&self) -> bool {
         match *self {
-            Expr::All { step } | Expr::Range { step, .. } | Expr::MonthRange { step, .. } | Expr::WeekdayRange { step, .. } => {
-                step.is_none_or(|s| s >= 0)
-            }
+            Expr::All { step }
+            | Expr::Range { step, .. }
+            | Expr::MonthRange { step, .. }
+            | Expr::WeekdayRange { step, .. } => step.is_none_or(|s| s >= 0),
             Expr::WeekdayPosition { .. } | Expr::LastDayOfMonth => false,
         }
     }

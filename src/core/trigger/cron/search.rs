@@ -111,7 +111,8 @@ pub fn search(fields: &[Field; 8], start: ZonedTime, end: Option<&ZonedTime>) ->
 
 /// [`search`] on a wall time in `zone`.
 pub fn search_wall(fields: &[Field; 8], start: Wall, zone: Zone, end: Option<&ZonedTime>) -> Option<Wall> {
-    let end = end.map(|e| if e.zone == zone { EndBound::Wall(Wall::from_zoned(e)) } else { EndBound::Instant(e.micros()) });
+    let end =
+        end.map(|e| if e.zone == zone { EndBound::Wall(Wall::from_zoned(e)) } else { EndBound::Instant(e.micros()) });
     let mut c = start;
     let mut i: isize = 0;
     for _ in 0..MAX_ITERATIONS {
@@ -119,25 +120,23 @@ pub fn search_wall(fields: &[Field; 8], start: Wall, zone: Zone, end: Option<&Zo
             return if i < 0 { None } else { Some(c) };
         };
         let kind = field.kind;
-        if field.matcher == Matcher::Any {
-            // A lone `*` matches any value already in range: only a year before 1970 is not.
-            if kind != FieldKind::Year || c.v[0] >= kind.min() {
-                i += 1;
-                continue;
+        // A lone `*` matches any value already in range: only a year before 1970 is not.
+        if field.matcher == Matcher::Any && (kind != FieldKind::Year || c.v[0] >= kind.min()) {
+            i += 1;
+        } else {
+            let cur = value(&c, kind);
+            let ymd = (c.v[0], c.v[1], c.v[2]);
+            match field.next_value(ymd, cur, search_max(&c, kind)) {
+                None => (c, i) = carry(&c, zone, i - 1)?,
+                Some(next) if next > cur => match real_slot(kind) {
+                    Some(slot) => {
+                        c = with_slot(&c, slot, next)?;
+                        i += 1;
+                    }
+                    None => (c, i) = carry(&c, zone, i)?,
+                },
+                Some(_) => i += 1,
             }
-        }
-        let cur = value(&c, kind);
-        let ymd = (c.v[0], c.v[1], c.v[2]);
-        match field.next_value(ymd, cur, search_max(&c, kind)) {
-            None => (c, i) = carry(&c, zone, i - 1)?,
-            Some(next) if next > cur => match real_slot(kind) {
-                Some(slot) => {
-                    c = with_slot(&c, slot, next)?;
-                    i += 1;
-                }
-                None => (c, i) = carry(&c, zone, i)?,
-            },
-            Some(_) => i += 1,
         }
         if let Some(e) = &end
             && cmp_end(&c, zone, e) == Ordering::Greater
