@@ -34,20 +34,39 @@ impl IntervalTrigger {
 
     /// `next_fire_time` with a previous fire time given as a wall time in the trigger's zone.
     /// `None` when this path does not apply (a jitter is set); `Some(None)` when the
-    /// schedule is over. The same float arithmetic as the general path, on plain integers.
+    /// schedule is over. The same float arithmetic as the general path; the result's wall
+    /// fields are the previous ones moved by the local difference, and only a step past
+    /// midnight needs the calendar.
     #[inline]
     pub fn next_in_zone(&self, previous: &Wall) -> Option<Option<Wall>> {
+        const MICROS: i64 = 1_000_000;
+        const DAY: i64 = 86_400 * MICROS;
         if self.jitter.is_some_and(|j| j != 0.0) {
             return None;
         }
-        let ts = previous.micros(self.zone) as f64 / 1e6 + self.length;
+        let zone = self.zone;
+        let local = previous.local_secs();
+        let prev_micros = (local - zone.offset_of_local_secs(local, previous.fold) as i64) * MICROS + previous.us;
+        let ts = prev_micros as f64 / 1e6 + self.length;
         if let Some(end) = &self.end
             && ts > pyrules::timestamp(end)
         {
             return Some(None);
         }
         let Some(micros) = pyrules::timestamp_micros(ts) else { return Some(None) };
-        let next = Wall::from_utc_micros(micros, self.zone);
+        let secs = micros.div_euclid(MICROS);
+        let offset = zone.offset_at_utc_secs(secs);
+        let next_local = secs + offset as i64;
+        let fold = matches!(zone, Zone::Iana(_)) && zone.offset_of_local_secs(next_local, false) != offset;
+        let moved = (next_local - local) * MICROS + (micros - secs * MICROS) - previous.us;
+        let [y, mo, d, h, mi, s] = previous.v;
+        let of_day = (h * 3600 + mi * 60 + s) * MICROS + previous.us + moved;
+        let next = if (0..DAY).contains(&of_day) {
+            let sec = of_day / MICROS;
+            Wall { v: [y, mo, d, sec / 3600, sec % 3600 / 60, sec % 60], us: of_day % MICROS, fold }
+        } else {
+            Wall::from_local_micros(next_local * MICROS + (micros - secs * MICROS), fold)
+        };
         Some((1..=9999).contains(&next.v[0]).then_some(next))
     }
 
@@ -172,6 +191,33 @@ mod tests {
         assert_eq!(t.next_fire_time(Some(&p), &p), Some(end));
         assert_eq!(t.next_fire_time(Some(&end), &end), None);
         assert_eq!(IntervalTrigger::new(0, start, None, Zone::Utc, None).length, 1.0);
+    }
+
+    /// The wall-time path agrees with the general one (float timestamps, `fromtimestamp`)
+    /// across DST changes, midnight and folds, forward and backward intervals.
+    #[test]
+    fn wall_steps_match_general_arithmetic() {
+        let mut rng = fastrand::Rng::with_seed(11);
+        for zone in [
+            Zone::Utc,
+            Zone::Fixed(19_800),
+            Zone::Iana(chrono_tz::Europe::Berlin),
+            Zone::Iana(chrono_tz::America::New_York),
+            Zone::Iana(chrono_tz::Australia::Lord_Howe),
+        ] {
+            for _ in 0..20_000 {
+                let step = [7, 3600, 1800, 86_400, 90_000, -7, 604_800][rng.usize(0..7)] * rng.i64(1..5) * 1_000_000
+                    + [0, 0, 1, 250_000, 999_999][rng.usize(0..5)];
+                let start = ZonedTime::from_micros(rng.i64(-2_000_000_000..4_000_000_000) * 1_000_000, zone);
+                let t = IntervalTrigger::new(step, start, None, zone, None);
+                let us = [0, 0, 1, 123_456, 999_999][rng.usize(0..5)];
+                let prev = ZonedTime::from_micros(rng.i64(-2_000_000_000..4_000_000_000) * 1_000_000 + us, zone);
+                let prev = if rng.bool() { ZonedTime::new(prev.local, rng.bool(), zone) } else { prev };
+                let float =
+                    pyrules::from_timestamp(pyrules::timestamp(&prev) + t.length, zone).map(|z| Wall::from_zoned(&z));
+                assert_eq!(t.next_in_zone(&Wall::from_zoned(&prev)), Some(float), "{prev:?} + {step}");
+            }
+        }
     }
 
     #[test]
