@@ -19,7 +19,7 @@ use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 
-const DOC: &std::ffi::CStr = c"get_next_fire_time($self, previous_fire_time, now, /)\n--\n\n\
+const DOC: &std::ffi::CStr = c"get_next_fire_time($self, previous_fire_time, now)\n--\n\n\
     Return the next datetime to fire on, or None when the trigger will not fire again.";
 
 static mut INTERVAL_DEF: ffi::PyMethodDef = ffi::PyMethodDef {
