@@ -528,7 +528,7 @@ impl ZonedTime {
     pub fn from_micros(micros: i64, zone: Zone) -> Self {
         let secs = micros.div_euclid(1_000_000);
         let offset = zone.offset_at_utc_secs(secs);
-        let local = naive_from_micros(micros + offset as i64 * 1_000_000);
+        let local = naive_from_micros(micros.saturating_add(offset as i64 * 1_000_000));
         let fold = match zone {
             Zone::Iana(_) => zone.offset_of_local_secs(secs + offset as i64, false) != offset,
             _ => false,
