@@ -160,6 +160,24 @@ mod tables {
         }
     }
 
+    /// Offset in force at a UTC second and whether its wall time is the second occurrence
+    /// of a repeated one (`fold`); `None` outside the tabled range. Far from any change
+    /// (a plain bucket) the wall time cannot be repeated.
+    #[inline]
+    pub fn at_utc_with_fold(tz: Tz, secs: i64) -> Option<(i32, bool)> {
+        if !(LO + DAY..HI - DAY).contains(&secs) {
+            return None;
+        }
+        let t = table(tz)?;
+        let plain = t.plain[((secs - LO) >> SHIFT) as usize];
+        if plain != DIRTY {
+            return Some((plain, false));
+        }
+        let offset = t.at_utc_near_change(secs);
+        let local = secs + offset as i64;
+        Some((offset, of_local(tz, local, false)? != offset))
+    }
+
     /// Offset in force at a UTC second; `None` outside the tabled range.
     #[inline]
     pub fn at_utc(tz: Tz, secs: i64) -> Option<i32> {
@@ -269,6 +287,22 @@ impl Zone {
     fn iana_at_utc_untabled(tz: Tz, secs: i64) -> i32 {
         let utc = DateTime::from_timestamp(secs, 0).map(|d| d.naive_utc()).unwrap_or_default();
         tz.offset_from_utc_datetime(&in_table_range(utc)).fix().local_minus_utc()
+    }
+
+    /// UTC offset in force at a UTC second, and the `fold` of its wall time in this zone
+    /// (`datetime.fromtimestamp` sets it on the second occurrence of a repeated wall time).
+    #[inline]
+    pub fn offset_and_fold_at_utc_secs(&self, secs: i64) -> (i32, bool) {
+        match self {
+            Zone::Iana(tz) => match tables::at_utc_with_fold(*tz, secs) {
+                Some(answer) => answer,
+                None => {
+                    let offset = Self::iana_at_utc(*tz, secs);
+                    (offset, Self::iana_of_local(*tz, secs + offset as i64, false) != offset)
+                }
+            },
+            _ => (self.offset_at_utc_secs(secs), false),
+        }
     }
 
     /// UTC offset (seconds) of a wall time, with Python's `fold` rules: in an overlap fold=0 is
@@ -493,8 +527,7 @@ impl Wall {
     #[inline]
     pub fn from_utc_micros(micros: i64, zone: Zone) -> Wall {
         let secs = micros.div_euclid(MICROS_PER_SECOND);
-        let offset = zone.offset_at_utc_secs(secs);
-        let fold = matches!(zone, Zone::Iana(_)) && zone.offset_of_local_secs(secs + offset as i64, false) != offset;
+        let (offset, fold) = zone.offset_and_fold_at_utc_secs(secs);
         Wall::from_local_micros(micros + offset as i64 * MICROS_PER_SECOND, fold)
     }
 
@@ -527,12 +560,8 @@ impl ZonedTime {
 
     pub fn from_micros(micros: i64, zone: Zone) -> Self {
         let secs = micros.div_euclid(1_000_000);
-        let offset = zone.offset_at_utc_secs(secs);
+        let (offset, fold) = zone.offset_and_fold_at_utc_secs(secs);
         let local = naive_from_micros(micros.saturating_add(offset as i64 * 1_000_000));
-        let fold = match zone {
-            Zone::Iana(_) => zone.offset_of_local_secs(secs + offset as i64, false) != offset,
-            _ => false,
-        };
         ZonedTime { local, fold, zone }
     }
 
@@ -648,8 +677,19 @@ mod tests {
                     }
                 }
             }
+            for &(at, _) in &changes {
+                for d in [-90_000, -7200, -3601, -1, 0, 1, 1800, 3599, 3600, 7200, 90_000] {
+                    let secs = at + d;
+                    let offset = chrono_offset(tz, secs);
+                    let fold = chrono_local(tz, secs + offset as i64, false) != offset;
+                    assert_eq!(Zone::Iana(tz).offset_and_fold_at_utc_secs(secs), (offset, fold), "{tz} {secs}");
+                }
+            }
             for _ in 0..300 {
                 let secs = rng.i64(-5_300_000_000..4_090_000_000);
+                let offset = chrono_offset(tz, secs);
+                let fold = chrono_local(tz, secs + offset as i64, false) != offset;
+                assert_eq!(Zone::Iana(tz).offset_and_fold_at_utc_secs(secs), (offset, fold), "{tz} {secs}");
                 assert_eq!(tables::at_utc(tz, secs), Some(chrono_offset(tz, secs)), "{tz} utc {secs}");
                 assert_eq!(tables::of_local(tz, secs, false), Some(chrono_local(tz, secs, false)), "{tz} {secs}");
             }
