@@ -26,14 +26,19 @@ IMPLS = ("apscheduler", "apscheduler_rs")
 WORKLOADS = ("dispatch", "dispatch_fn", "lateness", "add_job", "trigger",
              "store_add", "store_fire", "store_cold", "store_add_pg", "commit_floor_pg", "store_fire_pg",
              "store_cold_pg",
-             "procpool", "asyncio")
+             "procpool", "asyncio", "cluster", "cluster_pg")
 SPREAD = 1.3  # max/min over the repetitions above which a cell is marked noisy
 LABELS = {"dispatch": "dispatch (listener)", "dispatch_fn": "dispatch (job counts)",
           "store_add": "add jobs, SQLite", "store_fire": "fire due jobs, SQLite",
           "store_cold": "cold start+get_jobs, SQLite", "store_add_pg": "add jobs, PostgreSQL",
           "commit_floor_pg": "bare INSERT+COMMIT, PostgreSQL (floor)",
           "store_fire_pg": "fire due jobs, PostgreSQL", "store_cold_pg": "cold start+get_jobs, PostgreSQL",
-          "procpool": "process pool (small CPU jobs)", "asyncio": "asyncio coroutine jobs"}
+          "procpool": "process pool (small CPU jobs)", "asyncio": "asyncio coroutine jobs",
+          "cluster": "shared store, SQLite file", "cluster_pg": "shared store, PostgreSQL"}
+# Rows with no APScheduler run of their own, compared with another of its metrics instead:
+# APScheduler 3.x cannot share a store, so several apscheduler_rs schedulers are compared
+# with its single one (the ratio is marked with a *).
+COMPARE_WITH = {(w, f"runs/s, {k} schedulers"): "runs/s, 1 scheduler" for w in ("cluster", "cluster_pg") for k in (2, 4)}
 # (workload, metric) -> target for the ratio apscheduler_rs / apscheduler (issue #2)
 TARGETS = {
     ("dispatch", "exec/s"): ">=10",
@@ -147,16 +152,23 @@ def main() -> int:
                     noisy.add((workload, metric, impl))
             base, ours = cells
             target = TARGETS.get((workload, metric), "")
-            ratio = None
-            if not isinstance(base, str) and not isinstance(ours, str):
+            ratio, star = None, ""
+            base_metric = metric
+            if base == "-" and (workload, metric) in COMPARE_WITH:
+                base_metric, star = COMPARE_WITH[(workload, metric)], "*"
+                compared = samples["apscheduler"].get(base_metric, [])
+                if not compared or any(isinstance(v, str) for v in compared):
+                    base_metric = metric
+            if samples["apscheduler"].get(base_metric) and not isinstance(ours, str) and not any(
+                    isinstance(v, str) for v in samples["apscheduler"][base_metric]):
                 # Paired: each repetition ran both sides back to back, so drift cancels out.
-                pairs = zip(samples["apscheduler"][metric], samples["apscheduler_rs"][metric])
+                pairs = zip(samples["apscheduler"][base_metric], samples["apscheduler_rs"][metric])
                 ratio = statistics.median(o / b if b else float("nan") for b, o in pairs)
             verdict = ("ok" if meets(ratio, target) else "MISS") if ratio is not None and target else ""
             mark = lambda impl: "~" if (workload, metric, impl) in noisy else ""  # noqa: E731
             rows.append((LABELS.get(workload, workload), metric, fmt(base) + mark("apscheduler"),
                          fmt(ours) + mark("apscheduler_rs"),
-                         fmt_ratio(ratio) if ratio is not None else "-", target, verdict))
+                         fmt_ratio(ratio) + star if ratio is not None else "-", target, verdict))
 
     header = ("workload", "metric", "apscheduler", "apscheduler_rs", "ratio", "target", "")
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
@@ -165,6 +177,8 @@ def main() -> int:
         if i == 0:
             print("  ".join("-" * w for w in widths))
     print("\nratio = apscheduler_rs / apscheduler, median of the per-repetition ratios (throughput: higher is better; ms and bytes: lower)")
+    if any(row[4].endswith("*") for row in rows):
+        print("* = against APScheduler's single scheduler on the same store (3.x cannot share a store)")
     if noisy:
         print(f"~ = the fastest and slowest run differ by more than {SPREAD:.1f}x: "
               "noisy, try --reps 5 on a quieter machine")

@@ -35,6 +35,7 @@ SIZES = {
     "commit_floor": (10_000, 1_000),
     "procpool": (10_000, 1_000),
     "asyncio": (20_000, 2_000),
+    "cluster": (5_000, 1_000),
 }
 PG_URL = os.environ.get("APSCHEDULER_RS_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -273,7 +274,12 @@ class StoreTarget:
             import psycopg
 
             with psycopg.connect(PG_URL, autocommit=True) as conn:
-                conn.execute(f"DROP TABLE IF EXISTS {self.table}, {self.table}_unrestorable")
+                # The job table and whatever the store keeps beside it (_unrestorable, and the
+                # _nodes/_runs tables of a shared store).
+                tables = [r[0] for r in conn.execute(
+                    "SELECT tablename FROM pg_tables WHERE tablename LIKE %s", (self.table + "%",))]
+                for table in tables:
+                    conn.execute(f'DROP TABLE IF EXISTS "{table}"')
 
 
 def bench_store_add(m, n, kind="sqlite"):
@@ -467,6 +473,93 @@ def bench_asyncio(m, n):
     return {"exec/s": asyncio_once(m, n)}
 
 
+# --- (h) one store, several scheduler processes (issue #5) --------------------------------
+
+CLUSTER_SIZES = {"apscheduler": (1,), "apscheduler_rs": (1, 2, 4)}  # 3.x cannot share a store
+
+
+class ClusterNode:
+    """A ``cluster_node.py`` process: one paused scheduler on the shared store."""
+
+    def __init__(self, impl: str, target: StoreTarget) -> None:
+        import subprocess
+
+        self.proc = subprocess.Popen(
+            [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "cluster_node.py"),
+             impl, target.url, target.table],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+
+    def send(self, line: str) -> None:
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+
+    def receive(self) -> dict:
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"cluster node exited with {self.proc.wait()}")
+        return json.loads(line)
+
+    def ask(self, line: str) -> dict:
+        self.send(line)
+        return self.receive()
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                self.ask("quit")
+                self.proc.wait(10)
+            except Exception:  # noqa: BLE001
+                self.proc.kill()
+
+
+def cluster_round(nodes: list, n: int, prefix: str) -> float:
+    """N date jobs due now, added while every node is paused; all nodes resume together.
+    Returns runs/s from the resume until the last of the N runs finished (exactly once)."""
+    nodes[0].ask(f"add {n} {prefix}")
+    t0 = time.monotonic()
+    for node in nodes:
+        node.send("go")
+    deadline = t0 + 60 + n / 50
+    while True:
+        counts = [node.ask("count") for node in nodes]
+        if sum(c["errors"] for c in counts):
+            raise RuntimeError(f"{sum(c['errors'] for c in counts)} job errors or misfires")
+        if sum(c["count"] for c in counts) >= n:
+            break
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"only {sum(c['count'] for c in counts)} of {n} jobs ran")
+        time.sleep(0.02)
+    elapsed = max(c["last"] for c in counts) - t0
+    for node in nodes:
+        node.ask("pause")
+    ran = [job_id for node in nodes for job_id in node.ask("ids")["ids"]]
+    if sorted(ran) != sorted(f"{prefix}{i}" for i in range(n)):
+        raise RuntimeError(f"{len(ran)} runs for {n} jobs, {len(set(ran))} distinct: not exactly once")
+    return n / elapsed
+
+
+def bench_cluster(m, n, kind="sqlite"):
+    impl = m["events"].__name__.split(".")[0]
+    metrics = {}
+    for count in CLUSTER_SIZES[impl]:
+        target = StoreTarget(kind)
+        nodes = []
+        try:
+            nodes.append(ClusterNode(impl, target))
+            nodes[0].receive()  # the first node creates the table
+            nodes += [ClusterNode(impl, target) for _ in range(count - 1)]
+            for node in nodes[1:]:
+                node.receive()
+            cluster_round(nodes, max(n // 10, 100), "warm")
+            label = f"runs/s, {count} scheduler{'s' if count > 1 else ''}"
+            metrics[label] = cluster_round(nodes, n, "job")
+        finally:
+            for node in nodes:
+                node.close()
+            target.close()
+    return metrics
+
+
 WORKLOADS = {
     "dispatch": bench_dispatch,
     "dispatch_fn": bench_dispatch_fn,
@@ -482,6 +575,8 @@ WORKLOADS = {
     "store_cold_pg": lambda m, n: bench_store_cold(m, n, "pg"),
     "procpool": bench_procpool,
     "asyncio": bench_asyncio,
+    "cluster": bench_cluster,
+    "cluster_pg": lambda m, n: bench_cluster(m, n, "pg"),
 }
 
 

@@ -62,100 +62,247 @@ fn in_table_range(t: NaiveDateTime) -> NaiveDateTime {
     (LAST_TABLE_YEAR - 27..=LAST_TABLE_YEAR).find(|y| key(*y) == wanted).and_then(|y| t.with_year(y)).unwrap_or(t)
 }
 
-/// Offsets of recently used hours, per thread: a trigger search asks about the same few
-/// hours again and again, and each chrono-tz lookup is a binary search over the whole
-/// transition table. An hour is cached only when its first and last second have the same
-/// offset (no transition inside it: tzdata has no two transitions within one hour).
-mod offset_cache {
-    use std::cell::RefCell;
+/// Offsets of IANA zones from per-zone tables of their offset changes.
+///
+/// A table lists every change of a zone's UTC offset from 1800 to the end of 2099 (where
+/// chrono-tz's tables end). It is built once per zone and process, on first use, by probing
+/// chrono-tz every 72 hours and bisecting each change to the second: that finds every change
+/// because no tzdata zone keeps an offset for less than 95 hours (the shortest spans are
+/// checked by `short_offset_spans_are_found`), so a probe step never hides a change or
+/// holds two. With the changes at hand both directions (UTC -> offset, and wall
+/// time + fold -> offset) are an index lookup plus a comparison or two, where each chrono-tz
+/// lookup is a binary search over the zone's history, and no thread-local state is involved.
+mod tables {
+    use chrono::{DateTime, Offset, TimeZone};
+    use chrono_tz::Tz;
+    use std::sync::OnceLock;
 
-    const SLOTS: usize = 256;
-    /// (zone id, hour since the epoch, offset); `zone id` 0 marks an empty slot.
-    type Slot = (u32, i64, i32);
+    /// 1800-01-01 and 2099-12-01 UTC: outside, callers ask chrono-tz directly.
+    const LO: i64 = -5_364_662_400;
+    const HI: i64 = 4_099_766_400;
+    const STEP: i64 = 72 * 3600;
+    /// Index buckets of 2^21 s (about 24 days).
+    const SHIFT: u32 = 21;
+    /// More than any UTC offset (Python requires |offset| < 24 h).
+    const DAY: i64 = 86_400;
+    const MAX_ZONES: usize = 1024;
 
-    thread_local! {
-        static UTC_HOURS: RefCell<[Slot; SLOTS]> = const { RefCell::new([(0, 0, 0); SLOTS]) };
-        static LOCAL_HOURS: RefCell<[Slot; SLOTS]> = const { RefCell::new([(0, 0, 0); SLOTS]) };
-    }
-
-    fn slot(zone: u32, hour: i64) -> usize {
-        (hour as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(zone as u64) as usize % SLOTS
-    }
-
-    fn get(table: &'static std::thread::LocalKey<RefCell<[Slot; SLOTS]>>, zone: u32, hour: i64) -> Option<i32> {
-        table.with(|t| {
-            let (z, h, offset) = t.borrow()[slot(zone, hour)];
-            (z == zone && h == hour).then_some(offset)
-        })
-    }
-
-    fn put(table: &'static std::thread::LocalKey<RefCell<[Slot; SLOTS]>>, zone: u32, hour: i64, offset: i32) {
-        table.with(|t| t.borrow_mut()[slot(zone, hour)] = (zone, hour, offset));
+    struct Table {
+        first: i32,
+        /// (UTC second of the change, offset from then on), ascending.
+        changes: Vec<(i64, i32)>,
+        /// Per bucket: index of the first change at or after the bucket's start.
+        bucket: Vec<u32>,
+        /// Per bucket: its offset when no change lies within a day of it (then every UTC
+        /// second and every wall time in it has that offset), else `DIRTY`.
+        plain: Vec<i32>,
     }
 
-    pub fn utc(zone: u32, hour: i64) -> Option<i32> {
-        get(&UTC_HOURS, zone, hour)
+    const DIRTY: i32 = i32::MIN;
+
+    static TABLES: [OnceLock<Table>; MAX_ZONES] = [const { OnceLock::new() }; MAX_ZONES];
+
+    fn probe(tz: Tz, secs: i64) -> i32 {
+        let t = DateTime::from_timestamp(secs, 0).map(|d| d.naive_utc()).unwrap_or_default();
+        tz.offset_from_utc_datetime(&t).fix().local_minus_utc()
     }
-    pub fn put_utc(zone: u32, hour: i64, offset: i32) {
-        put(&UTC_HOURS, zone, hour, offset)
+
+    fn build(tz: Tz) -> Table {
+        let first = probe(tz, LO);
+        let mut changes = Vec::new();
+        let (mut t, mut current) = (LO, first);
+        while t < HI {
+            let next = (t + STEP).min(HI);
+            let o = probe(tz, next);
+            if o != current {
+                let (mut a, mut b) = (t, next);
+                while b - a > 1 {
+                    let m = a + (b - a) / 2;
+                    if probe(tz, m) == current { a = m } else { b = m }
+                }
+                changes.push((b, o));
+                current = o;
+            }
+            t = next;
+        }
+        let buckets = ((HI - LO) >> SHIFT) as usize + 1;
+        let mut bucket = Vec::with_capacity(buckets);
+        let mut plain = Vec::with_capacity(buckets);
+        let mut i = 0;
+        for b in 0..buckets {
+            let start = LO + ((b as i64) << SHIFT);
+            while i < changes.len() && changes[i].0 < start {
+                i += 1;
+            }
+            bucket.push(i as u32);
+            let end = start + (1 << SHIFT);
+            let quiet_before = i == 0 || changes[i - 1].0 < start - DAY;
+            let quiet_after = changes.get(i).is_none_or(|c| c.0 > end + DAY);
+            plain.push(if quiet_before && quiet_after { if i == 0 { first } else { changes[i - 1].1 } } else { DIRTY });
+        }
+        Table { first, changes, bucket, plain }
     }
-    pub fn local(zone: u32, hour: i64) -> Option<i32> {
-        get(&LOCAL_HOURS, zone, hour)
+
+    fn table(tz: Tz) -> Option<&'static Table> {
+        Some(TABLES.get(tz as usize)?.get_or_init(|| build(tz)))
     }
-    pub fn put_local(zone: u32, hour: i64, offset: i32) {
-        put(&LOCAL_HOURS, zone, hour, offset)
+
+    impl Table {
+        /// Index of the first change at or after the bucket holding `secs` (in range).
+        #[inline]
+        fn start_index(&self, secs: i64) -> usize {
+            self.bucket[((secs - LO) >> SHIFT) as usize] as usize
+        }
+
+        #[inline]
+        fn offset_before(&self, i: usize) -> i32 {
+            if i == 0 { self.first } else { self.changes[i - 1].1 }
+        }
+    }
+
+    /// Offset in force at a UTC second and whether its wall time is the second occurrence
+    /// of a repeated one (`fold`); `None` outside the tabled range. Far from any change
+    /// (a plain bucket) the wall time cannot be repeated.
+    #[inline]
+    pub fn at_utc_with_fold(tz: Tz, secs: i64) -> Option<(i32, bool)> {
+        if !(LO + DAY..HI - DAY).contains(&secs) {
+            return None;
+        }
+        let t = table(tz)?;
+        let plain = t.plain[((secs - LO) >> SHIFT) as usize];
+        if plain != DIRTY {
+            return Some((plain, false));
+        }
+        let offset = t.at_utc_near_change(secs);
+        let local = secs + offset as i64;
+        Some((offset, of_local(tz, local, false)? != offset))
+    }
+
+    /// Offset in force at a UTC second; `None` outside the tabled range.
+    #[inline]
+    pub fn at_utc(tz: Tz, secs: i64) -> Option<i32> {
+        if !(LO..HI).contains(&secs) {
+            return None;
+        }
+        let t = table(tz)?;
+        let plain = t.plain[((secs - LO) >> SHIFT) as usize];
+        if plain != DIRTY {
+            return Some(plain);
+        }
+        Some(t.at_utc_near_change(secs))
+    }
+
+    /// Offset of a wall time (seconds on the local time line) with Python's `fold` rules,
+    /// as `zoneinfo` applies them: a change at UTC `t` from `before` to `after` starts on the
+    /// wall clock at `t + max(before, after)` for fold=0 and at `t + min(before, after)` for
+    /// fold=1, and a wall time takes the offset of the last change started at or before it.
+    #[inline]
+    pub fn of_local(tz: Tz, local: i64, fold: bool) -> Option<i32> {
+        if !(LO + DAY..HI - DAY).contains(&local) {
+            return None;
+        }
+        let t = table(tz)?;
+        let plain = t.plain[((local - LO) >> SHIFT) as usize];
+        if plain != DIRTY {
+            return Some(plain);
+        }
+        Some(t.of_local_near_change(local, fold))
+    }
+
+    impl Table {
+        #[inline(never)]
+        fn at_utc_near_change(&self, secs: i64) -> i32 {
+            let mut i = self.start_index(secs);
+            let mut o = self.offset_before(i);
+            while let Some(&(at, after)) = self.changes.get(i)
+                && at <= secs
+            {
+                o = after;
+                i += 1;
+            }
+            o
+        }
+
+        #[inline(never)]
+        fn of_local_near_change(&self, local: i64, fold: bool) -> i32 {
+            let t = self;
+            // Changes more than a day before `local` have started on the wall clock; changes
+            // more than a day after it have not.
+            let mut i = t.start_index(local - DAY);
+            let mut before = t.offset_before(i);
+            let mut o = before;
+            while let Some(&(at, after)) = t.changes.get(i)
+                && at <= local + DAY
+            {
+                let start = at + if fold { before.min(after) } else { before.max(after) } as i64;
+                if local >= start {
+                    o = after;
+                }
+                before = after;
+                i += 1;
+            }
+            o
+        }
+    }
+
+    #[cfg(test)]
+    pub fn changes(tz: Tz) -> Vec<(i64, i32)> {
+        table(tz).map(|t| t.changes.clone()).unwrap_or_default()
     }
 }
 
-/// Seconds since the epoch of a naive date-time read as UTC, and its hour.
-fn hour_of(t: NaiveDateTime) -> (i64, i64) {
-    let secs = t.and_utc().timestamp();
-    (secs, secs.div_euclid(3600))
-}
-
-fn zone_id(tz: Tz) -> u32 {
-    tz as u32 + 1
+fn naive_secs(t: NaiveDateTime) -> i64 {
+    t.and_utc().timestamp()
 }
 
 impl Zone {
     /// UTC offset (seconds) in force at a UTC instant.
     pub fn offset_at_utc(&self, utc: NaiveDateTime) -> i32 {
         match self {
-            Zone::Utc => 0,
-            Zone::Fixed(s) | Zone::NamedFixed(s, _) => *s,
-            Zone::Iana(tz) => {
-                let (_, hour) = hour_of(utc);
-                if let Some(offset) = offset_cache::utc(zone_id(*tz), hour) {
-                    return offset;
-                }
-                let lookup = |t: NaiveDateTime| tz.offset_from_utc_datetime(&in_table_range(t)).fix().local_minus_utc();
-                let offset = lookup(utc);
-                let start = utc - Duration::seconds(hour_of(utc).0 - hour * 3600);
-                if lookup(start) == offset && lookup(start + Duration::seconds(3599)) == offset {
-                    offset_cache::put_utc(zone_id(*tz), hour, offset);
-                }
-                offset
-            }
+            Zone::Iana(tz) => Self::iana_at_utc(*tz, naive_secs(utc)),
+            _ => self.offset_at_utc_secs(0),
         }
     }
 
-    /// The offset of a local wall time when its whole local hour has one unambiguous offset.
-    fn plain_local_offset(tz: Tz, local: NaiveDateTime) -> Option<i32> {
-        let (secs, hour) = hour_of(local);
-        if let Some(offset) = offset_cache::local(zone_id(tz), hour) {
-            return Some(offset);
+    /// UTC offset (seconds) in force at a UTC second.
+    #[inline]
+    pub fn offset_at_utc_secs(&self, secs: i64) -> i32 {
+        match self {
+            Zone::Utc => 0,
+            Zone::Fixed(s) | Zone::NamedFixed(s, _) => *s,
+            Zone::Iana(tz) => Self::iana_at_utc(*tz, secs),
         }
-        let single = |t: NaiveDateTime| match tz.offset_from_local_datetime(&in_table_range(t)) {
-            LocalResult::Single(o) => Some(o.fix().local_minus_utc()),
-            _ => None,
-        };
-        let start = local - Duration::seconds(secs - hour * 3600);
-        let offset = single(start)?;
-        if single(start + Duration::seconds(3599)) == Some(offset) {
-            offset_cache::put_local(zone_id(tz), hour, offset);
-            return Some(offset);
+    }
+
+    #[inline]
+    fn iana_at_utc(tz: Tz, secs: i64) -> i32 {
+        match tables::at_utc(tz, secs) {
+            Some(offset) => offset,
+            None => Self::iana_at_utc_untabled(tz, secs),
         }
-        None
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn iana_at_utc_untabled(tz: Tz, secs: i64) -> i32 {
+        let utc = DateTime::from_timestamp(secs, 0).map(|d| d.naive_utc()).unwrap_or_default();
+        tz.offset_from_utc_datetime(&in_table_range(utc)).fix().local_minus_utc()
+    }
+
+    /// UTC offset in force at a UTC second, and the `fold` of its wall time in this zone
+    /// (`datetime.fromtimestamp` sets it on the second occurrence of a repeated wall time).
+    #[inline]
+    pub fn offset_and_fold_at_utc_secs(&self, secs: i64) -> (i32, bool) {
+        match self {
+            Zone::Iana(tz) => match tables::at_utc_with_fold(*tz, secs) {
+                Some(answer) => answer,
+                None => {
+                    let offset = Self::iana_at_utc(*tz, secs);
+                    (offset, Self::iana_of_local(*tz, secs + offset as i64, false) != offset)
+                }
+            },
+            _ => (self.offset_at_utc_secs(secs), false),
+        }
     }
 
     /// UTC offset (seconds) of a wall time, with Python's `fold` rules: in an overlap fold=0 is
@@ -163,16 +310,37 @@ impl Zone {
     /// lands after the transition) and fold=1 the offset from after it.
     pub fn offset_of_local(&self, local: NaiveDateTime, fold: bool) -> i32 {
         match self {
-            Zone::Utc => 0,
-            Zone::Fixed(s) | Zone::NamedFixed(s, _) => *s,
-            Zone::Iana(tz) => match Self::plain_local_offset(*tz, local) {
-                Some(offset) => offset,
-                None => self.offset_of_local_slow(*tz, local, fold),
-            },
+            Zone::Iana(tz) => Self::iana_of_local(*tz, naive_secs(local), fold),
+            _ => self.offset_of_local_secs(0, fold),
         }
     }
 
-    fn offset_of_local_slow(&self, tz: Tz, local: NaiveDateTime, fold: bool) -> i32 {
+    /// [`Zone::offset_of_local`] for a wall time given as seconds on the local time line.
+    #[inline]
+    pub fn offset_of_local_secs(&self, local: i64, fold: bool) -> i32 {
+        match self {
+            Zone::Utc => 0,
+            Zone::Fixed(s) | Zone::NamedFixed(s, _) => *s,
+            Zone::Iana(tz) => Self::iana_of_local(*tz, local, fold),
+        }
+    }
+
+    #[inline]
+    fn iana_of_local(tz: Tz, local: i64, fold: bool) -> i32 {
+        match tables::of_local(tz, local, fold) {
+            Some(offset) => offset,
+            None => Self::iana_of_local_untabled(tz, local, fold),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn iana_of_local_untabled(tz: Tz, local: i64, fold: bool) -> i32 {
+        let naive = DateTime::from_timestamp(local, 0).map(|d| d.naive_utc()).unwrap_or_default();
+        Self::offset_of_local_slow(tz, naive, fold)
+    }
+
+    fn offset_of_local_slow(tz: Tz, local: NaiveDateTime, fold: bool) -> i32 {
         match tz.offset_from_local_datetime(&in_table_range(local)) {
             LocalResult::Single(o) => o.fix().local_minus_utc(),
             LocalResult::Ambiguous(first, second) => {
@@ -184,9 +352,8 @@ impl Zone {
             }
             LocalResult::None => {
                 // Offsets on either side of the gap; no zone has two transitions within a day.
-                let before = self.offset_at_utc(local - Duration::hours(24));
-                let after = self.offset_at_utc(local + Duration::hours(24));
-                if fold { after } else { before }
+                let at = |t: NaiveDateTime| tz.offset_from_utc_datetime(&in_table_range(t)).fix().local_minus_utc();
+                if fold { at(local + Duration::hours(24)) } else { at(local - Duration::hours(24)) }
             }
         }
     }
@@ -227,6 +394,151 @@ fn format_short_offset(seconds: i32) -> String {
     if m != 0 { format!("{sign}{h:02}{m:02}") } else { format!("{sign}{h:02}") }
 }
 
+/// Proleptic Gregorian calendar arithmetic on plain integers (days since 1970-01-01), with
+/// Neri and Schneider's "Euclidean affine functions" (2022): a few multiplications and shifts
+/// instead of chrono's packed dates or the classic era formulas' divisions. Valid for years
+/// -30,000..=30,000, a superset of what Python's `datetime` holds.
+pub mod civil {
+    /// Shift (in 400-year eras) that makes every supported date non-negative.
+    const ERAS: i64 = 82;
+    const K: i64 = 719_468 + 146_097 * ERAS;
+    const L: i64 = 400 * ERAS;
+
+    /// Days since 1970-01-01 of a date (any month/day in range).
+    #[inline]
+    pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+        let j = (m <= 2) as i64;
+        let y = (y + L - j) as u64;
+        let m = (m + 12 * j) as u64;
+        let c = y / 100;
+        let y_days = 1461 * y / 4 - c + c / 4;
+        let m_days = (979 * m - 2919) / 32;
+        (y_days + m_days) as i64 + d - 1 - K
+    }
+
+    /// The date of a day number: (year, month, day).
+    #[inline]
+    pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
+        let n = (days + K) as u64;
+        let n1 = 4 * n + 3;
+        let c = n1 / 146_097;
+        let nc = n1 % 146_097 / 4;
+        let n2 = 4 * nc + 3;
+        let p2 = 2_939_745 * n2;
+        let z = p2 >> 32;
+        let ny = (p2 & 0xFFFF_FFFF) / 2_939_745 / 4;
+        let y = 100 * c + z;
+        let n3 = 2141 * ny + 197_913;
+        let m = n3 >> 16;
+        let d = (n3 & 0xFFFF) / 2141;
+        let j = (ny >= 306) as u64;
+        ((y + j) as i64 - L, (m - 12 * j) as i64, d as i64 + 1)
+    }
+
+    /// Monday = 0 ... Sunday = 6 (1970-01-01 was a Thursday).
+    #[inline]
+    pub fn weekday(days: i64) -> i64 {
+        (days + 3).rem_euclid(7)
+    }
+
+    /// ISO 8601 week number (1..=53) of a date.
+    pub fn iso_week(y: i64, m: i64, d: i64) -> i64 {
+        let days = days_from_civil(y, m, d);
+        // The week belongs to the year of its Thursday.
+        let thursday = days - weekday(days) + 3;
+        let (ty, _, _) = civil_from_days(thursday);
+        (thursday - days_from_civil(ty, 1, 1)) / 7 + 1
+    }
+}
+
+const MICROS_PER_SECOND: i64 = 1_000_000;
+
+/// A wall time as plain integers: `[year, month, day, hour, minute, second]`, microseconds
+/// and Python's `fold`, in a zone the holder knows. The hot trigger paths (the cron search,
+/// the Python fast paths) compute on this form; [`ZonedTime`] is the general currency.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Wall {
+    pub v: [i64; 6],
+    pub us: i64,
+    pub fold: bool,
+}
+
+impl Wall {
+    pub fn from_zoned(t: &ZonedTime) -> Wall {
+        use chrono::{Datelike, Timelike};
+        let l = &t.local;
+        Wall {
+            v: [
+                l.year() as i64,
+                l.month() as i64,
+                l.day() as i64,
+                l.hour() as i64,
+                l.minute() as i64,
+                l.second() as i64,
+            ],
+            us: (l.nanosecond() / 1_000) as i64,
+            fold: t.fold,
+        }
+    }
+
+    /// `None` when the fields are not a valid date and time.
+    pub fn to_zoned(self, zone: Zone) -> Option<ZonedTime> {
+        let u = |x: i64| u32::try_from(x).ok();
+        let [y, mo, d, h, mi, s] = self.v;
+        let local = chrono::NaiveDate::from_ymd_opt(i32::try_from(y).ok()?, u(mo)?, u(d)?)?.and_hms_micro_opt(
+            u(h)?,
+            u(mi)?,
+            u(s)?,
+            u(self.us)?,
+        )?;
+        Some(ZonedTime::new(local, self.fold, zone))
+    }
+
+    /// Seconds on the local time line (whole seconds; `us` is separate).
+    #[inline]
+    pub fn local_secs(&self) -> i64 {
+        let [y, mo, d, h, mi, s] = self.v;
+        civil::days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s
+    }
+
+    /// Microseconds on the local time line.
+    #[inline]
+    pub fn local_micros(&self) -> i64 {
+        self.local_secs() * MICROS_PER_SECOND + self.us
+    }
+
+    #[inline]
+    pub fn from_local_micros(local: i64, fold: bool) -> Wall {
+        let secs = local.div_euclid(MICROS_PER_SECOND);
+        let days = secs.div_euclid(86_400);
+        let rest = secs - days * 86_400;
+        let (y, mo, d) = civil::civil_from_days(days);
+        Wall { v: [y, mo, d, rest / 3600, rest % 3600 / 60, rest % 60], us: local - secs * MICROS_PER_SECOND, fold }
+    }
+
+    /// Microseconds since the epoch of this wall time in `zone` (`ZonedTime::micros`).
+    #[inline]
+    pub fn micros(&self, zone: Zone) -> i64 {
+        let secs = self.local_secs();
+        (secs - zone.offset_of_local_secs(secs, self.fold) as i64) * MICROS_PER_SECOND + self.us
+    }
+
+    /// The wall time of an instant in `zone` (`ZonedTime::from_micros`).
+    #[inline]
+    pub fn from_utc_micros(micros: i64, zone: Zone) -> Wall {
+        let secs = micros.div_euclid(MICROS_PER_SECOND);
+        let (offset, fold) = zone.offset_and_fold_at_utc_secs(secs);
+        Wall::from_local_micros(micros + offset as i64 * MICROS_PER_SECOND, fold)
+    }
+
+    /// `pyrules::utc_add`: move by `delta` microseconds on the UTC line, then read the wall
+    /// time (and `fold`) back in the same zone.
+    #[inline]
+    pub fn utc_add(&self, zone: Zone, delta: i64) -> Wall {
+        Wall::from_utc_micros(self.micros(zone) + delta, zone)
+    }
+}
+
 /// An aware wall-clock time: local fields, Python's `fold` bit, and the zone.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ZonedTime {
@@ -243,30 +555,33 @@ impl ZonedTime {
     /// `datetime.fromtimestamp(ts, tz)`: the wall time of an instant, with `fold` set on the
     /// second occurrence of a repeated wall time.
     pub fn from_instant(instant: DateTime<Utc>, zone: Zone) -> Self {
-        let utc = instant.naive_utc();
-        let offset = zone.offset_at_utc(utc);
-        let local = utc + Duration::seconds(offset as i64);
-        let fold = zone.offset_of_local(local, false) != offset;
-        ZonedTime { local, fold, zone }
+        Self::from_micros(instant.timestamp_micros(), zone)
     }
 
     pub fn from_micros(micros: i64, zone: Zone) -> Self {
-        Self::from_instant(micros_to_instant(micros), zone)
+        let secs = micros.div_euclid(1_000_000);
+        let (offset, fold) = zone.offset_and_fold_at_utc_secs(secs);
+        let local = naive_from_micros(micros.saturating_add(offset as i64 * 1_000_000));
+        ZonedTime { local, fold, zone }
     }
 
     /// The UTC offset Python's `utcoffset()` gives for this value.
+    #[inline]
     pub fn utc_offset(&self) -> i32 {
-        self.zone.offset_of_local(self.local, self.fold)
+        match self.zone {
+            Zone::Iana(_) => self.zone.offset_of_local_secs(naive_secs(self.local), self.fold),
+            _ => self.zone.offset_of_local_secs(0, false),
+        }
     }
 
     /// The instant this wall time denotes (`dt.timestamp()`).
     pub fn instant(&self) -> DateTime<Utc> {
-        (self.local - Duration::seconds(self.utc_offset() as i64)).and_utc()
+        micros_to_instant(self.micros())
     }
 
     /// Microseconds since the epoch: the sort key of run times everywhere in the core.
+    #[inline]
     pub fn micros(&self) -> i64 {
-        // Same value as `instant()`, without chrono's checked date arithmetic (hot in searches).
         self.local.and_utc().timestamp_micros() - self.utc_offset() as i64 * 1_000_000
     }
 
@@ -291,6 +606,11 @@ impl ZonedTime {
     }
 }
 
+/// A wall time from microseconds on the local time line (saturating like `micros_to_instant`).
+pub fn naive_from_micros(micros: i64) -> NaiveDateTime {
+    micros_to_instant(micros).naive_utc()
+}
+
 pub fn micros_to_instant(micros: i64) -> DateTime<Utc> {
     DateTime::<Utc>::from_timestamp_micros(micros).unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
@@ -302,6 +622,129 @@ mod tests {
 
     fn local(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> NaiveDateTime {
         NaiveDate::from_ymd_opt(y, mo, d).unwrap().and_hms_opt(h, mi, 0).unwrap()
+    }
+
+    fn chrono_offset(tz: Tz, secs: i64) -> i32 {
+        let t = DateTime::from_timestamp(secs, 0).unwrap().naive_utc();
+        tz.offset_from_utc_datetime(&t).fix().local_minus_utc()
+    }
+
+    fn chrono_local(tz: Tz, local: i64, fold: bool) -> i32 {
+        Zone::offset_of_local_slow(tz, DateTime::from_timestamp(local, 0).unwrap().naive_utc(), fold)
+    }
+
+    /// Zones with odd rules (half-hour and negative DST, skipped days, Ramadan DST, the
+    /// shortest offset spans in tzdata) plus a spread of all the others.
+    fn sample_zones() -> Vec<Tz> {
+        use chrono_tz::*;
+        let mut zones = vec![
+            Europe::Berlin,
+            America::New_York,
+            Australia::Lord_Howe,
+            Africa::Casablanca,
+            Asia::Gaza,
+            Africa::Freetown,
+            Pacific::Chatham,
+            Pacific::Apia,
+            Europe::Dublin,
+            Antarctica::Troll,
+            America::Recife,
+            Africa::Tunis,
+            Europe::Simferopol,
+        ];
+        zones.extend(TZ_VARIANTS.iter().step_by(23));
+        zones
+    }
+
+    #[test]
+    fn offset_tables_agree_with_chrono_tz() {
+        let mut rng = fastrand::Rng::with_seed(7);
+        for tz in sample_zones() {
+            let changes = tables::changes(tz);
+            // Around every change, both directions, to the second.
+            for &(at, after) in &changes {
+                for d in [-7200, -3601, -1, 0, 1, 1800, 3599, 3600, 7200] {
+                    assert_eq!(tables::at_utc(tz, at + d), Some(chrono_offset(tz, at + d)), "{tz} utc {}", at + d);
+                }
+                for d in [-90_000, -7200, -3601, -3600, -1, 0, 1, 1800, 3599, 3600, 7200, 90_000] {
+                    let local = at + after as i64 + d;
+                    for fold in [false, true] {
+                        assert_eq!(
+                            tables::of_local(tz, local, fold),
+                            Some(chrono_local(tz, local, fold)),
+                            "{tz} local {local} fold {fold}"
+                        );
+                    }
+                }
+            }
+            for &(at, _) in &changes {
+                for d in [-90_000, -7200, -3601, -1, 0, 1, 1800, 3599, 3600, 7200, 90_000] {
+                    let secs = at + d;
+                    let offset = chrono_offset(tz, secs);
+                    let fold = chrono_local(tz, secs + offset as i64, false) != offset;
+                    assert_eq!(Zone::Iana(tz).offset_and_fold_at_utc_secs(secs), (offset, fold), "{tz} {secs}");
+                }
+            }
+            for _ in 0..300 {
+                let secs = rng.i64(-5_300_000_000..4_090_000_000);
+                let offset = chrono_offset(tz, secs);
+                let fold = chrono_local(tz, secs + offset as i64, false) != offset;
+                assert_eq!(Zone::Iana(tz).offset_and_fold_at_utc_secs(secs), (offset, fold), "{tz} {secs}");
+                assert_eq!(tables::at_utc(tz, secs), Some(chrono_offset(tz, secs)), "{tz} utc {secs}");
+                assert_eq!(tables::of_local(tz, secs, false), Some(chrono_local(tz, secs, false)), "{tz} {secs}");
+            }
+        }
+    }
+
+    /// The tables probe every 72 hours; the shortest offset spans of tzdata 2025b (167 h in
+    /// Brazil 2000 and in Gaza's Ramadan rules, 193 h in Tunis 1943; Africa/Freetown's 95 h
+    /// of 1939 are backzone data, which chrono-tz leaves out) must still show up, as an
+    /// hour-by-hour scan sees them.
+    #[test]
+    fn short_offset_spans_are_found() {
+        use chrono_tz::*;
+        let year = |y: i32| chrono::NaiveDate::from_ymd_opt(y, 1, 1).unwrap().and_hms_opt(0, 0, 0).unwrap();
+        for (tz, from, to) in [
+            (Africa::Tunis, 1939, 1946),
+            (Europe::Simferopol, 1940, 1946),
+            (America::Recife, 1999, 2002),
+            (Asia::Gaza, 2040, 2045),
+            (Asia::Gaza, 2054, 2057),
+        ] {
+            let (lo, hi) = (year(from).and_utc().timestamp(), year(to).and_utc().timestamp());
+            let mut hourly = Vec::new();
+            let mut current = chrono_offset(tz, lo);
+            let mut t = lo;
+            while t < hi {
+                let o = chrono_offset(tz, t);
+                if o != current {
+                    hourly.push(o);
+                    current = o;
+                }
+                t += 3600;
+            }
+            let tabled: Vec<i32> =
+                tables::changes(tz).into_iter().filter(|&(at, _)| at > lo && at < hi).map(|(_, o)| o).collect();
+            assert_eq!(tabled, hourly, "{tz} {from}-{to}");
+            assert!(hourly.len() >= 2, "{tz} {from}-{to}");
+        }
+    }
+
+    #[test]
+    fn civil_arithmetic_matches_chrono() {
+        use chrono::{Datelike, NaiveDate};
+        let mut day = NaiveDate::from_ymd_opt(1, 1, 1).unwrap();
+        let end = NaiveDate::from_ymd_opt(10_000, 1, 10).unwrap();
+        let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
+        while day < end {
+            let (y, m, d) = (day.year() as i64, day.month() as i64, day.day() as i64);
+            let n = (day - epoch).num_days();
+            assert_eq!(civil::days_from_civil(y, m, d), n, "{day}");
+            assert_eq!(civil::civil_from_days(n), (y, m, d), "{day}");
+            assert_eq!(civil::weekday(n), day.weekday().num_days_from_monday() as i64, "{day}");
+            assert_eq!(civil::iso_week(y, m, d), day.iso_week().week() as i64, "{day}");
+            day = day.succ_opt().unwrap();
+        }
     }
 
     #[test]

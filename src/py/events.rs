@@ -18,6 +18,8 @@ pub const EVENT_JOB_MAX_INSTANCES: u32 = 1 << 16;
 pub static JOB_EVENT: Cached = Cached::new("apscheduler_rs.events", "JobEvent");
 pub static JOB_SUBMISSION_EVENT: Cached = Cached::new("apscheduler_rs.events", "JobSubmissionEvent");
 pub static JOB_EXECUTION_EVENT: Cached = Cached::new("apscheduler_rs.events", "JobExecutionEvent");
+/// `vars()` of a `JobExecutionEvent` with every attribute `None`, copied for each event.
+static EXECUTION_EVENT_DICT: pyo3::sync::PyOnceLock<Py<PyDict>> = pyo3::sync::PyOnceLock::new();
 
 /// Python log levels.
 pub const DEBUG: u8 = 10;
@@ -70,15 +72,28 @@ pub fn execution_event<'py>(
 ) -> PyResult<Bound<'py, PyAny>> {
     let cls = JOB_EXECUTION_EVENT.get(py)?;
     let event = cls.call_method1(intern!(py, "__new__"), (cls,))?;
-    let attrs = PyDict::new(py);
+    // A copy of a dict that already has every key in order: no insertions, no resizes.
+    let template = EXECUTION_EVENT_DICT.get_or_try_init(py, || -> PyResult<Py<PyDict>> {
+        let d = PyDict::new(py);
+        for key in ["code", "alias", "job_id", "jobstore", "scheduled_run_time", "retval", "exception", "traceback"] {
+            d.set_item(pyo3::types::PyString::intern(py, key), py.None())?;
+        }
+        Ok(d.unbind())
+    })?;
+    let attrs = template.bind(py).copy()?;
     attrs.set_item(intern!(py, "code"), code)?;
-    attrs.set_item(intern!(py, "alias"), py.None())?;
     attrs.set_item(intern!(py, "job_id"), job_id)?;
     attrs.set_item(intern!(py, "jobstore"), jobstore)?;
     attrs.set_item(intern!(py, "scheduled_run_time"), scheduled_run_time)?;
-    attrs.set_item(intern!(py, "retval"), retval)?;
-    attrs.set_item(intern!(py, "exception"), exception)?;
-    attrs.set_item(intern!(py, "traceback"), traceback)?;
+    if let Some(retval) = retval {
+        attrs.set_item(intern!(py, "retval"), retval)?;
+    }
+    if let Some(exception) = exception {
+        attrs.set_item(intern!(py, "exception"), exception)?;
+    }
+    if let Some(traceback) = traceback {
+        attrs.set_item(intern!(py, "traceback"), traceback)?;
+    }
     event.setattr(intern!(py, "__dict__"), attrs)?;
     Ok(event)
 }

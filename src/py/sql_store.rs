@@ -28,9 +28,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// A node whose lease ended longer ago than this (by the claimer's clock) is dead: the clock
-/// skew tolerated between schedulers. A silent node is thus taken for dead between
-/// `lease + SKEW` and `lease * 4/3 + SKEW` seconds after its last word (leases are renewed
-/// every third of their length).
+/// skew tolerated between schedulers. Leases are renewed every third of their length and
+/// claims run at least every `POLL_US`, so a node that stops is taken for dead between
+/// `lease * 2/3 + SKEW` and `lease + SKEW + 0.5` seconds later.
 const SKEW: f64 = 2.0;
 /// A shared store is looked at again this often, so changes made by other schedulers are
 /// seen within a second.

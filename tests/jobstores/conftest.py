@@ -50,11 +50,16 @@ def add_after_drop(scheduler, func, job_id: str) -> None:
                 raise
 
 
+#: APScheduler's table and ours beside it.
+TABLE_SUFFIXES = ("", "_unrestorable", "_nodes", "_runs")
+
+
 def _drop_pg(table: str) -> None:
     import psycopg
 
     with psycopg.connect(PG_URL, autocommit=True) as conn:
-        conn.execute(f'DROP TABLE IF EXISTS "{table}", "{table}_unrestorable"')
+        tables = ", ".join(f'"{table}{suffix}"' for suffix in TABLE_SUFFIXES)
+        conn.execute(f"DROP TABLE IF EXISTS {tables}")
 
 
 def _drop_mysql(table: str) -> None:
@@ -63,7 +68,7 @@ def _drop_mysql(table: str) -> None:
     conn = pymysql.connect(host="127.0.0.1", port=3306, user="root", database="test")
     try:
         with conn.cursor() as cur:
-            cur.execute(f"DROP TABLE IF EXISTS `{table}`, `{table}_unrestorable`")
+            cur.execute("DROP TABLE IF EXISTS " + ", ".join(f"`{table}{suffix}`" for suffix in TABLE_SUFFIXES))
         conn.commit()
     finally:
         conn.close()

@@ -57,11 +57,24 @@ pub fn timestamp(t: &ZonedTime) -> f64 {
 /// `datetime.fromtimestamp(ts, zone)`: the fraction becomes microseconds rounded half-even.
 /// `None` when the value is not finite or out of `datetime`'s range.
 pub fn from_timestamp(ts: f64, zone: Zone) -> Option<ZonedTime> {
+    in_range(ZonedTime::from_micros(timestamp_micros(ts)?, zone))
+}
+
+/// The microseconds since the epoch `datetime.fromtimestamp(ts, ...)` lands on; `None` when
+/// `ts` is not finite or beyond `datetime`'s range.
+#[inline]
+pub fn timestamp_micros(ts: f64) -> Option<i64> {
     if !ts.is_finite() {
         return None;
     }
-    let mut int_part = ts.trunc();
-    let mut frac = ((ts - int_part) * 1e6).round_ties_even();
+    // `trunc` and `round_ties_even` without libm calls: casts saturate (huge values fail the
+    // range check below) and adding 1.5 * 2^52 rounds half-even for |x| < 2^51.
+    const ROUND: f64 = 6_755_399_441_055_744.0;
+    let mut int_part = ts as i64 as f64;
+    if ts.abs() >= 9.0e18 {
+        return None;
+    }
+    let mut frac = ((ts - int_part) * 1e6 + ROUND) - ROUND;
     if frac >= 1e6 {
         frac -= 1e6;
         int_part += 1.0;
@@ -73,8 +86,7 @@ pub fn from_timestamp(ts: f64, zone: Zone) -> Option<ZonedTime> {
     if !(-62_135_596_800.0..=253_402_300_799.0).contains(&int_part) {
         return None;
     }
-    let micros = int_part as i64 * 1_000_000 + frac as i64;
-    in_range(ZonedTime::from_micros(micros, zone))
+    Some(int_part as i64 * 1_000_000 + frac as i64)
 }
 
 /// Rejects values Python could not represent (year outside 1..=9999).

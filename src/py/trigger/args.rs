@@ -78,12 +78,14 @@ pub fn zone_of(tz: &Bound<'_, PyAny>) -> PyResult<Zone> {
 pub struct TriggerZone {
     pub tz: Py<PyAny>,
     pub zone: Zone,
+    /// A pytz zone (only found in old pickled states): results need its `fromutc`.
+    pub pytz: bool,
 }
 
 impl TriggerZone {
     pub fn new(tz: Bound<'_, PyAny>) -> PyResult<Self> {
-        let zone = zone_of(&tz)?;
-        Ok(TriggerZone { tz: tz.unbind(), zone })
+        let (zone, pytz) = lookup(&tz)?;
+        Ok(TriggerZone { tz: tz.unbind(), zone, pytz })
     }
 }
 

@@ -19,6 +19,8 @@ pub struct PyCronTrigger {
     pub core: std::sync::Arc<CronTrigger>,
     pub jitter: Jitter,
     tz: Py<PyAny>,
+    /// `tz` is a pytz zone.
+    tz_pytz: bool,
     start_date: Option<Py<PyAny>>,
     end_date: Option<Py<PyAny>>,
     /// The Python field objects, built on first access (or kept from a pickle).
@@ -93,7 +95,7 @@ fn field_from_py(obj: &Bound<'_, PyAny>) -> PyResult<Field> {
         FieldKind::from_name(&name).ok_or_else(|| PyValueError::new_err(format!("unknown cron field {name:?}")))?;
     let is_default = obj.getattr("is_default")?.is_truthy()?;
     let exprs = obj.getattr("expressions")?.try_iter()?.map(|e| expr_from_py(&e?)).collect::<PyResult<Vec<_>>>()?;
-    Ok(Field { kind, is_default, exprs })
+    Ok(Field::new(kind, is_default, exprs))
 }
 
 fn fields_from_py(list: &Bound<'_, PyAny>) -> PyResult<[Field; 8]> {
@@ -134,6 +136,12 @@ impl PyCronTrigger {
         let build = py.import("apscheduler_rs.triggers.cron.fields")?.getattr("_fields_from_specs")?;
         let obj = build.call1((specs,))?.unbind();
         Ok(self.fields.get_or_init(|| obj))
+    }
+
+    /// The tzinfo object for the fast `get_next_fire_time` (see `fast`), when it applies:
+    /// not a pytz zone, and a numeric jitter (or none).
+    pub fn fast_tz(&self) -> Option<*mut pyo3::ffi::PyObject> {
+        (!self.tz_pytz && self.jitter.numeric).then(|| self.tz.as_ptr())
     }
 
     fn to_py<'py>(&self, py: Python<'py>, t: Option<ZonedTime>) -> PyResult<Option<Bound<'py, PyAny>>> {
@@ -186,6 +194,7 @@ impl PyCronTrigger {
             core: core.into(),
             jitter,
             tz: zone.tz,
+            tz_pytz: zone.pytz,
             start_date: start.map(|s| s.0),
             end_date: end.map(|e| e.0),
             fields: OnceLock::new(),
@@ -290,6 +299,7 @@ impl PyCronTrigger {
         });
         self.jitter = jitter;
         self.tz = zone.tz;
+        self.tz_pytz = zone.pytz;
         self.start_date = (!start.is_none()).then(|| start.unbind());
         self.end_date = (!end.is_none()).then(|| end.unbind());
         self.fields = OnceLock::new();

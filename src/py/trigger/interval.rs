@@ -17,6 +17,8 @@ pub struct PyIntervalTrigger {
     pub core: std::sync::Arc<IntervalTrigger>,
     pub jitter: Jitter,
     tz: Py<PyAny>,
+    /// `tz` is a pytz zone.
+    tz_pytz: bool,
     /// The given start date, or the derived one once somebody read it.
     start_date: OnceLock<Py<PyAny>>,
     end_date: Option<Py<PyAny>>,
@@ -69,6 +71,12 @@ impl PyIntervalTrigger {
         Ok(self.start_date.get_or_init(|| o))
     }
 
+    /// The tzinfo object for the fast `get_next_fire_time` (see `fast`), when it applies:
+    /// not a pytz zone, and a numeric jitter (or none).
+    pub fn fast_tz(&self) -> Option<*mut pyo3::ffi::PyObject> {
+        (!self.tz_pytz && self.jitter.numeric).then(|| self.tz.as_ptr())
+    }
+
     fn to_py<'py>(&self, py: Python<'py>, t: Option<ZonedTime>) -> PyResult<Option<Bound<'py, PyAny>>> {
         t.map(|t| args::to_datetime(py, &t, &self.tz)).transpose()
     }
@@ -117,7 +125,14 @@ impl PyIntervalTrigger {
         if let Some(o) = start_obj {
             let _ = cell.set(o);
         }
-        Ok(PyIntervalTrigger { core: core.into(), jitter, tz: zone.tz, start_date: cell, end_date: end.map(|e| e.0) })
+        Ok(PyIntervalTrigger {
+            core: core.into(),
+            jitter,
+            tz: zone.tz,
+            tz_pytz: zone.pytz,
+            start_date: cell,
+            end_date: end.map(|e| e.0),
+        })
     }
 
     #[getter]
@@ -221,6 +236,7 @@ impl PyIntervalTrigger {
             std::sync::Arc::new(IntervalTrigger::new(micros, args::zoned(&start)?, end_t, zone.zone, jitter.value));
         self.jitter = jitter;
         self.tz = zone.tz;
+        self.tz_pytz = zone.pytz;
         self.start_date = OnceLock::new();
         let _ = self.start_date.set(start.unbind());
         self.end_date = if end.is_none() { None } else { Some(end.unbind()) };

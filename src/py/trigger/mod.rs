@@ -8,10 +8,12 @@
 //! - [`args`]: argument conversion with APScheduler's rules.
 //! - [`date`], [`interval`], [`cron`]: the pyclasses.
 //! - [`native`]: native handles for the Python-written trigger classes.
+//! - [`fast`]: the raw `get_next_fire_time` methods for the common call.
 
 pub mod args;
 pub mod cron;
 pub mod date;
+pub mod fast;
 pub mod interval;
 pub mod native;
 
@@ -30,6 +32,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(native::calendar_native, m)?)?;
     m.add_function(wrap_pyfunction!(native::combining_native, m)?)?;
     m.add_function(wrap_pyfunction!(native_next_fire_time, m)?)?;
+    fast::install(m)?;
     Ok(())
 }
 

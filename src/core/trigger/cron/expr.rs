@@ -1,7 +1,7 @@
 //! Cron expressions: the pieces of a field between commas, and the next value each allows.
 
 use super::fields::days_in_month;
-use chrono::{Datelike, NaiveDate, NaiveDateTime};
+use crate::core::time::civil;
 
 pub const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 pub const MONTHS: [&str; 12] = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
@@ -39,9 +39,22 @@ fn apply_step(v: i64, lo: i64, step: Option<i64>) -> i64 {
 }
 
 impl Expr {
-    /// The smallest value `>=` the field's current value `cur` (read from `d`) that this
-    /// expression allows within the field's range `lo..=hi`, or `None`.
-    pub fn next_value(&self, d: &NaiveDateTime, cur: i64, lo: i64, hi: i64) -> Option<i64> {
+    /// True when the values this expression allows do not depend on the date (all but
+    /// `last` and `<nth> <weekday>`) and its step is a plain positive one.
+    pub fn is_date_free(&self) -> bool {
+        match *self {
+            Expr::All { step }
+            | Expr::Range { step, .. }
+            | Expr::MonthRange { step, .. }
+            | Expr::WeekdayRange { step, .. } => step.is_none_or(|s| s >= 0),
+            Expr::WeekdayPosition { .. } | Expr::LastDayOfMonth => false,
+        }
+    }
+
+    /// The smallest value `>=` the field's current value `cur` that this expression allows
+    /// within the field's range `lo..=hi`, or `None`; `year`, `month` and `day` are the date
+    /// being searched.
+    pub fn next_value(&self, (year, month, day): (i64, i64, i64), cur: i64, lo: i64, hi: i64) -> Option<i64> {
         match *self {
             Expr::All { step } => {
                 let v = apply_step(cur.max(lo), lo, step);
@@ -56,8 +69,8 @@ impl Expr {
                 (v <= hi).then_some(v)
             }
             Expr::WeekdayPosition { option_num, weekday } => {
-                let last_day = days_in_month(d.year(), d.month());
-                let first_wd = NaiveDate::from_ymd_opt(d.year(), d.month(), 1)?.weekday().num_days_from_monday() as i64;
+                let last_day = days_in_month(year as i32, month as u32);
+                let first_wd = civil::weekday(civil::days_from_civil(year, month, 1));
                 let mut first_hit = weekday - first_wd + 1;
                 if first_hit <= 0 {
                     first_hit += 7;
@@ -67,9 +80,9 @@ impl Expr {
                 } else {
                     first_hit + (last_day - first_hit).div_euclid(7) * 7
                 };
-                (target <= last_day && target >= d.day() as i64).then_some(target)
+                (target <= last_day && target >= day).then_some(target)
             }
-            Expr::LastDayOfMonth => Some(days_in_month(d.year(), d.month())),
+            Expr::LastDayOfMonth => Some(days_in_month(year as i32, month as u32)),
         }
     }
 

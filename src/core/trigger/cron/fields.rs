@@ -93,22 +93,71 @@ pub fn days_in_month(year: i32, month: u32) -> i64 {
     }
 }
 
+/// How the search finds a field's next value, worked out once from the expressions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Matcher {
+    /// A lone `*`: every value from the field's minimum on.
+    Any,
+    /// The allowed values as a bit set (bit `v` = value `v`), for fields below 64 whose
+    /// expressions do not depend on the date.
+    Bits(u64),
+    /// Ask each expression (years, `last`, `<nth> <weekday>`).
+    Exprs,
+}
+
+impl Matcher {
+    fn new(kind: FieldKind, exprs: &[Expr]) -> Matcher {
+        if let [Expr::All { step: None }] = exprs {
+            return Matcher::Any;
+        }
+        if kind.max() > 63 || !exprs.iter().all(Expr::is_date_free) {
+            return Matcher::Exprs;
+        }
+        // A date-free expression allows `v` exactly when its next value from `v` is `v`.
+        let (lo, hi) = (kind.min(), kind.max());
+        let bits = (lo..=hi)
+            .filter(|&v| exprs.iter().any(|e| e.next_value((1970, 1, 1), v, lo, hi) == Some(v)))
+            .fold(0u64, |b, v| b | 1 << v);
+        Matcher::Bits(bits)
+    }
+}
+
 /// One field of a cron trigger: its expressions and whether the user gave it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Field {
     pub kind: FieldKind,
     pub is_default: bool,
     pub exprs: Vec<Expr>,
+    /// Derived from `exprs`.
+    pub matcher: Matcher,
 }
 
 impl Field {
-    /// The smallest value >= `cur` (the field's value in `d`) any expression allows, if any.
-    pub fn next_value(&self, d: &NaiveDateTime, cur: i64) -> Option<i64> {
-        if let ([Expr::All { step: None }], true) = (self.exprs.as_slice(), cur >= self.kind.min()) {
-            return Some(cur); // `*` within range (values never exceed the maximum): matches
+    pub fn new(kind: FieldKind, is_default: bool, exprs: Vec<Expr>) -> Field {
+        let matcher = Matcher::new(kind, &exprs);
+        Field { kind, is_default, exprs, matcher }
+    }
+
+    /// The smallest value >= `cur` (the field's value on the date `ymd`) any expression
+    /// allows up to `hi` (the field's maximum for that date), if any.
+    #[inline]
+    pub fn next_value(&self, ymd: (i64, i64, i64), cur: i64, hi: i64) -> Option<i64> {
+        let lo = self.kind.min();
+        match self.matcher {
+            // `*` matches any value already in range (values never exceed the maximum).
+            Matcher::Any if cur >= lo => Some(cur),
+            Matcher::Any => (lo <= hi).then_some(lo),
+            Matcher::Bits(bits) => {
+                let from = cur.max(0);
+                if from > 63 {
+                    return None;
+                }
+                let allowed = bits & (u64::MAX << from);
+                let v = allowed.trailing_zeros() as i64;
+                (allowed != 0 && v <= hi).then_some(v)
+            }
+            Matcher::Exprs => self.exprs.iter().filter_map(|e| e.next_value(ymd, cur, lo, hi)).min(),
         }
-        let (lo, hi) = (self.kind.min(), self.kind.search_max(d));
-        self.exprs.iter().filter_map(|e| e.next_value(d, cur, lo, hi)).min()
     }
 
     /// `str(field)`: expressions joined by commas.

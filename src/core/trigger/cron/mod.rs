@@ -11,7 +11,7 @@ pub mod parse;
 pub mod search;
 
 use super::{Trigger, pyrules};
-use crate::core::time::{Zone, ZonedTime};
+use crate::core::time::{Wall, Zone, ZonedTime};
 use fields::{Field, FieldKind};
 
 #[derive(Clone, Debug)]
@@ -35,7 +35,7 @@ pub fn build_fields(values: [Option<&str>; 8]) -> Result<[Field; 8], String> {
             None if last_given.is_some_and(|l| i > l) => (kind.default_text(), true),
             None => ("*", true),
         };
-        out.push(Field { kind, is_default, exprs: parse::parse_field(kind, text)? });
+        out.push(Field::new(kind, is_default, parse::parse_field(kind, text)?));
     }
     out.try_into().map_err(|_| "internal error: field count".to_owned())
 }
@@ -49,6 +49,30 @@ impl CronTrigger {
     /// `name='expr'` for every non-default field.
     pub fn field_items(&self) -> Vec<String> {
         self.fields.iter().filter(|f| !f.is_default).map(|f| format!("{}='{}'", f.kind.name(), f.text())).collect()
+    }
+
+    /// `next_fire_time` with a previous fire time, for `previous` and `now` given as wall times
+    /// in the trigger's zone. `None` when this path does not apply (a jitter or an `end_date`
+    /// is set); `Some(None)` when the schedule is over.
+    ///
+    /// This is the general path specialised to one zone: the earlier of `now` and
+    /// `previous + 1 µs` (compared as instants), pushed one more microsecond when it is the
+    /// wall time `previous` itself, rounded up to a whole second on the UTC line, searched.
+    #[inline]
+    pub fn next_in_zone(&self, previous: &Wall, now: &Wall) -> Option<Option<Wall>> {
+        if self.end.is_some() || self.jitter.is_some_and(|j| j != 0.0) {
+            return None;
+        }
+        let z = self.zone;
+        let after = previous.micros(z) + 1;
+        let mut s = if after < now.micros(z) { Wall::from_utc_micros(after, z) } else { *now };
+        if (s.v, s.us) == (previous.v, previous.us) {
+            s = s.utc_add(z, 1);
+        }
+        if s.us != 0 {
+            s = s.utc_add(z, 1_000_000 - s.us);
+        }
+        Some(search::search_wall(&self.fields, s, z, None))
     }
 
     /// Search from `start`, then jitter and the `end_date` cap.
@@ -65,6 +89,13 @@ impl CronTrigger {
 
 impl Trigger for CronTrigger {
     fn next_fire_time(&self, previous: Option<&ZonedTime>, now: &ZonedTime) -> Option<ZonedTime> {
+        if let Some(p) = previous
+            && p.zone == self.zone
+            && now.zone == self.zone
+            && let Some(found) = self.next_in_zone(&Wall::from_zoned(p), &Wall::from_zoned(now))
+        {
+            return found.and_then(|w| w.to_zoned(self.zone));
+        }
         // Candidates are compared as instants, then expressed in the trigger zone; only then
         // is the "equals previous" test made (a wall-clock test within one zone).
         let earlier = |a: &ZonedTime, b: &ZonedTime| if b.micros() < a.micros() { *b } else { *a };
