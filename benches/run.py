@@ -32,7 +32,9 @@ LABELS = {"dispatch": "dispatch (listener)", "dispatch_fn": "dispatch (job count
           "store_add": "add jobs, SQLite", "store_fire": "fire due jobs, SQLite",
           "store_cold": "cold start+get_jobs, SQLite", "store_add_pg": "add jobs, PostgreSQL",
           "commit_floor_pg": "bare INSERT+COMMIT, PostgreSQL (floor)",
-          "store_fire_pg": "fire due jobs, PostgreSQL", "store_cold_pg": "cold start+get_jobs, PostgreSQL",
+          "store_fire_pg": "fire due jobs, PostgreSQL",
+          "store_fire_solo": "fire due jobs, SQLite, shared=False",
+          "store_fire_pg_solo": "fire due jobs, PostgreSQL, shared=False", "store_cold_pg": "cold start+get_jobs, PostgreSQL",
           "procpool": "process pool (small CPU jobs)", "asyncio": "asyncio coroutine jobs",
           "cluster": "shared store, SQLite file", "cluster_pg": "shared store, PostgreSQL"}
 # Rows with no APScheduler run of their own, compared with another of its metrics instead:

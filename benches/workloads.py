@@ -242,8 +242,10 @@ class StoreTarget:
         else:  # APScheduler needs a driver: psycopg 3; apscheduler_rs ignores the driver part
             self.url = PG_URL.replace("postgresql://", "postgresql+psycopg://")
 
-    def scheduler(self, m):
-        store = m["jobstores.sqlalchemy"].SQLAlchemyJobStore(url=self.url, tablename=self.table)
+    def scheduler(self, m, solo=False):
+        # solo: apscheduler_rs's one-scheduler mode (shared=False); 3.x has only that mode.
+        extra = {"shared": False} if solo and "apscheduler_rs" in m["events"].__name__ else {}
+        store = m["jobstores.sqlalchemy"].SQLAlchemyJobStore(url=self.url, tablename=self.table, **extra)
         return m["schedulers.background"].BackgroundScheduler(
             executors={"default": m["executors.pool"].ThreadPoolExecutor(10)},
             jobstores={"default": store},
@@ -321,11 +323,11 @@ def bench_commit_floor_pg(m, n):
             conn.execute(f"DROP TABLE {table}")
 
 
-def bench_store_fire(m, n, kind="sqlite"):
+def bench_store_fire(m, n, kind="sqlite", solo=False):
     ev = m["events"]
     target = StoreTarget(kind)
     try:
-        sched = target.scheduler(m)
+        sched = target.scheduler(m, solo)
         sched.start(paused=True)
         counter, done, errors = itertools.count(), threading.Event(), []
 
@@ -572,6 +574,8 @@ WORKLOADS = {
     "store_add_pg": lambda m, n: bench_store_add(m, n, "pg"),
     "commit_floor_pg": bench_commit_floor_pg,
     "store_fire_pg": lambda m, n: bench_store_fire(m, n, "pg"),
+    "store_fire_solo": lambda m, n: bench_store_fire(m, n, "sqlite", solo=True),
+    "store_fire_pg_solo": lambda m, n: bench_store_fire(m, n, "pg", solo=True),
     "store_cold_pg": lambda m, n: bench_store_cold(m, n, "pg"),
     "procpool": bench_procpool,
     "asyncio": bench_asyncio,
@@ -585,7 +589,7 @@ def main(argv: list[str]) -> None:
     assert impl in IMPLS and workload in WORKLOADS, argv
     try:
         m, notes = load(impl)
-        size = SIZES[workload.removesuffix("_fn").removesuffix("_pg")][quick]
+        size = SIZES[workload.removesuffix("_fn").removesuffix("_solo").removesuffix("_pg")][quick]
         result = {"metrics": WORKLOADS[workload](m, size), "notes": notes}
     except BaseException as exc:  # report, never hang the driver
         tb = traceback.format_exc(limit=-3)
