@@ -24,8 +24,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 IMPLS = ("apscheduler", "apscheduler_rs")
 WORKLOADS = ("dispatch", "dispatch_fn", "lateness", "add_job", "trigger",
-             "store_add", "store_fire", "store_cold", "store_add_pg", "commit_floor_pg", "store_fire_pg",
-             "store_cold_pg",
+             "store_add", "store_fire", "store_fire_solo", "store_cold", "store_add_pg", "commit_floor_pg",
+             "store_fire_pg", "store_fire_pg_solo", "store_cold_pg",
              "procpool", "asyncio", "cluster", "cluster_pg")
 SPREAD = 1.3  # max/min over the repetitions above which a cell is marked noisy
 LABELS = {"dispatch": "dispatch (listener)", "dispatch_fn": "dispatch (job counts)",
