@@ -73,9 +73,9 @@ pub struct PostgresRows {
     side: String,
     nodes: String,
     runs: String,
-    /// Commits without waiting for the WAL flush (`synchronous_commit = off`): used by the
-    /// lease connection, whose writes (leases, run starts and ends) a server crash may take
-    /// back without losing a job or a schedule.
+    /// The lease connection: commits without waiting for the WAL flush (`synchronous_commit =
+    /// off`; a server crash may take back a lease or a run's start or end, never a job or a
+    /// schedule) and looks rows up by key only.
     relaxed: bool,
 }
 
@@ -99,7 +99,12 @@ impl PostgresRows {
     fn connect(&self) -> Result<Client, postgres::Error> {
         let mut client = Client::connect(&self.url, NoTls)?;
         if self.relaxed {
-            client.batch_execute("SET synchronous_commit TO OFF")?;
+            // Every statement of the lease connection names rows by primary key; without these
+            // the planner guesses 100 rows for a small `unnest` and scans the whole runs table.
+            client.batch_execute(
+                "SET synchronous_commit TO OFF; SET enable_seqscan TO OFF; \
+                 SET enable_hashjoin TO OFF; SET enable_mergejoin TO OFF",
+            )?;
         }
         Ok(client)
     }
