@@ -24,7 +24,7 @@ use crate::core::time::ZonedTime;
 use crate::py::engine::Engine;
 use crate::py::errors::max_instances_reached;
 use crate::py::events::*;
-use crate::py::job::{Job, JobRef};
+use crate::py::job::{Job, JobCall, JobRef};
 use crate::py::pyref::{Cached, FORMAT_TB};
 use crate::py::time::zoned_to_datetime;
 use parking_lot::{Mutex, RwLock};
@@ -371,43 +371,10 @@ fn send_into<'py>(inner: &Bound<'py, PyAny>, value: &Bound<'py, PyAny>) -> Step<
     }
 }
 
-/// The job's function, arguments and misfire grace time, read when the run starts (as upstream's
-/// `run_coroutine_job` reads them).
-struct Call {
-    func: Option<Py<PyAny>>,
-    args: Option<Py<PyAny>>,
-    kwargs: Option<Py<PyAny>>,
-    grace: Option<i64>,
-}
-
-impl Call {
-    fn read(py: Python<'_>, job: &Job) -> Self {
-        let f = job.fields.lock();
-        Call {
-            func: f.func.as_ref().map(|o| o.clone_ref(py)),
-            args: f.args.as_ref().map(|o| o.clone_ref(py)),
-            kwargs: f.kwargs.as_ref().map(|o| o.clone_ref(py)),
-            grace: f.misfire_grace_time.flatten(),
-        }
-    }
-}
-
 /// `job.func(*job.args, **job.kwargs)`.
-fn call_job<'py>(py: Python<'py>, call: Call) -> PyResult<Bound<'py, PyAny>> {
-    let (Some(func), Some(args), Some(kwargs)) = (call.func, call.args, call.kwargs) else {
-        return Err(pyo3::exceptions::PyAttributeError::new_err("job is missing func/args/kwargs"));
-    };
-    let args = args.bind(py);
-    let args = match args.cast::<PyTuple>() {
-        Ok(t) => t.clone(),
-        Err(_) => PyTuple::new(py, args.try_iter()?.collect::<PyResult<Vec<_>>>()?)?,
-    };
-    let kwargs = kwargs.bind(py);
-    let kwargs = match kwargs.cast::<PyDict>() {
-        Ok(d) => d.clone(),
-        Err(_) => py.get_type::<PyDict>().call1((kwargs,))?.cast_into::<PyDict>()?,
-    };
-    func.bind(py).call(&args, if kwargs.is_empty() { None } else { Some(&kwargs) })
+fn call_job<'py>(py: Python<'py>, call: &JobCall) -> PyResult<Bound<'py, PyAny>> {
+    let (func, args, kwargs) = call.bind(py)?;
+    func.call(&args, if kwargs.is_empty() { None } else { Some(&kwargs) })
 }
 
 /// Clears `executing` when a step ends, however it ends.
@@ -495,7 +462,7 @@ impl CoroutineJob {
     /// The first step: misfire check, log, call, then the first send.
     fn begin<'py>(&self, py: Python<'py>) -> PyResult<Outcome<'py>> {
         let run = &self.run;
-        let call = Call::read(py, run.job.get());
+        let call = JobCall::read(py, run.job.get());
         if let Some(grace) = call.grace {
             let late = crate::core::clock::Clock::now_micros(&crate::core::clock::SystemClock) - run.run_time.micros();
             if late > grace.saturating_mul(1_000_000) {
@@ -510,7 +477,7 @@ impl CoroutineJob {
                 ("Running job \"%s\" (scheduled at %s)", run.job.bind(py), rt),
             )?;
         }
-        let called = call_job(py, call).and_then(|awaitable| {
+        let called = call_job(py, &call).and_then(|awaitable| {
             // SAFETY: a type check on a live object.
             if unsafe { pyo3::ffi::PyCoro_CheckExact(awaitable.as_ptr()) } != 0 {
                 Ok(awaitable)

@@ -10,7 +10,7 @@ use crate::core::time::ZonedTime;
 use crate::py::engine::Engine;
 use crate::py::errors::max_instances_reached;
 use crate::py::events::*;
-use crate::py::job::{Job, JobRef};
+use crate::py::job::{Job, JobCall, JobRef};
 use crate::py::pyref::{Cached, FORMAT_TB};
 use crate::py::time::zoned_to_datetime;
 use crossbeam_channel::{Receiver, Sender};
@@ -225,28 +225,9 @@ pub fn current_run(py: Python<'_>) -> PyResult<Option<(String, Bound<'_, PyAny>)
 fn run_job<'py>(py: Python<'py>, ctx: &PoolContext, levels: &LogLevels, work: &Work) -> PyResult<()> {
     let job = work.job.bind(py);
     let job_ref: &Job = job.get();
-    let (func, args, kwargs, grace) = {
-        let f = job_ref.fields.lock();
-        (
-            f.func.as_ref().map(|o| o.clone_ref(py)),
-            f.args.as_ref().map(|o| o.clone_ref(py)),
-            f.kwargs.as_ref().map(|o| o.clone_ref(py)),
-            f.misfire_grace_time.flatten(),
-        )
-    };
-    let (Some(func), Some(args), Some(kwargs)) = (func, args, kwargs) else {
-        return Err(pyo3::exceptions::PyAttributeError::new_err("job is missing func/args/kwargs"));
-    };
-    let args = args.bind(py);
-    let args = match args.cast::<PyTuple>() {
-        Ok(t) => t.clone(),
-        Err(_) => PyTuple::new(py, args.try_iter()?.collect::<PyResult<Vec<_>>>()?)?,
-    };
-    let kwargs = kwargs.bind(py);
-    let kwargs = match kwargs.cast::<PyDict>() {
-        Ok(d) => d.clone(),
-        Err(_) => py.get_type::<PyDict>().call1((kwargs,))?.cast_into::<PyDict>()?,
-    };
+    let call = JobCall::read(py, job_ref);
+    let grace = call.grace;
+    let (func, args, kwargs) = call.bind(py)?;
     let logger = ctx.logger.bind(py);
     let mask = ctx.listener_mask();
     let mut events: Vec<(u32, Bound<'py, PyAny>)> = Vec::new();
@@ -276,7 +257,7 @@ fn run_job<'py>(py: Python<'py>, ctx: &PoolContext, levels: &LogLevels, work: &W
             logger.call_method1("info", ("Running job \"%s\" (scheduled at %s)", job, rt))?;
         }
         CURRENT_RUN.with(|c| *c.borrow_mut() = Some((id.clone(), *run_time)));
-        let outcome = func.bind(py).call(&args, Some(&kwargs));
+        let outcome = func.call(&args, Some(&kwargs));
         CURRENT_RUN.with(|c| *c.borrow_mut() = None);
         match outcome {
             Ok(retval) => {

@@ -998,6 +998,46 @@ impl Job {
 }
 
 /// `uuid4().hex`: 32 lowercase hex digits with the version-4 and variant bits set.
+/// What running a job calls — its function and arguments — and its misfire grace, read
+/// under one lock of the job's fields.
+pub struct JobCall {
+    func: Option<Py<PyAny>>,
+    args: Option<Py<PyAny>>,
+    kwargs: Option<Py<PyAny>>,
+    pub grace: Option<i64>,
+}
+
+impl JobCall {
+    pub fn read(py: Python<'_>, job: &Job) -> Self {
+        let f = job.fields.lock();
+        JobCall {
+            func: f.func.as_ref().map(|o| o.clone_ref(py)),
+            args: f.args.as_ref().map(|o| o.clone_ref(py)),
+            kwargs: f.kwargs.as_ref().map(|o| o.clone_ref(py)),
+            grace: f.misfire_grace_time.flatten(),
+        }
+    }
+
+    /// `(func, args, kwargs)` ready for `func(*args, **kwargs)` (any iterable and mapping
+    /// become a tuple and a dict, as Python's call syntax would make them).
+    pub fn bind<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>, Bound<'py, PyDict>)> {
+        let (Some(func), Some(args), Some(kwargs)) = (&self.func, &self.args, &self.kwargs) else {
+            return Err(pyo3::exceptions::PyAttributeError::new_err("job is missing func/args/kwargs"));
+        };
+        let args = args.bind(py);
+        let args = match args.cast::<PyTuple>() {
+            Ok(t) => t.clone(),
+            Err(_) => PyTuple::new(py, args.try_iter()?.collect::<PyResult<Vec<_>>>()?)?,
+        };
+        let kwargs = kwargs.bind(py);
+        let kwargs = match kwargs.cast::<PyDict>() {
+            Ok(d) => d.clone(),
+            Err(_) => py.get_type::<PyDict>().call1((kwargs,))?.cast_into::<PyDict>()?,
+        };
+        Ok((func.bind(py).clone(), args, kwargs))
+    }
+}
+
 pub fn new_job_id() -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut bytes = [0u8; 16];
