@@ -50,8 +50,6 @@ pub struct NodeLedger {
     /// Held while one batch is written; waiting on it is how a start waits for its batch.
     writer: Mutex<()>,
     wake: Condvar,
-    /// Times this node found itself reaped by others (its lease had run out).
-    pub reaped: std::sync::atomic::AtomicU64,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -66,7 +64,6 @@ impl NodeLedger {
             queues: Mutex::new(Queues::default()),
             writer: Mutex::new(()),
             wake: Condvar::new(),
-            reaped: Default::default(),
             thread: Mutex::new(None),
         });
         let weak = Arc::downgrade(&ledger);
@@ -92,10 +89,7 @@ impl NodeLedger {
             }
             let outcome = slot.lock().take().unwrap_or(Start::Unreachable("no answer".into()));
             match outcome {
-                Start::Unreachable(e) if Instant::now() < deadline => {
-                    let _ = e;
-                    std::thread::sleep(START_RETRY);
-                }
+                Start::Unreachable(_) if Instant::now() < deadline => std::thread::sleep(START_RETRY),
                 Start::Unreachable(e) => {
                     // Give the submission up for good: its row must not count as running.
                     self.finish(key);
@@ -121,10 +115,7 @@ impl NodeLedger {
             let mut q = self.queues.lock();
             (std::mem::take(&mut q.starts), std::mem::take(&mut q.finishes))
         };
-        if !finishes.is_empty()
-            && let Err(e) = self.rows.finish_runs(&self.node, &finishes)
-        {
-            let _ = e;
+        if !finishes.is_empty() && self.rows.finish_runs(&self.node, &finishes).is_err() {
             self.queues.lock().finishes.extend(finishes); // written again next time
         }
         if starts.is_empty() {
@@ -145,14 +136,11 @@ impl NodeLedger {
         }
     }
 
+    /// Extends the lease. A node that had been taken for dead is registered anew (the fence
+    /// already keeps it from starting what others took over); a store that is away is
+    /// simply tried again at the next renewal.
     fn renew(&self) {
-        match self.rows.heartbeat(&self.node, wall_clock() + self.lease.as_secs_f64()) {
-            Ok(true) => {}
-            Ok(false) => {
-                self.reaped.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            }
-            Err(_) => {} // the store is away: the next renewal tries again
-        }
+        let _ = self.rows.heartbeat(&self.node, wall_clock() + self.lease.as_secs_f64());
     }
 
     /// Stops the lease thread, writes what is queued and unregisters the node.
