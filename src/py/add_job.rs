@@ -14,7 +14,6 @@ use crate::py::store::MemoryIndexStore;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString, PyTuple};
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 static UNDEFINED: Cached = Cached::new("apscheduler_rs.util", "undefined");
@@ -136,7 +135,7 @@ pub fn add_job_native<'py>(
 /// type, but ours report no references to the collector (they have no `__traverse__`), so
 /// scanning them can never find a cycle: with 100,000 jobs that scanning was a fifth of the
 /// cost of `add_job`. Objects with a `__dict__` (user subclasses) stay tracked.
-fn untrack_from_gc(obj: &Bound<'_, PyAny>) {
+pub fn untrack_from_gc(obj: &Bound<'_, PyAny>) {
     // SAFETY: `obj` is a live GC object; untracking an untracked object is a no-op, and
     // deallocation untracks again safely.
     unsafe { pyo3::ffi::PyObject_GC_UnTrack(obj.as_ptr().cast()) }
@@ -151,7 +150,7 @@ fn has_instance_dict(obj: &Bound<'_, PyAny>) -> bool {
 impl MemoryIndexStore {
     /// Adds `job`, or replaces a job with the same id when `replace`; false on a conflict.
     pub fn insert(&self, _py: Python<'_>, job: &Py<Job>, replace: bool) -> PyResult<bool> {
-        let job_ref = Arc::new(job.clone_ref(_py));
+        let job_ref = job.get().rec.clone();
         match self.add_ref(job_ref.clone()) {
             Ok(()) => Ok(true),
             Err(_) if replace => Ok(self.update_ref(&job_ref).is_ok()),

@@ -24,7 +24,7 @@ use crate::core::time::ZonedTime;
 use crate::py::engine::Engine;
 use crate::py::errors::max_instances_reached;
 use crate::py::events::*;
-use crate::py::job::{Job, JobCall, JobRef};
+use crate::py::job::{Job, JobCall, JobRef, LazyHandle};
 use crate::py::pyref::{Cached, FORMAT_TB};
 use crate::py::time::zoned_to_datetime;
 use parking_lot::{Mutex, RwLock};
@@ -124,7 +124,7 @@ impl Context {
 
 /// A due run accepted by the pass, waiting for its task.
 struct QueuedRun {
-    job: Py<Job>,
+    job: JobRef,
     id: Arc<str>,
     store: Arc<str>,
     run_time: ZonedTime,
@@ -462,7 +462,7 @@ impl CoroutineJob {
     /// The first step: misfire check, log, call, then the first send.
     fn begin<'py>(&self, py: Python<'py>) -> PyResult<Outcome<'py>> {
         let run = &self.run;
-        let call = JobCall::read(py, run.job.get());
+        let call = JobCall::read(py, &run.job);
         if let Some(grace) = call.grace {
             let late = crate::core::clock::Clock::now_micros(&crate::core::clock::SystemClock) - run.run_time.micros();
             if late > grace.saturating_mul(1_000_000) {
@@ -474,7 +474,7 @@ impl CoroutineJob {
             let rt = self.run_time(py)?;
             self.context.logger.bind(py).call_method1(
                 pyo3::intern!(py, "info"),
-                ("Running job \"%s\" (scheduled at %s)", run.job.bind(py), rt),
+                ("Running job \"%s\" (scheduled at %s)", Job::handle(py, &run.job)?, rt),
             )?;
         }
         let called = call_job(py, &call).and_then(|awaitable| {
@@ -515,12 +515,12 @@ impl CoroutineJob {
         let logger = ctx.logger.bind(py);
         let mask = ctx.mask();
         let run = &self.run;
-        let job = run.job.bind(py);
+        let job = LazyHandle::new(py, &run.job);
         match step {
             Step::Yield(_) => Ok(()),
             Step::Return(retval) => {
                 if self.info {
-                    logger.call_method1(pyo3::intern!(py, "info"), ("Job \"%s\" executed successfully", job))?;
+                    logger.call_method1(pyo3::intern!(py, "info"), ("Job \"%s\" executed successfully", job.get()?))?;
                 }
                 self.settle(py);
                 if mask & EVENT_JOB_EXECUTED != 0 {
@@ -561,7 +561,7 @@ impl CoroutineJob {
                     kw.set_item("exc_info", exc_info)?;
                     logger.call_method(
                         pyo3::intern!(py, "error"),
-                        ("Job \"%s\" raised an exception", job),
+                        ("Job \"%s\" raised an exception", job.get()?),
                         Some(&kw),
                     )?;
                 }
@@ -585,7 +585,7 @@ impl CoroutineJob {
             let text = format_timedelta(late_us);
             logger.call_method1(
                 pyo3::intern!(py, "warning"),
-                ("Run time of job \"%s\" was missed by %s", self.run.job.bind(py), text),
+                ("Run time of job \"%s\" was missed by %s", Job::handle(py, &self.run.job)?, text),
             )?;
         }
         self.settle(py);
@@ -747,7 +747,6 @@ impl CoroutineJob {
                 visit.call(obj)?;
             }
         }
-        visit.call(&self.run.job)?;
         visit.call(&self.run.func)
     }
 
@@ -795,7 +794,7 @@ impl CoroutineRunner {
             return Err(pyo3::exceptions::PyAssertionError::new_err("This executor has not been started yet"));
         };
         let (id, max_instances, func, complete) = {
-            let f = job.get().fields.lock();
+            let f = job.fields.lock();
             (
                 f.id.clone().unwrap_or_else(|| Arc::from("")),
                 f.max_instances.unwrap_or(1),
@@ -815,7 +814,7 @@ impl CoroutineRunner {
             (true, [run_time], Some(func)) => match is_coroutine_function(func.bind(py)) {
                 Ok(true) => {
                     let run = QueuedRun {
-                        job: job.clone_ref(py),
+                        job: job.clone(),
                         id: id.clone(),
                         store: store.clone(),
                         run_time: *run_time,
@@ -837,7 +836,7 @@ impl CoroutineRunner {
             let times = run_times.iter().map(|t| zoned_to_datetime(py, t, None)).collect::<PyResult<Vec<_>>>()?;
             ctx.executor
                 .bind(py)
-                .call_method1(pyo3::intern!(py, "_do_submit_job"), (job.clone_ref(py), PyList::new(py, times)?))
+                .call_method1(pyo3::intern!(py, "_do_submit_job"), (Job::handle(py, job)?, PyList::new(py, times)?))
                 .map(|_| ())
         });
         if let Err(e) = submitted {
@@ -939,7 +938,7 @@ impl CoroutineRunner {
             None => Arc::from("None"),
         };
         let times = run_times.iter().map(crate::py::time::zoned_from_datetime).collect::<PyResult<Vec<_>>>()?;
-        let job_ref: JobRef = Arc::new(job.clone().unbind());
+        let job_ref: JobRef = job.get().rec.clone();
         match self.try_submit(py, &job_ref, &store, &times)? {
             Submission::MaxInstancesReached => Err(max_instances_reached(py, job.into_any())),
             Submission::Failed(msg) => Err(pyo3::exceptions::PyRuntimeError::new_err(msg)),

@@ -13,7 +13,7 @@ use crate::py::coroutine_runner::CoroutineRunner;
 use crate::py::errors::MAX_INSTANCES_REACHED;
 use crate::py::events::*;
 use crate::py::executor::ThreadPool;
-use crate::py::job::JobRef;
+use crate::py::job::{Job, JobRef};
 use crate::py::store::{EngineStoreRef, StoreHandle, native_store};
 use crate::py::time::{zone_from_tzinfo, zoned_to_datetime};
 use parking_lot::RwLock;
@@ -71,7 +71,7 @@ struct PassHost<'a> {
 }
 
 fn executor_of(job: &JobRef) -> Arc<str> {
-    job.get().fields.lock().executor.clone().unwrap_or_else(|| Arc::from(""))
+    job.fields.lock().executor.clone().unwrap_or_else(|| Arc::from(""))
 }
 
 impl PassHost<'_> {
@@ -112,7 +112,7 @@ impl EngineHost<JobRef> for PassHost<'_> {
             Some(ExecutorHandle::Python(executor)) => Python::attach(|py| {
                 let times: PyResult<Vec<_>> = run_times.iter().map(|t| zoned_to_datetime(py, t, None)).collect();
                 let result = times.and_then(|times| {
-                    executor.bind(py).call_method1("submit_job", (job.clone_ref(py), PyList::new(py, times)?))
+                    executor.bind(py).call_method1("submit_job", (Job::handle(py, job)?, PyList::new(py, times)?))
                 });
                 match result {
                     Ok(_) => Submission::Accepted,
@@ -160,7 +160,7 @@ impl EngineHost<JobRef> for PassHost<'_> {
                         .into_pyobject(py)?
                         .into_any(),
                     (*executor).into_pyobject(py)?.into_any(),
-                    job.clone_ref(py).into_bound(py).into_any(),
+                    Job::handle(py, job)?.into_bound(py).into_any(),
                 ],
             )
         });
@@ -191,7 +191,7 @@ impl EngineHost<JobRef> for PassHost<'_> {
     }
 
     fn max_instances_reached(&mut self, job: &JobRef, store: &str, run_times: Vec<ZonedTime>) {
-        let max = job.get().fields.lock().max_instances.unwrap_or(1);
+        let max = job.fields.lock().max_instances.unwrap_or(1);
         self.log(WARNING, |py| {
             pyo3::types::PyTuple::new(
                 py,
@@ -200,7 +200,7 @@ impl EngineHost<JobRef> for PassHost<'_> {
                     "Execution of job \"%s\" skipped: maximum number of running instances reached (%s)"
                         .into_pyobject(py)?
                         .into_any(),
-                    job.clone_ref(py).into_bound(py).into_any(),
+                    Job::handle(py, job)?.into_bound(py).into_any(),
                     max.into_pyobject(py)?.into_any(),
                 ],
             )
@@ -221,11 +221,9 @@ impl EngineHost<JobRef> for PassHost<'_> {
             let err = err.unwrap_or_else(|| pyo3::exceptions::PyRuntimeError::new_err(error.to_owned()));
             let kw = PyDict::new(py);
             let _ = kw.set_item("exc_info", err.into_value(py));
-            let logged = logger.call_method(
-                "error",
-                ("Error submitting job \"%s\" to executor \"%s\"", job.clone_ref(py), &*executor),
-                Some(&kw),
-            );
+            let logged = Job::handle(py, job).and_then(|job| {
+                logger.call_method("error", ("Error submitting job \"%s\" to executor \"%s\"", job, &*executor), Some(&kw))
+            });
             ignore_error(py, logged);
         })
     }

@@ -10,7 +10,7 @@ use crate::core::time::ZonedTime;
 use crate::py::engine::Engine;
 use crate::py::errors::max_instances_reached;
 use crate::py::events::*;
-use crate::py::job::{Job, JobCall, JobRef};
+use crate::py::job::{Job, JobCall, JobRef, LazyHandle};
 use crate::py::pyref::{Cached, FORMAT_TB};
 use crate::py::time::zoned_to_datetime;
 use crossbeam_channel::{Receiver, Sender};
@@ -98,7 +98,7 @@ impl ThreadPool {
         ticket: Option<Ticket>,
     ) -> Submission {
         let (id, max_instances) = {
-            let f = job.get().fields.lock();
+            let f = job.fields.lock();
             (f.id.clone().unwrap_or_else(|| Arc::from("")), f.max_instances.unwrap_or(1))
         };
         {
@@ -173,7 +173,7 @@ fn worker_main(rx: Receiver<Work>, shared: Arc<Shared>, name: String) {
 }
 
 fn run_work(py: Python<'_>, shared: &Shared, context: Option<(&PoolContext, &LogLevels)>, work: Work) {
-    let id = work.job.get().id().unwrap_or_else(|| Arc::from(""));
+    let id = work.job.id().unwrap_or_else(|| Arc::from(""));
     if let Some((context, levels)) = context
         && passes_fence(py, context, &work)
         && let Err(e) = run_job(py, context, levels, &work)
@@ -202,7 +202,7 @@ fn passes_fence(py: Python<'_>, ctx: &PoolContext, work: &Work) -> bool {
         Start::Unreachable(e) => format!("the job store cannot be reached: {e}"),
     };
     let _ =
-        ctx.logger.bind(py).call_method1("warning", ("Run of job \"%s\" skipped: %s", work.job.clone_ref(py), reason));
+        Job::handle(py, &work.job).and_then(|job| ctx.logger.bind(py).call_method1("warning", ("Run of job \"%s\" skipped: %s", job, reason)));
     false
 }
 
@@ -223,16 +223,15 @@ pub fn current_run(py: Python<'_>) -> PyResult<Option<(String, Bound<'_, PyAny>)
 
 /// APScheduler's `run_job`: misfire check, call, events and logs for each run time.
 fn run_job<'py>(py: Python<'py>, ctx: &PoolContext, levels: &LogLevels, work: &Work) -> PyResult<()> {
-    let job = work.job.bind(py);
-    let job_ref: &Job = job.get();
-    let call = JobCall::read(py, job_ref);
+    let handle = LazyHandle::new(py, &work.job);
+    let call = JobCall::read(py, &work.job);
     let grace = call.grace;
     let (func, args, kwargs) = call.bind(py)?;
     let logger = ctx.logger.bind(py);
     let mask = ctx.listener_mask();
     let mut events: Vec<(u32, Bound<'py, PyAny>)> = Vec::new();
     let store = &*work.store;
-    let id = job_ref.id().unwrap_or_else(|| Arc::from(""));
+    let id = work.job.id().unwrap_or_else(|| Arc::from(""));
     for run_time in &work.run_times {
         if let Some(grace) = grace {
             let late = crate::core::clock::Clock::now_micros(&crate::core::clock::SystemClock) - run_time.micros();
@@ -244,7 +243,7 @@ fn run_job<'py>(py: Python<'py>, ctx: &PoolContext, levels: &LogLevels, work: &W
                 }
                 if levels.warning {
                     let text = format_timedelta(late);
-                    logger.call_method1("warning", ("Run time of job \"%s\" was missed by %s", job, text))?;
+                    logger.call_method1("warning", ("Run time of job \"%s\" was missed by %s", handle.get()?, text))?;
                 }
                 continue;
             }
@@ -254,7 +253,7 @@ fn run_job<'py>(py: Python<'py>, ctx: &PoolContext, levels: &LogLevels, work: &W
         if let Some(rt) = &rt
             && levels.info
         {
-            logger.call_method1("info", ("Running job \"%s\" (scheduled at %s)", job, rt))?;
+            logger.call_method1("info", ("Running job \"%s\" (scheduled at %s)", handle.get()?, rt))?;
         }
         CURRENT_RUN.with(|c| *c.borrow_mut() = Some((id.clone(), *run_time)));
         let outcome = func.call(&args, Some(&kwargs));
@@ -266,7 +265,7 @@ fn run_job<'py>(py: Python<'py>, ctx: &PoolContext, levels: &LogLevels, work: &W
                     events.push((EVENT_JOB_EXECUTED, event));
                 }
                 if levels.info {
-                    logger.call_method1("info", ("Job \"%s\" executed successfully", job))?;
+                    logger.call_method1("info", ("Job \"%s\" executed successfully", handle.get()?))?;
                 }
             }
             Err(err) => {
@@ -292,7 +291,7 @@ fn run_job<'py>(py: Python<'py>, ctx: &PoolContext, levels: &LogLevels, work: &W
                         ],
                     )?;
                     let kw = [("exc_info", exc_info)].into_py_dict(py)?;
-                    logger.call_method("error", ("Job \"%s\" raised an exception", job), Some(&kw))?;
+                    logger.call_method("error", ("Job \"%s\" raised an exception", handle.get()?), Some(&kw))?;
                 }
                 if let Some(tb) = tb {
                     let _ = CLEAR_FRAMES.get(py).and_then(|f| f.call1((tb,)));
@@ -339,7 +338,7 @@ impl ThreadPool {
             None => Arc::from("None"),
         };
         let times = run_times.iter().map(crate::py::time::zoned_from_datetime).collect::<PyResult<Vec<_>>>()?;
-        let job_ref: JobRef = Arc::new(job.clone().unbind());
+        let job_ref: JobRef = job.get().rec.clone();
         match self.submit(&job_ref, &store, &times, None) {
             Submission::Accepted => Ok(()),
             Submission::MaxInstancesReached => Err(max_instances_reached(py, job.into_any())),

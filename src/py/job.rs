@@ -111,9 +111,68 @@ pub fn shared_alias(name: &str) -> Arc<str> {
     a
 }
 
+/// A job's state, shared by the store that holds it, the engine, running executors and any
+/// number of Python `Job` handles. Stores keep records, not Python objects: a `Job` object
+/// exists only while somebody in Python holds one (issue #2: memory per job).
+pub struct JobRecord {
+    pub fields: Mutex<JobFields>,
+}
+
+/// A shared reference to a job record, clonable without the GIL.
+pub type JobRef = Arc<JobRecord>;
+
+/// The Python face of a job: a handle on its record. Handles made at different times for the
+/// same stored job see the same live state (and compare equal, as jobs compare by id).
 #[pyclass(module = "apscheduler_rs.job", name = "Job", subclass, weakref, frozen)]
 pub struct Job {
-    pub fields: Mutex<JobFields>,
+    pub rec: JobRef,
+}
+
+impl std::ops::Deref for Job {
+    type Target = JobRecord;
+    fn deref(&self) -> &JobRecord {
+        &self.rec
+    }
+}
+
+/// A Python handle on a record, made the first time something (a log call) needs one.
+pub struct LazyHandle<'a, 'py> {
+    py: Python<'py>,
+    rec: &'a JobRef,
+    obj: std::cell::OnceCell<Bound<'py, PyAny>>,
+}
+
+impl<'a, 'py> LazyHandle<'a, 'py> {
+    pub fn new(py: Python<'py>, rec: &'a JobRef) -> Self {
+        LazyHandle { py, rec, obj: std::cell::OnceCell::new() }
+    }
+
+    pub fn get(&self) -> PyResult<&Bound<'py, PyAny>> {
+        if let Some(obj) = self.obj.get() {
+            return Ok(obj);
+        }
+        let obj = Job::handle(self.py, self.rec)?.into_bound(self.py).into_any();
+        Ok(self.obj.get_or_init(|| obj))
+    }
+}
+
+impl Job {
+    pub fn empty() -> Self {
+        Job { rec: Arc::new(JobRecord::empty()) }
+    }
+
+    /// A new Python handle on `rec`.
+    pub fn handle(py: Python<'_>, rec: &JobRef) -> PyResult<Py<Job>> {
+        let job = Py::new(py, Job { rec: rec.clone() })?;
+        crate::py::add_job::untrack_from_gc(job.bind(py).as_any());
+        Ok(job)
+    }
+
+    /// A list of new handles, one per record.
+    pub fn list<'py>(py: Python<'py>, recs: &[JobRef]) -> PyResult<Bound<'py, PyList>> {
+        let handles = recs.iter().map(|r| Job::handle(py, r)).collect::<PyResult<Vec<_>>>()?;
+        PyList::new(py, handles)
+    }
 }
 
 /// One empty dict shared by every job added without keyword arguments (most jobs): it is
@@ -285,9 +344,9 @@ fn check_callable_args(func: &Bound<'_, PyAny>, args: &Bound<'_, PyAny>, kwargs:
     Ok(())
 }
 
-impl Job {
+impl JobRecord {
     pub fn empty() -> Self {
-        Job { fields: Mutex::new(JobFields::default()) }
+        JobRecord { fields: Mutex::new(JobFields::default()) }
     }
 
     /// The validated modify of jobs-and-events §1.4 over a dict of changes (as
@@ -570,25 +629,22 @@ impl Job {
     }
 }
 
-/// A shared reference to a job object, clonable without the GIL.
-pub type JobRef = Arc<Py<Job>>;
-
-/// The engine's view of a job: a reference to the Python object.
+/// The engine's view of a job: its record.
 impl EngineJob for JobRef {
     fn id(&self) -> Arc<str> {
-        self.get().fields.lock().id.clone().unwrap_or_else(|| Arc::from(""))
+        self.fields.lock().id.clone().unwrap_or_else(|| Arc::from(""))
     }
     fn coalesce(&self) -> bool {
-        self.get().fields.lock().coalesce.unwrap_or(true)
+        self.fields.lock().coalesce.unwrap_or(true)
     }
     fn next_run_time(&self) -> Option<ZonedTime> {
-        self.get().fields.lock().next_run_time.flatten()
+        self.fields.lock().next_run_time.flatten()
     }
     fn set_next_run_time(&self, next: Option<ZonedTime>) {
-        self.get().fields.lock().next_run_time = Some(next);
+        self.fields.lock().next_run_time = Some(next);
     }
     fn next_fire_time(&self, previous: &ZonedTime, now: &ZonedTime) -> Option<ZonedTime> {
-        match self.get().trigger_next(Some(previous), now) {
+        match self.trigger_next(Some(previous), now) {
             Ok(next) => next,
             Err(err) => {
                 // A raising Python trigger ends the job, as an exception in APScheduler's loop
@@ -828,51 +884,7 @@ impl Job {
     }
 
     fn __getstate__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        self.trigger_object(py)?;
-        let f = self.snapshot(py);
-        let func_ref = match f.func_ref {
-            Some(Some(r)) => r,
-            Some(None) => {
-                let func = f.func.map(|x| x.into_bound(py).repr().map(|r| r.to_string())).transpose()?;
-                return Err(PyValueError::new_err(format!(
-                    "This Job cannot be serialized since the reference to its callable ({}) could not be \
-                     determined. Consider giving a textual reference (module:function name) instead.",
-                    func.unwrap_or_default()
-                )));
-            }
-            None => return Err(missing("func_ref")),
-        };
-        let func = f.func.ok_or_else(|| missing("func"))?.into_bound(py);
-        let mut args = f.args.ok_or_else(|| missing("args"))?.into_bound(py);
-        // A bound method is stored as its function plus the instance as the first argument.
-        if INSPECT_ISMETHOD.get(py)?.call1((&func,))?.is_truthy()? {
-            let owner = func.getattr("__self__")?;
-            if !INSPECT_ISCLASS.get(py)?.call1((&owner,))?.is_truthy()?
-                && OBJ_TO_REF.get(py)?.call1((&func,))?.eq(&func_ref)?
-            {
-                let mut items = vec![owner];
-                items.extend(args.try_iter()?.collect::<PyResult<Vec<_>>>()?);
-                args = PyTuple::new(py, items)?.into_any();
-            }
-        }
-        let state = PyDict::new(py);
-        state.set_item("version", 1)?;
-        state.set_item("id", f.id.as_deref().ok_or_else(|| missing("id"))?)?;
-        state.set_item("func", func_ref)?;
-        state.set_item("trigger", f.trigger.ok_or_else(|| missing("trigger"))?)?;
-        state.set_item("executor", f.executor.as_deref().ok_or_else(|| missing("executor"))?)?;
-        state.set_item("args", args)?;
-        state.set_item("kwargs", f.kwargs.ok_or_else(|| missing("kwargs"))?)?;
-        state.set_item("name", f.name.ok_or_else(|| missing("name"))?)?;
-        state.set_item("misfire_grace_time", f.misfire_grace_time.ok_or_else(|| missing("misfire_grace_time"))?)?;
-        state.set_item("coalesce", f.coalesce.ok_or_else(|| missing("coalesce"))?)?;
-        state.set_item("max_instances", f.max_instances.ok_or_else(|| missing("max_instances"))?)?;
-        let next = match f.next_run_time.ok_or_else(|| missing("next_run_time"))? {
-            Some(t) => zoned_to_datetime(py, &t, None)?.into_any(),
-            None => py.None().into_bound(py),
-        };
-        state.set_item("next_run_time", next)?;
-        Ok(state)
+        self.rec.state(py)
     }
 
     fn __setstate__(&self, state: &Bound<'_, PyDict>) -> PyResult<()> {
@@ -961,7 +973,56 @@ struct Snapshot {
     next_run_time: Option<Option<ZonedTime>>,
 }
 
-impl Job {
+impl JobRecord {
+    /// The job's pickled-state dict (`Job.__getstate__`).
+    pub fn state<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        self.trigger_object(py)?;
+        let f = self.snapshot(py);
+        let func_ref = match f.func_ref {
+            Some(Some(r)) => r,
+            Some(None) => {
+                let func = f.func.map(|x| x.into_bound(py).repr().map(|r| r.to_string())).transpose()?;
+                return Err(PyValueError::new_err(format!(
+                    "This Job cannot be serialized since the reference to its callable ({}) could not be \
+                     determined. Consider giving a textual reference (module:function name) instead.",
+                    func.unwrap_or_default()
+                )));
+            }
+            None => return Err(missing("func_ref")),
+        };
+        let func = f.func.ok_or_else(|| missing("func"))?.into_bound(py);
+        let mut args = f.args.ok_or_else(|| missing("args"))?.into_bound(py);
+        // A bound method is stored as its function plus the instance as the first argument.
+        if INSPECT_ISMETHOD.get(py)?.call1((&func,))?.is_truthy()? {
+            let owner = func.getattr("__self__")?;
+            if !INSPECT_ISCLASS.get(py)?.call1((&owner,))?.is_truthy()?
+                && OBJ_TO_REF.get(py)?.call1((&func,))?.eq(&func_ref)?
+            {
+                let mut items = vec![owner];
+                items.extend(args.try_iter()?.collect::<PyResult<Vec<_>>>()?);
+                args = PyTuple::new(py, items)?.into_any();
+            }
+        }
+        let state = PyDict::new(py);
+        state.set_item("version", 1)?;
+        state.set_item("id", f.id.as_deref().ok_or_else(|| missing("id"))?)?;
+        state.set_item("func", func_ref)?;
+        state.set_item("trigger", f.trigger.ok_or_else(|| missing("trigger"))?)?;
+        state.set_item("executor", f.executor.as_deref().ok_or_else(|| missing("executor"))?)?;
+        state.set_item("args", args)?;
+        state.set_item("kwargs", f.kwargs.ok_or_else(|| missing("kwargs"))?)?;
+        state.set_item("name", f.name.ok_or_else(|| missing("name"))?)?;
+        state.set_item("misfire_grace_time", f.misfire_grace_time.ok_or_else(|| missing("misfire_grace_time"))?)?;
+        state.set_item("coalesce", f.coalesce.ok_or_else(|| missing("coalesce"))?)?;
+        state.set_item("max_instances", f.max_instances.ok_or_else(|| missing("max_instances"))?)?;
+        let next = match f.next_run_time.ok_or_else(|| missing("next_run_time"))? {
+            Some(t) => zoned_to_datetime(py, &t, None)?.into_any(),
+            None => py.None().into_bound(py),
+        };
+        state.set_item("next_run_time", next)?;
+        Ok(state)
+    }
+
     fn snapshot(&self, py: Python<'_>) -> Snapshot {
         let mut f = self.fields.lock();
         let kwargs = own_kwargs(py, &mut f.kwargs);
@@ -1008,7 +1069,7 @@ pub struct JobCall {
 }
 
 impl JobCall {
-    pub fn read(py: Python<'_>, job: &Job) -> Self {
+    pub fn read(py: Python<'_>, job: &JobRecord) -> Self {
         let f = job.fields.lock();
         JobCall {
             func: f.func.as_ref().map(|o| o.clone_ref(py)),

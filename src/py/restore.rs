@@ -18,7 +18,7 @@ use crate::core::time::{Zone, ZonedTime};
 use crate::core::trigger::Trigger;
 use crate::core::trigger::date::DateTrigger;
 use crate::core::trigger::interval::IntervalTrigger;
-use crate::py::job::{Job, JobFields, TriggerSlot, shared_alias, shared_empty_kwargs};
+use crate::py::job::{JobFields, JobRecord, TriggerSlot, shared_alias, shared_empty_kwargs};
 use crate::py::pyref::REF_TO_OBJ;
 use chrono::NaiveDate;
 use parking_lot::Mutex;
@@ -285,11 +285,11 @@ impl<'py> Decoder<'_, 'py> {
 /// A `Job` restored natively from a stored state, or `Err` when the state has a shape this
 /// decoder does not handle (the caller then uses Python's pickle).
 /// `Err` gives the bytes back. The job keeps them to create its trigger object from.
-pub fn decode_job<'s>(py: Python<'_>, cache: &mut RestoreCache, state: Cow<'s, [u8]>) -> Result<Job, Cow<'s, [u8]>> {
+pub fn decode_job<'s>(py: Python<'_>, cache: &mut RestoreCache, state: Cow<'s, [u8]>) -> Result<JobRecord, Cow<'s, [u8]>> {
     match decode_fields(py, cache, &state) {
         Some(mut fields) => {
             fields.trigger = Some(TriggerSlot::Stored(state.into_owned().into_boxed_slice()));
-            Ok(Job { fields: Mutex::new(fields) })
+            Ok(JobRecord { fields: Mutex::new(fields) })
         }
         None => Err(state),
     }

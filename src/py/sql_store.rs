@@ -14,7 +14,7 @@ use crate::core::store::sql::url::{self, Target};
 use crate::core::store::sql::{Change, Row, RowError, RowStore, TableNames, micros_to_timestamp, timestamp_to_micros};
 use crate::core::time::{Zone, ZonedTime};
 use crate::py::errors::{conflicting_id_error, job_lookup_error};
-use crate::py::job::{Job, JobRef};
+use crate::py::job::{Job, JobRecord, JobRef};
 use crate::py::pyref::Cached;
 use crate::py::restore::{RestoreCache, decode_job};
 use crate::py::store::NativeStore;
@@ -102,9 +102,22 @@ impl RowJobStore {
     /// `(id, timestamp, pickle)` of a job; fails (writing nothing) if the job cannot be pickled.
     fn to_row(&self, job: &Bound<'_, PyAny>) -> PyResult<Row> {
         let py = job.py();
-        let state = job.call_method0("__getstate__")?;
+        let handle = job.cast::<Job>()?;
+        let state = if handle.is_exact_instance_of::<Job>() {
+            handle.get().rec.state(py)?.into_any()
+        } else {
+            job.call_method0("__getstate__")?
+        };
+        self.row_from_state(py, &handle.get().rec, state)
+    }
+
+    /// [`Self::to_row`] of a record.
+    fn record_row(&self, py: Python<'_>, job: &JobRecord) -> PyResult<Row> {
+        self.row_from_state(py, job, job.state(py)?.into_any())
+    }
+
+    fn row_from_state(&self, py: Python<'_>, native: &JobRecord, state: Bound<'_, PyAny>) -> PyResult<Row> {
         let bytes = PICKLE_DUMPS.get(py)?.call1((state, self.pickle_protocol))?;
-        let native = job.cast::<Job>()?.get();
         let (id, next) = {
             let f = native.fields.lock();
             (f.id.clone().unwrap_or_else(|| Arc::from("")), f.next_run_time.flatten())
@@ -117,30 +130,24 @@ impl RowJobStore {
     }
 
     /// A new `Job` from stored bytes, bound to the scheduler and alias of the started store.
-    fn reconstitute(&self, py: Python<'_>, state: &[u8]) -> PyResult<Py<Job>> {
+    fn reconstitute(&self, py: Python<'_>, state: &[u8]) -> PyResult<JobRef> {
         self.reconstitute_in(py, &mut RestoreCache::default(), Cow::Borrowed(state))
     }
 
     /// [`Self::reconstitute`] sharing `cache` with the other rows of one batch: natively when
     /// the state has a common shape, else through Python's pickle and `Job.__setstate__`.
-    fn reconstitute_in(&self, py: Python<'_>, cache: &mut RestoreCache, state: Cow<'_, [u8]>) -> PyResult<Py<Job>> {
+    fn reconstitute_in(&self, py: Python<'_>, cache: &mut RestoreCache, state: Cow<'_, [u8]>) -> PyResult<JobRef> {
         let job = match decode_job(py, cache, state) {
-            Ok(job) => {
-                let job = Py::new(py, job)?;
-                // SAFETY: a live object; `Job` reports no references to the cyclic collector
-                // (no `__traverse__`), so tracking it only costs collections time (as in add_job).
-                unsafe { pyo3::ffi::PyObject_GC_UnTrack(job.as_ptr().cast()) };
-                job
-            }
+            Ok(job) => Arc::new(job),
             Err(state) => {
                 let dict = COMPAT_LOADS.get(py)?.call1((PyBytes::new(py, &state),))?.cast_into::<PyDict>()?;
                 let job = Py::new(py, Job::empty())?;
                 job.bind(py).call_method1("__setstate__", (dict,))?;
-                job
+                job.get().rec.clone()
             }
         };
         if let Some(s) = self.started.lock().as_ref() {
-            let mut f = job.get().fields.lock();
+            let mut f = job.fields.lock();
             f.scheduler = Some(s.scheduler.clone_ref(py));
             f.jobstore_alias = Some(s.alias.clone_ref(py).into_any());
         }
@@ -321,7 +328,7 @@ impl RowJobStore {
         let rows = py.detach(|| rows.all()).map_err(backend_error)?;
         let (jobs, failed) = self.restore_all(py, rows);
         self.set_aside_failed(py, failed)?;
-        PyList::new(py, jobs)
+        Job::list(py, &jobs)
     }
 
     fn due_jobs<'py>(&self, py: Python<'py>, now: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
@@ -330,13 +337,13 @@ impl RowJobStore {
         let rows = py.detach(|| rows.due(now)).map_err(backend_error)?;
         let (jobs, failed) = self.restore_all(py, rows);
         self.set_aside_failed(py, failed)?;
-        PyList::new(py, jobs)
+        Job::list(py, &jobs)
     }
 
     fn lookup(&self, py: Python<'_>, job_id: &str) -> PyResult<Option<Py<Job>>> {
         let rows = self.rows.clone();
         let state = py.detach(|| rows.lookup(job_id)).map_err(backend_error)?;
-        state.map(|s| self.reconstitute(py, &s)).transpose()
+        state.map(|s| self.reconstitute(py, &s).and_then(|r| Job::handle(py, &r))).transpose()
     }
 
     /// The earliest next run time as an aware UTC datetime, or `None`.
@@ -393,7 +400,7 @@ impl RowJobStore {
 impl RowJobStore {
     /// Restores rows in order; returns the jobs and `(id, error)` of the rows that failed
     /// (already logged).
-    fn restore_all(&self, py: Python<'_>, rows: Vec<Row>) -> (Vec<Py<Job>>, Vec<(String, String)>) {
+    fn restore_all(&self, py: Python<'_>, rows: Vec<Row>) -> (Vec<JobRef>, Vec<(String, String)>) {
         let mut jobs = Vec::with_capacity(rows.len());
         let mut failed = Vec::new();
         let mut cache = RestoreCache::default();
@@ -490,7 +497,7 @@ fn decide(
     let mut record = |job: &JobRef, id: &str, run_times: &[ZonedTime], adopted: bool, claim: &mut Claim<JobRef>| {
         let Some(ledger) = ledger else { return };
         let running = busy.entry(id.to_owned()).or_default();
-        let max = job.get().fields.lock().max_instances.unwrap_or(1).max(1) as usize;
+        let max = job.fields.lock().max_instances.unwrap_or(1).max(1) as usize;
         if *running >= max && !adopted {
             claim.busy = true;
             return;
@@ -504,7 +511,7 @@ fn decide(
     let mut cache = RestoreCache::default();
     for row in due {
         let job = match store.reconstitute_in(py, &mut cache, Cow::Borrowed(&row.state)) {
-            Ok(job) => Arc::new(job),
+            Ok(job) => job,
             Err(e) => {
                 decision.changes.push(Change::SetAside { id: row.id.clone(), error: error_text(py, &e) });
                 store.log_unrestorable(py, &row.id, e);
@@ -514,8 +521,8 @@ fn decide(
         let p = plan(&job);
         match &p {
             Plan::Run { next: Some(next), .. } => {
-                job.get().fields.lock().next_run_time = Some(Some(*next));
-                match store.to_row(job.bind(py).as_any()) {
+                job.fields.lock().next_run_time = Some(Some(*next));
+                match store.record_row(py, &job) {
                     Ok(new_row) => decision.changes.push(Change::Update(new_row)),
                     Err(e) => {
                         // Keep the old state but move the schedule on: never run twice.
@@ -537,13 +544,13 @@ fn decide(
     }
     for (row, times) in adopted {
         let job = match store.reconstitute_in(py, &mut cache, Cow::Borrowed(&row.state)) {
-            Ok(job) => Arc::new(job),
+            Ok(job) => job,
             Err(e) => {
                 store.log_unrestorable(py, &row.id, e);
                 continue;
             }
         };
-        let zone = job.get().fields.lock().next_run_time.flatten().map_or(Zone::Utc, |t| t.zone);
+        let zone = job.fields.lock().next_run_time.flatten().map_or(Zone::Utc, |t| t.zone);
         let run_times: Vec<ZonedTime> =
             times.iter().map(|t| ZonedTime::from_micros(timestamp_to_micros(*t), zone)).collect();
         let mut claim = Claim::local(job.clone(), Plan::Adopted { run_times: run_times.clone() });

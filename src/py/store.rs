@@ -4,14 +4,14 @@ use crate::core::engine::{Claim, EngineStore, Plan};
 use crate::core::store::memory::{IndexError, MemoryIndex, PAUSED};
 use crate::core::time::ZonedTime;
 use crate::py::errors::{conflicting_id_error, job_lookup_error};
-use crate::py::job::{Job, JobRef};
+use crate::py::job::{Job, JobRecord, JobRef};
 use crate::py::time::{zoned_from_datetime, zoned_to_datetime};
 use parking_lot::Mutex;
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 use std::sync::Arc;
 
-fn sort_key(job: &Job) -> i64 {
+fn sort_key(job: &JobRecord) -> i64 {
     job.fields.lock().next_run_time.flatten().map_or(PAUSED, |t| t.micros())
 }
 
@@ -27,16 +27,16 @@ impl MemoryIndexStore {
         self.index.lock().due(now_us).cloned().collect()
     }
     pub fn update_ref(&self, job: &JobRef) -> Result<(), IndexError> {
-        let id = job.get().id().unwrap_or_else(|| Arc::from(""));
-        let key = sort_key(job.get());
+        let id = job.id().unwrap_or_else(|| Arc::from(""));
+        let key = sort_key(&job);
         self.index.lock().update(&id, key, job.clone())
     }
     pub fn remove_id(&self, id: &str) -> Result<JobRef, IndexError> {
         self.index.lock().remove(id)
     }
     pub fn add_ref(&self, job: JobRef) -> Result<(), IndexError> {
-        let id = job.get().id().unwrap_or_else(|| Arc::from(""));
-        let key = sort_key(job.get());
+        let id = job.id().unwrap_or_else(|| Arc::from(""));
+        let key = sort_key(&job);
         self.index.lock().add(id, key, job)
     }
     pub fn next_run_us(&self) -> Option<i64> {
@@ -45,7 +45,7 @@ impl MemoryIndexStore {
 }
 
 fn to_list<'py>(py: Python<'py>, jobs: Vec<JobRef>) -> PyResult<Bound<'py, PyList>> {
-    PyList::new(py, jobs.iter().map(|j| j.clone_ref(py)))
+    Job::list(py, &jobs)
 }
 
 #[pymethods]
@@ -55,22 +55,24 @@ impl MemoryIndexStore {
         Self::default()
     }
 
-    fn lookup(&self, py: Python<'_>, job_id: &str) -> Option<Py<Job>> {
-        self.index.lock().get(job_id).map(|j| j.clone_ref(py))
+    fn lookup(&self, py: Python<'_>, job_id: &str) -> PyResult<Option<Py<Job>>> {
+        let found = self.index.lock().get(job_id).cloned();
+        found.map(|j| Job::handle(py, &j)).transpose()
     }
 
     fn add(&self, py: Python<'_>, job: Py<Job>) -> PyResult<()> {
-        let id = job.get().id().unwrap_or_else(|| Arc::from(""));
-        let key = sort_key(job.get());
-        match self.index.lock().add(id.clone(), key, Arc::new(job)) {
+        let job = job.get().rec.clone();
+        let id = job.id().unwrap_or_else(|| Arc::from(""));
+        let key = sort_key(&job);
+        match self.index.lock().add(id.clone(), key, job) {
             Ok(()) => Ok(()),
             Err(_) => Err(conflicting_id_error(py, &id)),
         }
     }
 
     fn update(&self, py: Python<'_>, job: Py<Job>) -> PyResult<()> {
-        let job = Arc::new(job);
-        self.update_ref(&job).map_err(|_| job_lookup_error(py, &job.get().id().unwrap_or_else(|| Arc::from(""))))
+        let job = job.get().rec.clone();
+        self.update_ref(&job).map_err(|_| job_lookup_error(py, &job.id().unwrap_or_else(|| Arc::from(""))))
     }
 
     fn remove(&self, py: Python<'_>, job_id: &str) -> PyResult<()> {
@@ -96,7 +98,7 @@ impl MemoryIndexStore {
     fn next_run_time(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
         let first = self.index.lock().iter().next().cloned();
         let Some(job) = first else { return Ok(None) };
-        let next = job.get().fields.lock().next_run_time.flatten();
+        let next = job.fields.lock().next_run_time.flatten();
         next.map(|t| zoned_to_datetime(py, &t, None).map(|d| d.into_any().unbind())).transpose()
     }
 
@@ -154,11 +156,11 @@ impl NativeStore for MemoryStoreEngine {
             let p = plan(&job);
             match &p {
                 Plan::Run { next: Some(next), .. } => {
-                    job.get().fields.lock().next_run_time = Some(Some(*next));
+                    job.fields.lock().next_run_time = Some(Some(*next));
                     store.update_ref(&job).map_err(|e| format!("{e:?}"))?;
                 }
                 Plan::Run { next: None, .. } | Plan::NoExecutor => {
-                    let id = job.get().id().unwrap_or_else(|| Arc::from(""));
+                    let id = job.id().unwrap_or_else(|| Arc::from(""));
                     store.remove_id(&id).map_err(|e| format!("{e:?}"))?;
                 }
                 Plan::Nothing | Plan::Adopted { .. } => {}
@@ -199,7 +201,7 @@ impl EngineStore<JobRef> for EngineStoreRef<'_> {
                     let run = || -> PyResult<Vec<JobRef>> {
                         let now = zoned_to_datetime(py, now, None)?;
                         let jobs = store.bind(py).call_method1("get_due_jobs", (now,))?;
-                        jobs.try_iter()?.map(|j| Ok(Arc::new(j?.cast_into::<Job>()?.unbind()))).collect()
+                        jobs.try_iter()?.map(|j| Ok(j?.cast_into::<Job>()?.get().rec.clone())).collect()
                     };
                     run().map_err(|e| py_error_text(py, &e))
                 })?;
@@ -207,14 +209,14 @@ impl EngineStore<JobRef> for EngineStoreRef<'_> {
                 for job in due {
                     let p = plan(&job);
                     if let Plan::Run { next: Some(next), .. } = &p {
-                        job.get().fields.lock().next_run_time = Some(Some(*next));
+                        job.fields.lock().next_run_time = Some(Some(*next));
                     }
                     Python::attach(|py| {
                         let store = store.bind(py);
                         let result = match &p {
-                            Plan::Run { next: Some(_), .. } => store.call_method1("update_job", (job.clone_ref(py),)),
+                            Plan::Run { next: Some(_), .. } => Job::handle(py, &job).and_then(|j| store.call_method1("update_job", (j,))),
                             Plan::Run { next: None, .. } | Plan::NoExecutor => {
-                                let id = job.get().id().unwrap_or_else(|| Arc::from(""));
+                                let id = job.id().unwrap_or_else(|| Arc::from(""));
                                 store.call_method1("remove_job", (&*id,))
                             }
                             Plan::Nothing | Plan::Adopted { .. } => Ok(py.None().into_bound(py)),

@@ -12,8 +12,9 @@ __all__ = ("MemoryJobStore",)
 
 
 class MemoryJobStore(BaseJobStore):
-    """Keeps the live ``Job`` objects (no serialization), ordered by next run time then id,
-    paused jobs last. Lookups return the very objects that were added.
+    """Keeps the jobs' native records (no serialization), ordered by next run time then id,
+    paused jobs last. Lookups return new ``Job`` handles on the stored records: they see the
+    job's live state and compare equal to the added ``Job``, but are not the same object.
 
     The scheduler drives an exact ``MemoryJobStore`` through its native index directly;
     a subclass that overrides methods is called through those methods instead.
