@@ -2,6 +2,7 @@
 pub mod clock;
 pub mod engine;
 pub mod executor;
+pub mod job_id;
 pub mod pickle;
 pub mod store;
 pub mod time;

@@ -8,7 +8,7 @@ use crate::core::time::ZonedTime;
 use crate::py::engine::{Engine, STATE_RUNNING};
 use crate::py::errors::conflicting_id_error;
 use crate::py::events::{EVENT_JOB_ADDED, INFO, JOB_EVENT, enabled};
-use crate::py::job::{Changes, Job, new_job_id};
+use crate::py::job::{Changes, Job, TriggerSlot, new_job_id};
 use crate::py::pyref::Cached;
 use crate::py::store::MemoryIndexStore;
 use pyo3::intern;
@@ -77,7 +77,7 @@ pub fn add_job_native<'py>(
     };
 
     let job = Job::empty();
-    job.fields.lock().scheduler = Some(scheduler.clone().unbind());
+    job.fields.lock().set_scheduler(py, Some(scheduler.clone().unbind()));
     job.apply(py, changes, None)?;
     let engine = engine.get();
     let next = if explicit_next {
@@ -88,8 +88,8 @@ pub fn add_job_native<'py>(
         job.fields.lock().next_run_time = Some(next);
         next
     };
-    job.fields.lock().jobstore_alias = Some(alias.clone().into_any().unbind());
-    let native = job.fields.lock().native_trigger.is_some();
+    job.fields.lock().set_jobstore_alias(py, Some(alias.clone().into_any().unbind()));
+    let native = job.fields.lock().trigger.as_ref().is_some_and(TriggerSlot::is_native);
     if trigger_private && native {
         // The trigger was made from an alias for this job alone: keep only its native form.
         job.drop_private_trigger(py, trigger);

@@ -796,8 +796,8 @@ impl CoroutineRunner {
         let (id, max_instances, func, complete) = {
             let f = job.fields.lock();
             (
-                f.id.clone().unwrap_or_else(|| Arc::from("")),
-                f.max_instances.unwrap_or(1),
+                job.id().unwrap_or_else(|| Arc::from("")),
+                f.max_instances().unwrap_or(1),
                 f.func.as_ref().map(|o| o.clone_ref(py)),
                 f.args.is_some() && f.kwargs.is_some(),
             )
@@ -933,7 +933,7 @@ impl CoroutineRunner {
 
     /// `BaseExecutor.submit_job` for callers other than the native pass.
     fn submit_job(&self, py: Python<'_>, job: Bound<'_, Job>, run_times: Vec<Bound<'_, PyAny>>) -> PyResult<()> {
-        let store: Arc<str> = match job.get().fields.lock().jobstore_alias.as_ref() {
+        let store: Arc<str> = match job.get().fields.lock().jobstore_alias() {
             Some(a) => Arc::from(a.bind(py).str()?.to_string()),
             None => Arc::from("None"),
         };

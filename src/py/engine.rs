@@ -191,7 +191,7 @@ impl EngineHost<JobRef> for PassHost<'_> {
     }
 
     fn max_instances_reached(&mut self, job: &JobRef, store: &str, run_times: Vec<ZonedTime>) {
-        let max = job.fields.lock().max_instances.unwrap_or(1);
+        let max = job.fields.lock().max_instances().unwrap_or(1);
         self.log(WARNING, |py| {
             pyo3::types::PyTuple::new(
                 py,

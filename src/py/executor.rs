@@ -99,7 +99,7 @@ impl ThreadPool {
     ) -> Submission {
         let (id, max_instances) = {
             let f = job.fields.lock();
-            (f.id.clone().unwrap_or_else(|| Arc::from("")), f.max_instances.unwrap_or(1))
+            (job.id().unwrap_or_else(|| Arc::from("")), f.max_instances().unwrap_or(1))
         };
         {
             let mut instances = self.shared.instances.lock();
@@ -333,7 +333,7 @@ impl ThreadPool {
 
     /// Called by the Python face: raises `MaxInstancesReachedError` like `BaseExecutor`.
     fn submit_job(&self, py: Python<'_>, job: Bound<'_, Job>, run_times: Vec<Bound<'_, PyAny>>) -> PyResult<()> {
-        let store: Arc<str> = match job.get().fields.lock().jobstore_alias.as_ref() {
+        let store: Arc<str> = match job.get().fields.lock().jobstore_alias() {
             Some(a) => Arc::from(a.bind(py).str()?.to_string()),
             None => Arc::from("None"),
         };

@@ -11,7 +11,10 @@ use crate::core::trigger::interval::IntervalTrigger;
 use crate::py::pyref::*;
 use crate::py::time::{zoned_from_datetime, zoned_to_datetime};
 use crate::py::trigger::native_trigger;
+use crate::core::job_id::JobId;
+use crate::core::store::memory::Keyed;
 use parking_lot::Mutex;
+use std::sync::OnceLock;
 use pyo3::exceptions::{PyAttributeError, PyTypeError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
@@ -19,9 +22,7 @@ use pyo3::types::{PyDateTime, PyDict, PyInt, PyList, PyString, PyTuple};
 use std::sync::Arc;
 
 /// The job's attributes. `None` means "not set yet" (a pending job before its defaults).
-#[derive(Default)]
 pub struct JobFields {
-    pub id: Option<Arc<str>>,
     pub name: Option<Py<PyAny>>,
     pub func: Option<Py<PyAny>>,
     /// Python's `None` for a job whose callable has no textual reference.
@@ -29,53 +30,203 @@ pub struct JobFields {
     pub args: Option<Py<PyAny>>,
     pub kwargs: Option<Py<PyAny>>,
     pub trigger: Option<TriggerSlot>,
-    pub native_trigger: Option<Arc<dyn Trigger>>,
     pub executor: Option<Arc<str>>,
-    pub misfire_grace_time: Option<Option<i64>>,
+    /// See [`JobFields::misfire_grace_time`] (8 bytes where an `Option<Option<i64>>` takes 16).
+    misfire: i64,
     pub coalesce: Option<bool>,
-    pub max_instances: Option<i64>,
+    max_instances: i64,
     /// `Some(None)` is a paused job.
     pub next_run_time: Option<Option<ZonedTime>>,
-    pub scheduler: Option<Py<PyAny>>,
-    pub jobstore_alias: Option<Py<PyAny>>,
+    /// `_scheduler` and `_jobstore_alias`, shared by the jobs of one store.
+    home: Option<Arc<Home>>,
+}
+
+/// `misfire` and `max_instances` not set yet; `misfire` with no grace limit.
+const UNSET: i64 = i64::MIN;
+const NO_LIMIT: i64 = i64::MIN + 1;
+
+impl Default for JobFields {
+    fn default() -> Self {
+        JobFields {
+            name: None,
+            func: None,
+            func_ref: None,
+            args: None,
+            kwargs: None,
+            trigger: None,
+            executor: None,
+            misfire: UNSET,
+            coalesce: None,
+            max_instances: UNSET,
+            next_run_time: None,
+            home: None,
+        }
+    }
+}
+
+/// Where a job belongs: its scheduler and store alias. One per store, shared by its jobs.
+pub struct Home {
+    scheduler: Option<Py<PyAny>>,
+    alias: Option<Py<PyAny>>,
+}
+
+impl Home {
+    /// The shared home of this scheduler and alias (a fresh one when they are not common).
+    fn of(scheduler: Option<Py<PyAny>>, alias: Option<Py<PyAny>>) -> Option<Arc<Home>> {
+        static HOMES: Mutex<Vec<Arc<Home>>> = Mutex::new(Vec::new());
+        if scheduler.is_none() && alias.is_none() {
+            return None;
+        }
+        let same = |a: &Option<Py<PyAny>>, b: &Option<Py<PyAny>>| match (a, b) {
+            (Some(a), Some(b)) => a.is(b),
+            (None, None) => true,
+            _ => false,
+        };
+        let mut homes = HOMES.lock();
+        if let Some(h) = homes.iter().find(|h| same(&h.scheduler, &scheduler) && same(&h.alias, &alias)) {
+            return Some(h.clone());
+        }
+        let mut unused = Vec::new();
+        if homes.len() >= 64 {
+            // Forget the homes no job uses any more (they keep their scheduler alive); they
+            // are dropped after the lock is released, as dropping may run Python code.
+            let (keep, gone) = std::mem::take(&mut *homes).into_iter().partition(|h| Arc::strong_count(h) > 1);
+            *homes = keep;
+            unused = gone;
+        }
+        let home = Arc::new(Home { scheduler, alias });
+        if homes.len() < 64 {
+            homes.push(home.clone());
+        }
+        drop(homes);
+        drop(unused);
+        Some(home)
+    }
+}
+
+impl JobFields {
+    pub fn scheduler(&self) -> Option<&Py<PyAny>> {
+        self.home.as_ref().and_then(|h| h.scheduler.as_ref())
+    }
+    pub fn jobstore_alias(&self) -> Option<&Py<PyAny>> {
+        self.home.as_ref().and_then(|h| h.alias.as_ref())
+    }
+    pub fn set_home(&mut self, py: Python<'_>, scheduler: Option<Py<PyAny>>, alias: Option<Py<PyAny>>) {
+        let _ = py;
+        self.home = Home::of(scheduler, alias);
+    }
+    pub fn set_scheduler(&mut self, py: Python<'_>, scheduler: Option<Py<PyAny>>) {
+        let alias = self.jobstore_alias().map(|a| a.clone_ref(py));
+        self.set_home(py, scheduler, alias);
+    }
+    pub fn set_jobstore_alias(&mut self, py: Python<'_>, alias: Option<Py<PyAny>>) {
+        let scheduler = self.scheduler().map(|s| s.clone_ref(py));
+        self.set_home(py, scheduler, alias);
+    }
+
+    /// `None` while unset, then `Some(None)` (no grace limit) or `Some(Some(seconds))`.
+    pub fn misfire_grace_time(&self) -> Option<Option<i64>> {
+        match self.misfire {
+            UNSET => None,
+            NO_LIMIT => Some(None),
+            v => Some(Some(v)),
+        }
+    }
+    pub fn set_misfire_grace_time(&mut self, grace: Option<i64>) {
+        self.misfire = grace.map_or(NO_LIMIT, |g| g.max(NO_LIMIT + 1));
+    }
+    pub fn max_instances(&self) -> Option<i64> {
+        (self.max_instances != UNSET).then_some(self.max_instances)
+    }
+    pub fn set_max_instances(&mut self, max: i64) {
+        self.max_instances = max.max(UNSET + 1);
+    }
 }
 
 /// A job's Python trigger object, or what it is created from on first use. The engine needs
 /// only the native trigger, so jobs that nobody inspects never create the object (issues #2
 /// and #4).
 pub enum TriggerSlot {
-    Object(Py<PyAny>),
+    /// The object, and its native form when it has one.
+    Object(Py<PyAny>, Option<Arc<dyn Trigger>>),
     /// A restored job: its stored state, unpickled on first use (see `py/restore.rs`).
-    Stored(Box<[u8]>),
-    /// An interval trigger that `add_job` made from an alias (nobody else holds it) and that
-    /// its class, zone and jitter objects plus the native trigger describe completely.
-    Interval(Arc<TriggerTemplate>, Arc<IntervalTrigger>),
+    Stored(Box<StoredTrigger>),
+    /// An interval trigger that `add_job` made from an alias (nobody else holds it), kept as
+    /// its start and interval: with the shared template that is all of it (32 bytes in place
+    /// of a trigger object and a native trigger, issue #2).
+    Interval(Arc<TriggerTemplate>, CompactInterval),
 }
 
-/// What interval triggers made from the same alias share: class, zone and jitter objects.
+/// A restored job's trigger: the stored job state it is unpickled from, and its native form.
+pub struct StoredTrigger {
+    pub state: Box<[u8]>,
+    pub native: Arc<dyn Trigger>,
+}
+
+impl TriggerSlot {
+    pub fn object(obj: &Bound<'_, PyAny>) -> Self {
+        TriggerSlot::Object(obj.clone().unbind(), native_trigger(obj))
+    }
+
+    /// Whether the engine can compute this trigger's fire times without Python.
+    pub fn is_native(&self) -> bool {
+        !matches!(self, TriggerSlot::Object(_, None))
+    }
+}
+
+/// The per-job part of an interval trigger kept in a [`TriggerSlot::Interval`].
+#[derive(Clone, Copy)]
+pub struct CompactInterval {
+    start_us: i64,
+    interval_us: i64,
+}
+
+/// What interval triggers made from the same alias share: class, zone and jitter objects
+/// and their native forms.
 pub struct TriggerTemplate {
     class: Py<PyAny>,
     tz: Py<PyAny>,
     jitter: Py<PyAny>,
+    zone: crate::core::time::Zone,
+    jitter_secs: Option<f64>,
 }
 
 impl TriggerTemplate {
     /// The shared template of these objects (a few per process: one per scheduler zone).
-    pub fn shared(py: Python<'_>, class: &Bound<'_, PyAny>, tz: Py<PyAny>, jitter: Py<PyAny>) -> Option<Arc<Self>> {
+    fn shared(class: &Bound<'_, PyAny>, tz: Py<PyAny>, jitter: Py<PyAny>, core: &IntervalTrigger) -> Option<Arc<Self>> {
         static TEMPLATES: Mutex<Vec<Arc<TriggerTemplate>>> = Mutex::new(Vec::new());
         let mut all = TEMPLATES.lock();
-        let same = |t: &&Arc<TriggerTemplate>| t.class.is(class) && t.tz.is(&tz) && t.jitter.is(&jitter);
+        let same = |t: &&Arc<TriggerTemplate>| {
+            t.class.is(class) && t.tz.is(&tz) && t.jitter.is(&jitter) && t.zone == core.zone && t.jitter_secs == core.jitter
+        };
         if let Some(t) = all.iter().find(same) {
             return Some(t.clone());
         }
         if all.len() >= 64 {
             return None;
         }
-        let t = Arc::new(TriggerTemplate { class: class.clone().unbind(), tz, jitter });
+        let t = Arc::new(TriggerTemplate {
+            class: class.clone().unbind(),
+            tz,
+            jitter,
+            zone: core.zone,
+            jitter_secs: core.jitter,
+        });
         all.push(t.clone());
-        drop(all);
-        let _ = py;
         Some(t)
+    }
+
+    /// The compact form of `core`, when this template and it describe the trigger exactly.
+    fn compact(&self, core: &IntervalTrigger) -> Option<CompactInterval> {
+        let c = CompactInterval { start_us: core.start.micros(), interval_us: core.interval_micros };
+        let same = core.end.is_none() && core.zone == self.zone && core.jitter == self.jitter_secs;
+        (same && self.expand(c).start == core.start).then_some(c)
+    }
+
+    /// The native trigger a compact interval stands for.
+    fn expand(&self, c: CompactInterval) -> IntervalTrigger {
+        let start = ZonedTime::from_micros(c.start_us, self.zone);
+        IntervalTrigger::new(c.interval_us, start, None, self.zone, self.jitter_secs)
     }
 
     /// The trigger object: `cls.__new__(cls)` and the state its `__getstate__` would give.
@@ -115,7 +266,17 @@ pub fn shared_alias(name: &str) -> Arc<str> {
 /// number of Python `Job` handles. Stores keep records, not Python objects: a `Job` object
 /// exists only while somebody in Python holds one (issue #2: memory per job).
 pub struct JobRecord {
+    /// Set once (a job's id never changes), readable without the lock: the memory store's
+    /// index orders records by it.
+    id: OnceLock<JobId>,
     pub fields: Mutex<JobFields>,
+}
+
+impl Keyed for JobRef {
+    fn job_id(&self) -> &JobId {
+        static NONE: std::sync::LazyLock<JobId> = std::sync::LazyLock::new(|| JobId::new(""));
+        self.id.get().unwrap_or(&NONE)
+    }
 }
 
 /// A shared reference to a job record, clonable without the GIL.
@@ -244,18 +405,17 @@ impl<'py> Changes<'py> {
 
 /// `(func, func_ref, args, kwargs)` once validated together.
 type ApprovedCall = (Py<PyAny>, Option<Py<PyAny>>, Py<PyAny>, Py<PyAny>);
-type NativeTrigger = Option<Arc<dyn Trigger>>;
 
 /// Changes approved by validation, applied all at once.
 #[derive(Default)]
 struct Approved {
-    id: Option<Arc<str>>,
+    id: Option<String>,
     func: Option<ApprovedCall>,
     name: Option<Py<PyAny>>,
     misfire_grace_time: Option<Option<i64>>,
     coalesce: Option<bool>,
     max_instances: Option<i64>,
-    trigger: Option<(Py<PyAny>, NativeTrigger)>,
+    trigger: Option<TriggerSlot>,
     executor: Option<Arc<str>>,
     next_run_time: Option<Option<ZonedTime>>,
 }
@@ -346,7 +506,30 @@ fn check_callable_args(func: &Bound<'_, PyAny>, args: &Bound<'_, PyAny>, kwargs:
 
 impl JobRecord {
     pub fn empty() -> Self {
-        JobRecord { fields: Mutex::new(JobFields::default()) }
+        JobRecord { id: OnceLock::new(), fields: Mutex::new(JobFields::default()) }
+    }
+
+    /// A record with these fields.
+    pub fn with_fields(id: &str, fields: JobFields) -> Self {
+        JobRecord { id: OnceLock::from(JobId::new(id)), fields: Mutex::new(fields) }
+    }
+
+    /// Gives the job its id; changing an id already given is an error, as in APScheduler.
+    pub fn set_id(&self, id: &str) -> PyResult<()> {
+        let id = JobId::new(id);
+        match self.id.get() {
+            Some(old) if *old != id => Err(PyValueError::new_err("The job ID may not be changed")),
+            Some(_) => Ok(()),
+            None => {
+                let _ = self.id.set(id);
+                Ok(())
+            }
+        }
+    }
+
+    /// The id, once given.
+    pub fn given_id(&self) -> Option<&JobId> {
+        self.id.get()
     }
 
     /// The validated modify of jobs-and-events §1.4 over a dict of changes (as
@@ -366,7 +549,7 @@ impl JobRecord {
         unknown: Option<&Bound<'py, PyDict>>,
     ) -> PyResult<()> {
         let mut ok = Approved::default();
-        let has_id = self.fields.lock().id.is_some();
+        let has_id = self.id.get().is_some();
 
         if let Some(value) = c.id.take() {
             if !value.is_instance_of::<PyString>() {
@@ -375,7 +558,7 @@ impl JobRecord {
             if has_id {
                 return Err(PyValueError::new_err("The job ID may not be changed"));
             }
-            ok.id = Some(Arc::from(value.extract::<String>()?));
+            ok.id = Some(value.extract::<String>()?);
         }
 
         let (func, args, kwargs) = (c.func.take(), c.args.take(), c.kwargs.take());
@@ -461,14 +644,14 @@ impl JobRecord {
         }
 
         if let Some(value) = c.trigger.take() {
-            let native = native_trigger(&value);
-            if native.is_none() && !value.is_instance(BASE_TRIGGER.get(py)?)? {
+            let slot = TriggerSlot::object(&value);
+            if !slot.is_native() && !value.is_instance(BASE_TRIGGER.get(py)?)? {
                 return Err(PyTypeError::new_err(format!(
                     "Expected a trigger instance, got {} instead",
                     value.get_type().name()?
                 )));
             }
-            ok.trigger = Some((value.unbind(), native));
+            ok.trigger = Some(slot);
         }
 
         if let Some(value) = c.executor.take() {
@@ -491,10 +674,10 @@ impl JobRecord {
             )));
         }
 
-        let mut f = self.fields.lock();
         if let Some(id) = ok.id {
-            f.id = Some(id);
+            self.set_id(&id)?;
         }
+        let mut f = self.fields.lock();
         if let Some((func, func_ref, args, kwargs)) = ok.func {
             f.func = Some(func);
             f.func_ref = Some(func_ref.unwrap_or_else(|| py.None()));
@@ -505,17 +688,16 @@ impl JobRecord {
             f.name = Some(name);
         }
         if let Some(v) = ok.misfire_grace_time {
-            f.misfire_grace_time = Some(v);
+            f.set_misfire_grace_time(v);
         }
         if let Some(v) = ok.coalesce {
             f.coalesce = Some(v);
         }
         if let Some(v) = ok.max_instances {
-            f.max_instances = Some(v);
+            f.set_max_instances(v);
         }
-        if let Some((trigger, native)) = ok.trigger {
-            f.trigger = Some(TriggerSlot::Object(trigger));
-            f.native_trigger = native;
+        if let Some(slot) = ok.trigger {
+            f.trigger = Some(slot);
         }
         if let Some(v) = ok.executor {
             f.executor = Some(v);
@@ -536,7 +718,7 @@ impl JobRecord {
         {
             return zoned_from_datetime(value).map(Some);
         }
-        let scheduler = self.fields.lock().scheduler.as_ref().map(|s| s.clone_ref(py));
+        let scheduler = self.fields.lock().scheduler().map(|s| s.clone_ref(py));
         let tz = match scheduler {
             Some(s) => s.bind(py).getattr("timezone")?,
             None => py.None().into_bound(py),
@@ -546,20 +728,20 @@ impl JobRecord {
     }
 
     pub fn id(&self) -> Option<Arc<str>> {
-        self.fields.lock().id.clone()
+        self.id.get().map(JobId::to_arc)
     }
 
     /// The Python trigger object; a restored job creates it from its stored state on first use.
     pub fn trigger_object(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
         enum Pending {
             Stored(Box<[u8]>),
-            Interval(Arc<TriggerTemplate>, Arc<IntervalTrigger>),
+            Interval(Arc<TriggerTemplate>, CompactInterval),
         }
         let pending = match &self.fields.lock().trigger {
             None => return Ok(None),
-            Some(TriggerSlot::Object(t)) => return Ok(Some(t.clone_ref(py))),
-            Some(TriggerSlot::Stored(s)) => Pending::Stored(s.clone()),
-            Some(TriggerSlot::Interval(t, core)) => Pending::Interval(t.clone(), core.clone()),
+            Some(TriggerSlot::Object(t, _)) => return Ok(Some(t.clone_ref(py))),
+            Some(TriggerSlot::Stored(s)) => Pending::Stored(s.state.clone()),
+            Some(TriggerSlot::Interval(t, c)) => Pending::Interval(t.clone(), *c),
         };
         // Python runs here: no lock held.
         let trigger = match pending {
@@ -567,13 +749,13 @@ impl JobRecord {
                 let loaded = COMPAT_LOADS.get(py)?.call1((pyo3::types::PyBytes::new(py, &state),))?;
                 loaded.get_item("trigger")?.unbind()
             }
-            Pending::Interval(template, core) => template.build(py, &core)?,
+            Pending::Interval(template, c) => template.build(py, &template.expand(c))?,
         };
         let mut f = self.fields.lock();
         match &f.trigger {
-            Some(TriggerSlot::Object(t)) => Ok(Some(t.clone_ref(py))), // set meanwhile
+            Some(TriggerSlot::Object(t, _)) => Ok(Some(t.clone_ref(py))), // set meanwhile
             _ => {
-                f.trigger = Some(TriggerSlot::Object(trigger.clone_ref(py)));
+                f.trigger = Some(TriggerSlot::object(trigger.bind(py)));
                 Ok(Some(trigger))
             }
         }
@@ -589,10 +771,11 @@ impl JobRecord {
         }
         let Ok(t) = trigger.cast::<crate::py::trigger::interval::PyIntervalTrigger>() else { return };
         let Some((core, tz, jitter)) = t.borrow().rebuild_parts(py) else { return };
-        let Some(template) = TriggerTemplate::shared(py, class, tz, jitter) else { return };
+        let Some(template) = TriggerTemplate::shared(class, tz, jitter, &core) else { return };
+        let Some(compact) = template.compact(&core) else { return };
         let mut f = self.fields.lock();
-        if matches!(&f.trigger, Some(TriggerSlot::Object(o)) if o.is(trigger)) {
-            f.trigger = Some(TriggerSlot::Interval(template, core));
+        if matches!(&f.trigger, Some(TriggerSlot::Object(o, _)) if o.is(trigger)) {
+            f.trigger = Some(TriggerSlot::Interval(template, compact));
         }
     }
 
@@ -615,7 +798,17 @@ impl JobRecord {
 
     /// The trigger's next fire time, natively when possible.
     pub fn trigger_next(&self, previous: Option<&ZonedTime>, now: &ZonedTime) -> PyResult<Option<ZonedTime>> {
-        let native = self.fields.lock().native_trigger.clone();
+        let native = {
+            let f = self.fields.lock();
+            match &f.trigger {
+                Some(TriggerSlot::Interval(template, c)) => {
+                    return Ok(template.expand(*c).next_fire_time(previous, now));
+                }
+                Some(TriggerSlot::Stored(s)) => Some(s.native.clone()),
+                Some(TriggerSlot::Object(_, native)) => native.clone(),
+                None => None,
+            }
+        };
         if let Some(trigger) = native {
             return Ok(trigger.next_fire_time(previous, now));
         }
@@ -632,7 +825,7 @@ impl JobRecord {
 /// The engine's view of a job: its record.
 impl EngineJob for JobRef {
     fn id(&self) -> Arc<str> {
-        self.fields.lock().id.clone().unwrap_or_else(|| Arc::from(""))
+        JobRecord::id(self).unwrap_or_else(|| Arc::from(""))
     }
     fn coalesce(&self) -> bool {
         self.fields.lock().coalesce.unwrap_or(true)
@@ -671,7 +864,7 @@ impl Job {
         if scheduler.is_none() && id.is_none() && kwargs.is_none() {
             return Ok(job);
         }
-        job.fields.lock().scheduler = scheduler.map(Bound::unbind);
+        job.fields.lock().set_scheduler(py, scheduler.map(Bound::unbind));
         let changes = kwargs.unwrap_or_else(|| PyDict::new(py));
         let id = match id {
             Some(id) if id.is_truthy()? => id,
@@ -744,16 +937,16 @@ impl Job {
 
     #[getter]
     fn pending(&self) -> bool {
-        self.fields.lock().jobstore_alias.is_none()
+        self.fields.lock().jobstore_alias().is_none()
     }
 
     #[getter]
     fn get_id(&self) -> PyResult<String> {
-        self.fields.lock().id.as_deref().map(str::to_owned).ok_or_else(|| missing("id"))
+        self.given_id().map(JobId::to_string).ok_or_else(|| missing("id"))
     }
     #[setter]
-    fn set_id(&self, value: String) {
-        self.fields.lock().id = Some(Arc::from(value));
+    fn set_id(&self, value: String) -> PyResult<()> {
+        self.rec.set_id(&value)
     }
 
     #[getter]
@@ -807,10 +1000,7 @@ impl Job {
     }
     #[setter]
     fn set_trigger(&self, value: Bound<'_, PyAny>) {
-        let native = native_trigger(&value);
-        let mut f = self.fields.lock();
-        f.trigger = Some(TriggerSlot::Object(value.unbind()));
-        f.native_trigger = native;
+        self.fields.lock().trigger = Some(TriggerSlot::object(&value));
     }
 
     #[getter]
@@ -824,11 +1014,11 @@ impl Job {
 
     #[getter]
     fn get_misfire_grace_time(&self) -> PyResult<Option<i64>> {
-        self.fields.lock().misfire_grace_time.ok_or_else(|| missing("misfire_grace_time"))
+        self.fields.lock().misfire_grace_time().ok_or_else(|| missing("misfire_grace_time"))
     }
     #[setter]
     fn set_misfire_grace_time(&self, value: Option<i64>) {
-        self.fields.lock().misfire_grace_time = Some(value);
+        self.fields.lock().set_misfire_grace_time(value);
     }
 
     #[getter]
@@ -842,11 +1032,11 @@ impl Job {
 
     #[getter]
     fn get_max_instances(&self) -> PyResult<i64> {
-        self.fields.lock().max_instances.ok_or_else(|| missing("max_instances"))
+        self.fields.lock().max_instances().ok_or_else(|| missing("max_instances"))
     }
     #[setter]
     fn set_max_instances(&self, value: i64) {
-        self.fields.lock().max_instances = Some(value);
+        self.fields.lock().set_max_instances(value);
     }
 
     #[getter]
@@ -867,20 +1057,22 @@ impl Job {
 
     #[getter(_scheduler)]
     fn get_scheduler_attr(&self, py: Python<'_>) -> Py<PyAny> {
-        self.fields.lock().scheduler.as_ref().map_or_else(|| py.None(), |s| s.clone_ref(py))
+        self.fields.lock().scheduler().map_or_else(|| py.None(), |s| s.clone_ref(py))
     }
     #[setter(_scheduler)]
     fn set_scheduler_attr(&self, value: Bound<'_, PyAny>) {
-        self.fields.lock().scheduler = if value.is_none() { None } else { Some(value.unbind()) };
+        let py = value.py();
+        self.fields.lock().set_scheduler(py, if value.is_none() { None } else { Some(value.unbind()) });
     }
 
     #[getter(_jobstore_alias)]
     fn get_jobstore_alias(&self, py: Python<'_>) -> Py<PyAny> {
-        self.fields.lock().jobstore_alias.as_ref().map_or_else(|| py.None(), |s| s.clone_ref(py))
+        self.fields.lock().jobstore_alias().map_or_else(|| py.None(), |s| s.clone_ref(py))
     }
     #[setter(_jobstore_alias)]
     fn set_jobstore_alias(&self, value: Bound<'_, PyAny>) {
-        self.fields.lock().jobstore_alias = if value.is_none() { None } else { Some(value.unbind()) };
+        let py = value.py();
+        self.fields.lock().set_jobstore_alias(py, if value.is_none() { None } else { Some(value.unbind()) });
     }
 
     fn __getstate__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
@@ -906,7 +1098,7 @@ impl Job {
         let func_ref = get("func")?;
         let func = REF_TO_OBJ.get(py)?.call1((&func_ref,))?;
         let trigger = get("trigger")?;
-        let native = native_trigger(&trigger);
+        let trigger = TriggerSlot::object(&trigger);
         let executor: String = get("executor")?.extract()?;
         let (args, kwargs, name) = (get("args")?, get("kwargs")?, get("name")?);
         let misfire: Option<i64> = get("misfire_grace_time")?.extract()?;
@@ -914,19 +1106,18 @@ impl Job {
         let max_instances: i64 = get("max_instances")?.extract()?;
         let next = get("next_run_time")?;
         let next = if next.is_none() { None } else { Some(zoned_from_datetime(&next)?) };
+        self.rec.set_id(&id)?;
         let mut f = self.fields.lock();
-        f.id = Some(Arc::from(id));
         f.func_ref = Some(func_ref.unbind());
         f.func = Some(func.unbind());
-        f.trigger = Some(TriggerSlot::Object(trigger.unbind()));
-        f.native_trigger = native;
+        f.trigger = Some(trigger);
         f.executor = Some(shared_alias(&executor));
         f.args = Some(args.unbind());
         f.kwargs = Some(kwargs.unbind());
         f.name = Some(name.unbind());
-        f.misfire_grace_time = Some(misfire);
+        f.set_misfire_grace_time(misfire);
         f.coalesce = Some(coalesce);
-        f.max_instances = Some(max_instances);
+        f.set_max_instances(max_instances);
         f.next_run_time = Some(next);
         Ok(())
     }
@@ -943,10 +1134,8 @@ impl Job {
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        let (id, name) = {
-            let f = self.fields.lock();
-            (f.id.clone(), f.name.as_ref().map(|n| n.clone_ref(py)))
-        };
+        let id = JobRecord::id(&self.rec);
+        let name = self.fields.lock().name.as_ref().map(|n| n.clone_ref(py));
         let id = id.ok_or_else(|| missing("id"))?;
         let name = name.ok_or_else(|| missing("name"))?;
         Ok(format!("<Job (id={} name={})>", id, name.bind(py).str()?))
@@ -1028,30 +1217,30 @@ impl JobRecord {
         let kwargs = own_kwargs(py, &mut f.kwargs);
         let c = |o: &Option<Py<PyAny>>| o.as_ref().map(|x| x.clone_ref(py));
         Snapshot {
-            id: f.id.clone(),
+            id: self.id(),
             name: c(&f.name),
             func: c(&f.func),
             func_ref: f.func_ref.as_ref().map(|r| (!r.is_none(py)).then(|| r.clone_ref(py))),
             args: c(&f.args),
             kwargs,
             trigger: match &f.trigger {
-                Some(TriggerSlot::Object(t)) => Some(t.clone_ref(py)),
+                Some(TriggerSlot::Object(t, _)) => Some(t.clone_ref(py)),
                 _ => None,
             },
             executor: f.executor.clone(),
-            misfire_grace_time: f.misfire_grace_time,
+            misfire_grace_time: f.misfire_grace_time(),
             coalesce: f.coalesce,
-            max_instances: f.max_instances,
+            max_instances: f.max_instances(),
             next_run_time: f.next_run_time,
         }
     }
 
     /// `(scheduler, id, store alias)` for the Job methods that call the scheduler.
     fn scheduler_call_args<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyAny>, String, Py<PyAny>)> {
+        let id = self.given_id().map(JobId::to_string);
         let f = self.fields.lock();
-        let scheduler = f.scheduler.as_ref().map(|s| s.clone_ref(py).into_bound(py));
-        let id = f.id.as_deref().map(str::to_owned);
-        let alias = f.jobstore_alias.as_ref().map_or_else(|| py.None(), |a| a.clone_ref(py));
+        let scheduler = f.scheduler().map(|s| s.clone_ref(py).into_bound(py));
+        let alias = f.jobstore_alias().map_or_else(|| py.None(), |a| a.clone_ref(py));
         drop(f);
         let scheduler = scheduler.ok_or_else(|| missing("_scheduler"))?;
         Ok((scheduler, id.ok_or_else(|| missing("id"))?, alias))
@@ -1075,7 +1264,7 @@ impl JobCall {
             func: f.func.as_ref().map(|o| o.clone_ref(py)),
             args: f.args.as_ref().map(|o| o.clone_ref(py)),
             kwargs: f.kwargs.as_ref().map(|o| o.clone_ref(py)),
-            grace: f.misfire_grace_time.flatten(),
+            grace: f.misfire_grace_time().flatten(),
         }
     }
 
@@ -1124,5 +1313,14 @@ mod tests {
         assert_eq!(&id[12..13], "4");
         assert!("89ab".contains(&id[16..17]));
         assert_ne!(id, super::new_job_id());
+    }
+}
+#[cfg(test)]
+mod size {
+    /// Issue #2's memory target (a third of APScheduler's bytes per job) rests on a record
+    /// that fits a 208-byte allocation with its `Arc` counts.
+    #[test]
+    fn a_job_record_fits_its_budget() {
+        assert!(std::mem::size_of::<super::JobRecord>() <= 184, "{}", std::mem::size_of::<super::JobRecord>());
     }
 }

@@ -18,10 +18,9 @@ use crate::core::time::{Zone, ZonedTime};
 use crate::core::trigger::Trigger;
 use crate::core::trigger::date::DateTrigger;
 use crate::core::trigger::interval::IntervalTrigger;
-use crate::py::job::{JobFields, JobRecord, TriggerSlot, shared_alias, shared_empty_kwargs};
+use crate::py::job::{JobFields, JobRecord, StoredTrigger, TriggerSlot, shared_alias, shared_empty_kwargs};
 use crate::py::pyref::REF_TO_OBJ;
 use chrono::NaiveDate;
-use parking_lot::Mutex;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 use rustc_hash::FxHashMap as HashMap;
@@ -287,15 +286,16 @@ impl<'py> Decoder<'_, 'py> {
 /// `Err` gives the bytes back. The job keeps them to create its trigger object from.
 pub fn decode_job<'s>(py: Python<'_>, cache: &mut RestoreCache, state: Cow<'s, [u8]>) -> Result<JobRecord, Cow<'s, [u8]>> {
     match decode_fields(py, cache, &state) {
-        Some(mut fields) => {
-            fields.trigger = Some(TriggerSlot::Stored(state.into_owned().into_boxed_slice()));
-            Ok(JobRecord { fields: Mutex::new(fields) })
+        Some((id, mut fields, native)) => {
+            let state = state.into_owned().into_boxed_slice();
+            fields.trigger = Some(TriggerSlot::Stored(Box::new(StoredTrigger { state, native })));
+            Ok(JobRecord::with_fields(&id, fields))
         }
         None => Err(state),
     }
 }
 
-fn decode_fields(py: Python<'_>, cache: &mut RestoreCache, state: &[u8]) -> Option<JobFields> {
+fn decode_fields(py: Python<'_>, cache: &mut RestoreCache, state: &[u8]) -> Option<(String, JobFields, Arc<dyn Trigger>)> {
     let RestoreCache { reader, known } = cache;
     let p = reader.parse(state).ok()?;
     let mut d = Decoder { py, p: &p, cache: known };
@@ -347,24 +347,18 @@ fn decode_fields(py: Python<'_>, cache: &mut RestoreCache, state: &[u8]) -> Opti
     let Value::Bool(coalesce) = p.get(coalesce?) else { return None };
     let max_instances = d.int(max_instances?)?;
     let next_run_time = d.opt_datetime(next_run_time?)?;
-    let fields = JobFields {
-        id: Some(Arc::from(id)),
-        name: Some(name.into_any()),
-        func: Some(func),
-        func_ref: Some(func_ref.into_any()),
-        args: Some(args.unbind()),
-        kwargs: Some(kwargs.unbind()),
-        trigger: None,
-        native_trigger: Some(native_trigger),
-        executor: Some(executor),
-        misfire_grace_time: Some(misfire_grace_time),
-        coalesce: Some(coalesce),
-        max_instances: Some(max_instances),
-        next_run_time: Some(next_run_time),
-        scheduler: None,
-        jobstore_alias: None,
-    };
-    Some(fields)
+    let mut fields = JobFields::default();
+    fields.name = Some(name.into_any());
+    fields.func = Some(func);
+    fields.func_ref = Some(func_ref.into_any());
+    fields.args = Some(args.unbind());
+    fields.kwargs = Some(kwargs.unbind());
+    fields.executor = Some(executor);
+    fields.coalesce = Some(coalesce);
+    fields.next_run_time = Some(next_run_time);
+    fields.set_misfire_grace_time(misfire_grace_time);
+    fields.set_max_instances(max_instances);
+    Some((id.to_owned(), fields, native_trigger))
 }
 
 /// `_core._native_restorable(state)`: whether a stored job state takes the native path (for

@@ -120,7 +120,7 @@ impl RowJobStore {
         let bytes = PICKLE_DUMPS.get(py)?.call1((state, self.pickle_protocol))?;
         let (id, next) = {
             let f = native.fields.lock();
-            (f.id.clone().unwrap_or_else(|| Arc::from("")), f.next_run_time.flatten())
+            (native.id().unwrap_or_else(|| Arc::from("")), f.next_run_time.flatten())
         };
         Ok(Row {
             id: id.to_string(),
@@ -147,9 +147,7 @@ impl RowJobStore {
             }
         };
         if let Some(s) = self.started.lock().as_ref() {
-            let mut f = job.fields.lock();
-            f.scheduler = Some(s.scheduler.clone_ref(py));
-            f.jobstore_alias = Some(s.alias.clone_ref(py).into_any());
+            job.fields.lock().set_home(py, Some(s.scheduler.clone_ref(py)), Some(s.alias.clone_ref(py).into_any()));
         }
         Ok(job)
     }
@@ -497,7 +495,7 @@ fn decide(
     let mut record = |job: &JobRef, id: &str, run_times: &[ZonedTime], adopted: bool, claim: &mut Claim<JobRef>| {
         let Some(ledger) = ledger else { return };
         let running = busy.entry(id.to_owned()).or_default();
-        let max = job.fields.lock().max_instances.unwrap_or(1).max(1) as usize;
+        let max = job.fields.lock().max_instances().unwrap_or(1).max(1) as usize;
         if *running >= max && !adopted {
             claim.busy = true;
             return;

@@ -1,7 +1,8 @@
 //! The native index behind `MemoryJobStore`, and the engine's view of any job store.
 
 use crate::core::engine::{Claim, EngineStore, Plan};
-use crate::core::store::memory::{IndexError, MemoryIndex, PAUSED};
+use crate::core::job_id::JobId;
+use crate::core::store::memory::{IndexError, Keyed, MemoryIndex, PAUSED};
 use crate::core::time::ZonedTime;
 use crate::py::errors::{conflicting_id_error, job_lookup_error};
 use crate::py::job::{Job, JobRecord, JobRef};
@@ -27,17 +28,15 @@ impl MemoryIndexStore {
         self.index.lock().due(now_us).cloned().collect()
     }
     pub fn update_ref(&self, job: &JobRef) -> Result<(), IndexError> {
-        let id = job.id().unwrap_or_else(|| Arc::from(""));
-        let key = sort_key(&job);
-        self.index.lock().update(&id, key, job.clone())
+        let key = sort_key(job);
+        self.index.lock().update(key, job.clone())
     }
-    pub fn remove_id(&self, id: &str) -> Result<JobRef, IndexError> {
+    pub fn remove_id(&self, id: &JobId) -> Result<JobRef, IndexError> {
         self.index.lock().remove(id)
     }
     pub fn add_ref(&self, job: JobRef) -> Result<(), IndexError> {
-        let id = job.id().unwrap_or_else(|| Arc::from(""));
         let key = sort_key(&job);
-        self.index.lock().add(id, key, job)
+        self.index.lock().add(key, job)
     }
     pub fn next_run_us(&self) -> Option<i64> {
         self.index.lock().next_run_time()
@@ -56,17 +55,16 @@ impl MemoryIndexStore {
     }
 
     fn lookup(&self, py: Python<'_>, job_id: &str) -> PyResult<Option<Py<Job>>> {
-        let found = self.index.lock().get(job_id).cloned();
+        let found = self.index.lock().get(&JobId::new(job_id)).cloned();
         found.map(|j| Job::handle(py, &j)).transpose()
     }
 
     fn add(&self, py: Python<'_>, job: Py<Job>) -> PyResult<()> {
         let job = job.get().rec.clone();
-        let id = job.id().unwrap_or_else(|| Arc::from(""));
-        let key = sort_key(&job);
-        match self.index.lock().add(id.clone(), key, job) {
+        let id = job.given_id().cloned();
+        match self.add_ref(job) {
             Ok(()) => Ok(()),
-            Err(_) => Err(conflicting_id_error(py, &id)),
+            Err(_) => Err(conflicting_id_error(py, &id.map_or_else(String::new, |i| i.to_string()))),
         }
     }
 
@@ -76,7 +74,7 @@ impl MemoryIndexStore {
     }
 
     fn remove(&self, py: Python<'_>, job_id: &str) -> PyResult<()> {
-        self.remove_id(job_id).map(drop).map_err(|_| job_lookup_error(py, job_id))
+        self.remove_id(&JobId::new(job_id)).map(drop).map_err(|_| job_lookup_error(py, job_id))
     }
 
     fn remove_all(&self) {
@@ -160,8 +158,7 @@ impl NativeStore for MemoryStoreEngine {
                     store.update_ref(&job).map_err(|e| format!("{e:?}"))?;
                 }
                 Plan::Run { next: None, .. } | Plan::NoExecutor => {
-                    let id = job.id().unwrap_or_else(|| Arc::from(""));
-                    store.remove_id(&id).map_err(|e| format!("{e:?}"))?;
+                    store.remove_id(job.job_id()).map_err(|e| format!("{e:?}"))?;
                 }
                 Plan::Nothing | Plan::Adopted { .. } => {}
             }

@@ -2,7 +2,8 @@
 
 use super::*;
 use crate::core::clock::{Clock, FakeClock};
-use crate::core::store::memory::{MemoryIndex, PAUSED};
+use crate::core::job_id::JobId;
+use crate::core::store::memory::{Keyed, MemoryIndex, PAUSED};
 use crate::core::time::Zone;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -18,6 +19,7 @@ fn at(micros: i64) -> ZonedTime {
 #[derive(Debug)]
 struct FakeJob {
     id: Arc<str>,
+    key: JobId,
     every: i64,
     until: Option<i64>,
     coalesce: bool,
@@ -27,7 +29,13 @@ struct FakeJob {
 type Job = Rc<FakeJob>;
 
 fn job(id: &str, first: i64, every: i64, coalesce: bool) -> Job {
-    Rc::new(FakeJob { id: id.into(), every, until: None, coalesce, next: Cell::new(Some(at(first))) })
+    Rc::new(FakeJob { id: id.into(), key: JobId::new(id), every, until: None, coalesce, next: Cell::new(Some(at(first))) })
+}
+
+impl Keyed for Job {
+    fn job_id(&self) -> &JobId {
+        &self.key
+    }
 }
 
 impl EngineJob for Job {
@@ -67,7 +75,7 @@ impl FakeStore {
         let store = FakeStore::default();
         for j in jobs {
             let key = j.next.get().map_or(PAUSED, |t| t.micros());
-            store.index.borrow_mut().add(j.id.clone(), key, j.clone()).unwrap();
+            store.index.borrow_mut().add(key, j.clone()).unwrap();
         }
         store
     }
@@ -93,10 +101,10 @@ impl EngineStore<Job> for FakeStore {
             match &p {
                 Plan::Run { next: Some(next), .. } => {
                     job.next.set(Some(*next));
-                    index.update(&job.id, next.micros(), job.clone()).map_err(|e| format!("{e:?}"))?;
+                    index.update(next.micros(), job.clone()).map_err(|e| format!("{e:?}"))?;
                 }
                 Plan::Run { next: None, .. } | Plan::NoExecutor => {
-                    index.remove(&job.id).map_err(|e| format!("{e:?}"))?;
+                    index.remove(&job.key).map_err(|e| format!("{e:?}"))?;
                 }
                 Plan::Nothing | Plan::Adopted { .. } => {}
             }
@@ -244,6 +252,7 @@ fn a_trigger_that_ends_removes_the_job_after_its_last_run() {
     let clock = FakeClock::at(T0 + 10 * SEC);
     let j = Rc::new(FakeJob {
         id: "ending".into(),
+        key: JobId::new("ending"),
         every: 2 * SEC,
         until: Some(T0 + 4 * SEC),
         coalesce: false,
