@@ -16,6 +16,9 @@
 use crate::core::pickle::{Id, Pickle, Reader, Value};
 use crate::core::time::{Zone, ZonedTime};
 use crate::core::trigger::Trigger;
+use crate::core::trigger::cron::CronTrigger;
+use crate::core::trigger::cron::expr::Expr;
+use crate::core::trigger::cron::fields::{Field, FieldKind};
 use crate::core::trigger::date::DateTrigger;
 use crate::core::trigger::interval::IntervalTrigger;
 use crate::py::job::{JobFields, JobRecord, StoredTrigger, TriggerSlot, shared_alias, shared_empty_kwargs};
@@ -100,15 +103,69 @@ impl Known {
     }
 }
 
-/// Module paths of our trigger classes and of APScheduler's (stored by APScheduler itself).
-fn trigger_class(p: &Pickle, id: Id) -> Option<&'static str> {
+/// `(module, name)` of a class of ours or APScheduler's (stored by APScheduler itself), with
+/// the package prefix taken off the module.
+fn our_class<'a>(p: &Pickle<'a>, id: Id) -> Option<(&'a str, &'a str)> {
     let Value::Global(module, name) = p.get(id) else { return None };
     let module = module.strip_prefix("apscheduler_rs.").or_else(|| module.strip_prefix("apscheduler."))?;
-    match (module, name) {
+    Some((module, name))
+}
+
+/// Module paths of our trigger classes and of APScheduler's.
+fn trigger_class(p: &Pickle, id: Id) -> Option<&'static str> {
+    match our_class(p, id)? {
         ("triggers.interval", "IntervalTrigger") => Some("interval"),
         ("triggers.date", "DateTrigger") => Some("date"),
+        ("triggers.cron", "CronTrigger") => Some("cron"),
         _ => None,
     }
+}
+
+/// `(class name, state dict)` of an object pickled as `cls.__new__(cls)` plus a state, when
+/// `cls` is in `module` (without the package prefix).
+fn object_state<'a>(p: &Pickle<'a>, id: Id, module: &str) -> Option<(&'a str, Id)> {
+    let Value::Built(obj, states) = p.get(id) else { return None };
+    let Value::New(cls, args) = p.get(obj) else { return None };
+    if !p.tuple(args)?.is_empty() {
+        return None;
+    }
+    let (m, name) = our_class(p, cls)?;
+    let [state] = p.items(states) else { return None };
+    (m == module && matches!(p.get(*state), Value::Dict(_))).then_some((name, *state))
+}
+
+/// A cron field object: its name, `is_default` and expressions, as `fields_from_py` reads them.
+fn cron_field(p: &Pickle, id: Id) -> Option<Field> {
+    let (_, state) = object_state(p, id, "triggers.cron.fields")?;
+    let [name, is_default, exprs] = p.dict_fields(state, ["name", "is_default", "expressions"])?;
+    let kind = FieldKind::from_name(p.str(name?)?)?;
+    let Value::Bool(is_default) = p.get(is_default?) else { return None };
+    let Value::List(span) = p.get(exprs?) else { return None };
+    let exprs = p.items(span).iter().map(|e| cron_expr(p, *e)).collect::<Option<Vec<_>>>()?;
+    Some(Field::new(kind, is_default, exprs))
+}
+
+/// A cron expression object, by its class (the attributes `expr_from_py` reads).
+fn cron_expr(p: &Pickle, id: Id) -> Option<Expr> {
+    let (class, state) = object_state(p, id, "triggers.cron.expressions")?;
+    let [step, first, last, option_num, weekday] =
+        p.dict_fields(state, ["step", "first", "last", "option_num", "weekday"])?;
+    // An attribute that is None or an int; anything else (or a missing one) takes Python's path.
+    let opt = |v: Option<Id>| match p.get(v?) {
+        Value::None => Some(None),
+        Value::Int(i) => Some(Some(i)),
+        _ => None,
+    };
+    let req = |v: Option<Id>| opt(v)?;
+    Some(match class {
+        "AllExpression" => Expr::All { step: opt(step)? },
+        "RangeExpression" => Expr::Range { first: req(first)?, last: opt(last)?, step: opt(step)? },
+        "MonthRangeExpression" => Expr::MonthRange { first: req(first)?, last: opt(last)?, step: opt(step)? },
+        "WeekdayRangeExpression" => Expr::WeekdayRange { first: req(first)?, last: opt(last)?, step: opt(step)? },
+        "WeekdayPositionExpression" => Expr::WeekdayPosition { option_num: req(option_num)?, weekday: req(weekday)? },
+        "LastDayOfMonthExpression" => Expr::LastDayOfMonth,
+        _ => return None,
+    })
 }
 
 struct Decoder<'a, 'py> {
@@ -188,6 +245,16 @@ impl<'py> Decoder<'_, 'py> {
         }
     }
 
+    /// A trigger's `jitter` (missing or `None`: none; ints and floats: seconds).
+    fn jitter(&self, id: Option<Id>) -> Option<Option<f64>> {
+        match id.map(|j| self.p.get(j)) {
+            None | Some(Value::None) => Some(None),
+            Some(Value::Int(v)) => Some(Some(v as f64)),
+            Some(Value::Float(v)) => Some(Some(v)),
+            Some(_) => None,
+        }
+    }
+
     /// Version check shared by the trigger states: a missing or higher version takes the
     /// Python path (which raises the right error).
     fn version_at_most(&self, version: Option<Id>, max: i64) -> Option<()> {
@@ -226,13 +293,21 @@ impl<'py> Decoder<'_, 'py> {
                     .checked_mul(86_400_000_000)?
                     .checked_add(self.int(*s)?.checked_mul(1_000_000)?)?
                     .checked_add(self.int(*us)?)?;
-                let jitter = match jitter.map(|j| p.get(j)) {
-                    None | Some(Value::None) => None,
-                    Some(Value::Int(v)) => Some(v as f64),
-                    Some(Value::Float(v)) => Some(v),
-                    Some(_) => return None,
-                };
+                let jitter = self.jitter(jitter)?;
                 Some(Arc::new(IntervalTrigger::new(micros, start, end, zone, jitter)))
+            }
+            "cron" => {
+                let [version, timezone, start, end, fields, jitter] =
+                    p.dict_fields(state, ["version", "timezone", "start_date", "end_date", "fields", "jitter"])?;
+                self.version_at_most(version, 2)?;
+                let zone = self.zone(timezone?)?;
+                let start = self.opt_datetime(start?)?;
+                let end = self.opt_datetime(end?)?;
+                let Value::List(span) = p.get(fields?) else { return None };
+                let fields = p.items(span).iter().map(|f| cron_field(p, *f)).collect::<Option<Vec<_>>>()?;
+                let fields: [Field; 8] = fields.try_into().ok()?;
+                let jitter = self.jitter(jitter)?;
+                Some(Arc::new(CronTrigger { fields, start, end, zone, jitter }))
             }
             "date" => {
                 let [version, run_date] = p.dict_fields(state, ["version", "run_date"])?;

@@ -74,8 +74,18 @@ JOBS = {
     "interval-fold": dict(trigger=IntervalTrigger(seconds=30, start_date=datetime(2030, 10, 27, 2, 30, fold=1, tzinfo=BERLIN))),
     "date": dict(trigger=DateTrigger(datetime(2030, 6, 1, 12, 0, 0, 123456, tzinfo=BERLIN)), name="a date job"),
     "paused": dict(trigger=IntervalTrigger(seconds=5, start_date=START), next_run_time=None),
-    # shapes left to Python
     "cron": dict(trigger=CronTrigger(hour="9-17", day_of_week="mon-fri", timezone=BERLIN)),
+    "cron-every-kind": dict(
+        trigger=CronTrigger(
+            year="2030-2040/2", month="jan-mar,7", day="last", hour="*/6", minute="5,35", second="0",
+            start_date=datetime(2030, 1, 1, tzinfo=PLUS2), end_date=datetime(2039, 1, 1, tzinfo=PLUS2),
+            timezone=PLUS2,
+        )
+    ),
+    "cron-positions": dict(trigger=CronTrigger(day="2nd fri,last sun", month="*/3", timezone=BERLIN)),
+    "cron-weekdays": dict(trigger=CronTrigger(day_of_week="mon-wed/2,sat", week="1-20", timezone="UTC")),
+    "cron-jitter": dict(trigger=CronTrigger(minute="*/10", jitter=1.5, timezone="UTC")),
+    # shapes left to Python
     "pytz": dict(trigger=IntervalTrigger(seconds=5, start_date=pytz.timezone("Europe/Paris").localize(datetime(2030, 1, 1)))),
     "object-arg": dict(trigger=DateTrigger(datetime(2030, 1, 1, tzinfo=timezone.utc)), args=(Bag(1),)),
     "named-zone": dict(trigger=IntervalTrigger(seconds=5, start_date=datetime(2030, 1, 1, tzinfo=timezone(timedelta(hours=1), "CET*")))),
@@ -123,7 +133,10 @@ def describe(job):
     )
 
 
-NATIVE = {"interval-utc", "interval-berlin", "interval-fixed", "interval-negative-offset", "interval-fold", "date", "paused"}
+NATIVE = {
+    "interval-utc", "interval-berlin", "interval-fixed", "interval-negative-offset", "interval-fold", "date", "paused",
+    "cron", "cron-every-kind", "cron-positions", "cron-weekdays", "cron-jitter",
+}
 
 
 def test_common_shapes_take_the_native_path(tmp_path):
@@ -151,7 +164,8 @@ def test_native_and_python_restores_agree(tmp_path):
         assert native[job_id]._jobstore_alias == "default"
     # the next fire times the engine computes come from the same native triggers
     now = datetime(2030, 7, 1, tzinfo=timezone.utc)
-    for job_id in ("interval-utc", "interval-berlin", "interval-fold", "date", "cron", "pytz"):
+    for job_id in ("interval-utc", "interval-berlin", "interval-fold", "date", "cron", "cron-every-kind",
+                   "cron-positions", "cron-weekdays", "pytz"):
         a, b = native[job_id], python[job_id]
         assert a._get_run_times(now) == b._get_run_times(now), job_id
 
@@ -180,8 +194,8 @@ def test_apscheduler_class_paths_restore_natively_to_our_classes(tmp_path, monke
 
         with sqlite3.connect(copy) as conn:
             states = dict(conn.execute("SELECT id, job_state FROM apscheduler_jobs"))
-        # APScheduler's own rows: the interval and date jobs take the native path, cron does not
-        assert {k for k, v in states.items() if _native_restorable(v)} == {"interval-job", "date-job"}
+        # APScheduler's own rows: the interval, date and cron jobs take the native path
+        assert {k for k, v in states.items() if _native_restorable(v)} == {"interval-job", "date-job", "cron-job"}
         for job_id in native:
             assert describe(native[job_id]) == describe(python[job_id]), job_id
             assert type(native[job_id].trigger).__module__.startswith("apscheduler_rs.")
