@@ -31,6 +31,7 @@ SIZES = {
     "trigger": (1.0, 0.1),  # seconds of calls per trigger
     "store_add": (10_000, 1_000),
     "store_fire": (2_000, 500),
+    "store_fire_cron": (2_000, 500),
     "store_cold": (100_000, 10_000),
     "commit_floor": (10_000, 1_000),
     "procpool": (10_000, 1_000),
@@ -350,6 +351,36 @@ def bench_store_fire(m, n, kind="sqlite", solo=False):
         target.close()
 
 
+def bench_store_fire_cron(m, n, kind="sqlite"):
+    """N cron jobs (every second) due now: the first N executions, each of which rewrites
+    its job's row with the next run time (the common production shape: recurring jobs in a
+    persistent store)."""
+    ev = m["events"]
+    target = StoreTarget(kind)
+    try:
+        sched = target.scheduler(m)
+        sched.start(paused=True)
+        counter, done, errors = itertools.count(), threading.Event(), []
+
+        def count(event):
+            if next(counter) == n - 1:
+                done.set()
+
+        sched.add_listener(lambda e: errors.append(e), ev.EVENT_JOB_ERROR | ev.EVENT_JOB_MISSED)
+        sched.add_listener(count, ev.EVENT_JOB_EXECUTED)
+        now = datetime.now(timezone.utc)
+        for _ in range(n):
+            sched.add_job(noop, "cron", second="*", hour="0-23", next_run_time=now, misfire_grace_time=None)
+        t0 = time.perf_counter()
+        sched.resume()
+        wait_or_fail(done, counter, n, 60 + n / 50, errors)
+        elapsed = time.perf_counter() - t0
+        sched.shutdown(wait=True)
+        return {"exec/s": n / elapsed}
+    finally:
+        target.close()
+
+
 def bench_store_cold(m, n, kind="sqlite"):
     """N stored jobs (bulk-inserted rows of this implementation's own pickles); measured: a
     new scheduler on the store, ``start(paused=True)`` and ``get_jobs()``."""
@@ -570,6 +601,8 @@ WORKLOADS = {
     "trigger": bench_trigger,
     "store_add": bench_store_add,
     "store_fire": bench_store_fire,
+    "store_fire_cron": bench_store_fire_cron,
+    "store_fire_cron_pg": lambda m, n: bench_store_fire_cron(m, n, "pg"),
     "store_cold": bench_store_cold,
     "store_add_pg": lambda m, n: bench_store_add(m, n, "pg"),
     "commit_floor_pg": bench_commit_floor_pg,

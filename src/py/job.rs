@@ -161,6 +161,15 @@ pub enum TriggerSlot {
 pub struct StoredTrigger {
     pub state: Box<[u8]>,
     pub native: Arc<dyn Trigger>,
+    /// Where the state's `next_run_time` is, so a run can store the next one by rewriting
+    /// those bytes (see [`JobRecord::stored_state_with_next`]).
+    pub next_run_at: Option<NextRunBytes>,
+}
+
+/// The 10-byte payload of the stored `next_run_time` (`datetime(payload, tz)`) and its zone.
+pub struct NextRunBytes {
+    pub offset: u32,
+    pub zone: crate::core::time::Zone,
 }
 
 impl TriggerSlot {
@@ -525,6 +534,20 @@ impl JobRecord {
                 Ok(())
             }
         }
+    }
+
+    /// The stored state of a restored job with `next` as its next run time, made by writing
+    /// `next`'s wall time into the bytes of the stored one (what pickling the whole state again
+    /// would give, the other fields being unchanged), or `None` when that cannot be done: not a
+    /// natively restored job, or `next` in another zone than the stored time's `tzinfo`.
+    pub fn stored_state_with_next(&self, next: &ZonedTime) -> Option<Vec<u8>> {
+        let f = self.fields.lock();
+        let Some(TriggerSlot::Stored(stored)) = &f.trigger else { return None };
+        let at = stored.next_run_at.as_ref().filter(|at| at.zone == next.zone)?;
+        let mut state = stored.state.to_vec();
+        let offset = at.offset as usize;
+        state.get_mut(offset..offset + 10)?.copy_from_slice(&datetime_payload(next)?);
+        Some(state)
     }
 
     /// The id, once given.
@@ -1247,6 +1270,17 @@ impl JobRecord {
     }
 }
 
+/// The bytes `datetime.__reduce_ex__` (protocol 4 and up) gives for `t`'s wall time:
+/// year (2 bytes), month (+128 when `fold`), day, hour, minute, second, microsecond (3 bytes).
+fn datetime_payload(t: &ZonedTime) -> Option<[u8; 10]> {
+    use chrono::{Datelike, Timelike};
+    let d = t.local;
+    let [yhi, ylo] = u16::try_from(d.year()).ok()?.to_be_bytes();
+    let [_, us1, us2, us3] = (d.nanosecond() / 1_000).to_be_bytes();
+    let month = d.month() as u8 | if t.fold { 0x80 } else { 0 };
+    Some([yhi, ylo, month, d.day() as u8, d.hour() as u8, d.minute() as u8, d.second() as u8, us1, us2, us3])
+}
+
 /// `uuid4().hex`: 32 lowercase hex digits with the version-4 and variant bits set.
 /// What running a job calls — its function and arguments — and its misfire grace, read
 /// under one lock of the job's fields.
@@ -1305,6 +1339,21 @@ pub fn new_job_id() -> String {
 
 #[cfg(test)]
 mod tests {
+    use crate::core::time::{Zone, ZonedTime};
+
+    #[test]
+    fn datetime_payload_is_what_python_pickles() {
+        // pickle.dumps(datetime(2030, 10, 27, 2, 30, 0, 123456, fold=1, tzinfo=...), 5) holds
+        // b'\x07\xee\x8a\x1b\x02\x1e\x00\x01\xe2\x40' (month 10 + 128 for fold).
+        let local = chrono::NaiveDate::from_ymd_opt(2030, 10, 27)
+            .and_then(|d| d.and_hms_micro_opt(2, 30, 0, 123_456))
+            .expect("a valid date");
+        let t = ZonedTime::new(local, true, Zone::Utc);
+        assert_eq!(super::datetime_payload(&t), Some([0x07, 0xee, 0x8a, 27, 2, 30, 0, 0x01, 0xe2, 0x40]));
+        let t = ZonedTime::new(local, false, Zone::Utc);
+        assert_eq!(super::datetime_payload(&t).map(|b| b[2]), Some(10));
+    }
+
     #[test]
     fn job_ids_look_like_uuid4_hex() {
         let id = super::new_job_id();

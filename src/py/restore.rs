@@ -21,7 +21,7 @@ use crate::core::trigger::cron::expr::Expr;
 use crate::core::trigger::cron::fields::{Field, FieldKind};
 use crate::core::trigger::date::DateTrigger;
 use crate::core::trigger::interval::IntervalTrigger;
-use crate::py::job::{JobFields, JobRecord, StoredTrigger, TriggerSlot, shared_alias, shared_empty_kwargs};
+use crate::py::job::{JobFields, JobRecord, NextRunBytes, StoredTrigger, TriggerSlot, shared_alias, shared_empty_kwargs};
 use crate::py::pyref::REF_TO_OBJ;
 use chrono::NaiveDate;
 use pyo3::prelude::*;
@@ -361,16 +361,32 @@ impl<'py> Decoder<'_, 'py> {
 /// `Err` gives the bytes back. The job keeps them to create its trigger object from.
 pub fn decode_job<'s>(py: Python<'_>, cache: &mut RestoreCache, state: Cow<'s, [u8]>) -> Result<JobRecord, Cow<'s, [u8]>> {
     match decode_fields(py, cache, &state) {
-        Some((id, mut fields, native)) => {
+        Some((id, mut fields, Stored { native, next_run_at })) => {
             let state = state.into_owned().into_boxed_slice();
-            fields.trigger = Some(TriggerSlot::Stored(Box::new(StoredTrigger { state, native })));
+            fields.trigger = Some(TriggerSlot::Stored(Box::new(StoredTrigger { state, native, next_run_at })));
             Ok(JobRecord::with_fields(&id, fields))
         }
         None => Err(state),
     }
 }
 
-fn decode_fields(py: Python<'_>, cache: &mut RestoreCache, state: &[u8]) -> Option<(String, JobFields, Arc<dyn Trigger>)> {
+/// What a natively restored job keeps besides its fields.
+struct Stored {
+    native: Arc<dyn Trigger>,
+    next_run_at: Option<NextRunBytes>,
+}
+
+/// Where in `state` the 10 bytes of the pickled `datetime(bytes, tz)` at `node` start.
+fn payload_offset(p: &Pickle, node: Id, state: &[u8]) -> Option<u32> {
+    let Value::Call(_, args) = p.get(node) else { return None };
+    let [bytes, _] = p.tuple(args)? else { return None };
+    let Value::Bytes(b) = p.get(*bytes) else { return None };
+    // The parser's byte strings are slices of its input.
+    let offset = (b.as_ptr() as usize).checked_sub(state.as_ptr() as usize)?;
+    (b.len() == 10 && state.get(offset..offset + 10) == Some(b)).then(|| u32::try_from(offset).ok()).flatten()
+}
+
+fn decode_fields(py: Python<'_>, cache: &mut RestoreCache, state: &[u8]) -> Option<(String, JobFields, Stored)> {
     let RestoreCache { reader, known } = cache;
     let p = reader.parse(state).ok()?;
     let mut d = Decoder { py, p: &p, cache: known };
@@ -421,7 +437,9 @@ fn decode_fields(py: Python<'_>, cache: &mut RestoreCache, state: &[u8]) -> Opti
     };
     let Value::Bool(coalesce) = p.get(coalesce?) else { return None };
     let max_instances = d.int(max_instances?)?;
-    let next_run_time = d.opt_datetime(next_run_time?)?;
+    let next_run_node = next_run_time?;
+    let next_run_time = d.opt_datetime(next_run_node)?;
+    let next_run_at = next_run_time.and_then(|t| Some(NextRunBytes { offset: payload_offset(&p, next_run_node, state)?, zone: t.zone }));
     let mut fields = JobFields::default();
     fields.name = Some(name.into_any());
     fields.func = Some(func);
@@ -433,7 +451,7 @@ fn decode_fields(py: Python<'_>, cache: &mut RestoreCache, state: &[u8]) -> Opti
     fields.next_run_time = Some(next_run_time);
     fields.set_misfire_grace_time(misfire_grace_time);
     fields.set_max_instances(max_instances);
-    Some((id.to_owned(), fields, native_trigger))
+    Some((id.to_owned(), fields, Stored { native: native_trigger, next_run_at }))
 }
 
 /// `_core._native_restorable(state)`: whether a stored job state takes the native path (for

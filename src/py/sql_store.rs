@@ -520,12 +520,18 @@ fn decide(
         match &p {
             Plan::Run { next: Some(next), .. } => {
                 job.fields.lock().next_run_time = Some(Some(*next));
-                match store.record_row(py, &job) {
+                // Protocols below 4 do not keep `fold`; those stores re-pickle in Python.
+                let patched = (store.pickle_protocol >= 4).then(|| job.stored_state_with_next(next)).flatten();
+                let ts = Some(micros_to_timestamp(next.micros()));
+                let new_row = match patched {
+                    Some(state) => Ok(Row { id: row.id.clone(), next_run_time: ts, state }),
+                    None => store.record_row(py, &job),
+                };
+                match new_row {
                     Ok(new_row) => decision.changes.push(Change::Update(new_row)),
                     Err(e) => {
                         // Keep the old state but move the schedule on: never run twice.
                         e.print(py);
-                        let ts = Some(micros_to_timestamp(next.micros()));
                         decision.changes.push(Change::Update(Row { next_run_time: ts, ..row.clone() }));
                     }
                 }

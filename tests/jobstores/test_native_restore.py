@@ -240,3 +240,57 @@ def test_bad_states_fail_as_in_python(tmp_path, caplog, change, message):
         store = SQLAlchemyJobStore(url=f"sqlite:///{copy}")
         [(job_id, error)] = store.unrestorable_jobs()
         assert job_id == "interval-utc" and message in error, error
+
+
+def _states(path):
+    with sqlite3.connect(path) as conn:
+        return dict(conn.execute("SELECT id, job_state FROM apscheduler_jobs"))
+
+
+@pytest.mark.parametrize("protocol", [5, 3])
+def test_a_run_stores_the_next_run_time_and_nothing_else(tmp_path, protocol):
+    """After a run, a stored job's row differs from the one before in its next run time only
+    (written into the stored bytes in place; a protocol below 4 cannot keep `fold`, so those
+    stores pickle the whole state again)."""
+    import threading
+
+    from apscheduler_rs.events import EVENT_JOB_EXECUTED
+
+    db = tmp_path / "jobs.sqlite"
+    s = BackgroundScheduler(jobstores={"default": SQLAlchemyJobStore(url=f"sqlite:///{db}", pickle_protocol=protocol)},
+                            timezone="UTC")
+    s.start(paused=True)
+    now = datetime.now(BERLIN)
+    s.add_job(f"{__name__}:noop", "interval", id="interval", seconds=7, start_date=now - timedelta(seconds=30),
+              args=(1, "a"), next_run_time=now.astimezone(timezone.utc) - timedelta(seconds=1), misfire_grace_time=None)
+    s.add_job(f"{__name__}:noop", CronTrigger(second="*/5", minute="*", timezone=BERLIN), id="cron",
+              next_run_time=now - timedelta(seconds=1), misfire_grace_time=None)
+    before = _states(db)
+    ran = set()
+    done = threading.Event()
+
+    def executed(event):
+        ran.add(event.job_id)
+        if ran == {"interval", "cron"}:
+            done.set()
+
+    s.add_listener(executed, EVENT_JOB_EXECUTED)
+    s.resume()
+    assert done.wait(10), f"only {ran} ran"
+    s.shutdown()
+    after = _states(db)
+    for job_id in ("interval", "cron"):
+        old, new = pickle.loads(before[job_id]), pickle.loads(after[job_id])
+        assert new["next_run_time"] > now, job_id
+        assert new["next_run_time"].tzinfo == old["next_run_time"].tzinfo == new["trigger"].timezone
+        step = new["next_run_time"] - old["next_run_time"]
+        if job_id == "interval":  # previous run time + k intervals
+            assert step > timedelta(0) and step % timedelta(seconds=7) == timedelta(0), step
+        else:  # a time of the cron schedule
+            assert new["next_run_time"] == new["trigger"].get_next_fire_time(None, new["next_run_time"])
+        assert new["trigger"].__getstate__() == old["trigger"].__getstate__()
+        assert {k: v for k, v in new.items() if k not in ("next_run_time", "trigger")} == \
+               {k: v for k, v in old.items() if k not in ("next_run_time", "trigger")}
+        if protocol >= 4:
+            changed = [i for i, (a, b) in enumerate(zip(before[job_id], after[job_id])) if a != b]
+            assert len(before[job_id]) == len(after[job_id]) and changed[-1] - changed[0] < 10, job_id
