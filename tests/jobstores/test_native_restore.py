@@ -294,3 +294,84 @@ def test_a_run_stores_the_next_run_time_and_nothing_else(tmp_path, protocol):
         if protocol >= 4:
             changed = [i for i, (a, b) in enumerate(zip(before[job_id], after[job_id])) if a != b]
             assert len(before[job_id]) == len(after[job_id]) and changed[-1] - changed[0] < 10, job_id
+
+
+# --- the native cron decoder against the Python object, on random expressions ---------------
+
+from hypothesis import HealthCheck, assume, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+CRON_RANGES = {"year": (2025, 2035), "month": (1, 12), "day": (1, 31), "week": (1, 53),
+               "day_of_week": (0, 6), "hour": (0, 23), "minute": (0, 59), "second": (0, 59)}
+MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+def cron_piece(name):
+    lo, hi = CRON_RANGES[name]
+    value = st.integers(lo, hi)
+    pieces = [
+        st.just("*"),
+        st.integers(1, hi - lo + 1).map(lambda s: f"*/{s}"),
+        value.map(str),
+        st.tuples(value, value).map(lambda ab: f"{min(ab)}-{max(ab)}"),
+        st.tuples(value, value, st.integers(1, 7)).map(lambda t: f"{min(t[:2])}-{max(t[:2])}/{t[2]}"),
+    ]
+    if name == "month":
+        pieces.append(st.tuples(st.sampled_from(MONTHS), st.sampled_from(MONTHS)).map(
+            lambda ab: ab[0] if MONTHS.index(ab[0]) >= MONTHS.index(ab[1]) else f"{ab[0]}-{ab[1]}"))
+    if name == "day_of_week":
+        pieces.append(st.tuples(st.sampled_from(WEEKDAYS), st.sampled_from(WEEKDAYS)).map(
+            lambda ab: ab[0] if WEEKDAYS.index(ab[0]) >= WEEKDAYS.index(ab[1]) else f"{ab[0]}-{ab[1]}"))
+    if name == "day":
+        pieces.append(st.just("last"))
+        pieces.append(st.tuples(st.sampled_from(["1st", "2nd", "3rd", "4th", "5th", "last"]),
+                                st.sampled_from(WEEKDAYS)).map(" ".join))
+    return st.one_of(pieces)
+
+
+@st.composite
+def cron_triggers(draw):
+    names = draw(st.lists(st.sampled_from(list(CRON_RANGES)), unique=True, min_size=1, max_size=4))
+    kwargs = {n: ",".join(draw(st.lists(cron_piece(n), min_size=1, max_size=3))) for n in names}
+    kwargs["timezone"] = draw(st.sampled_from([timezone.utc, BERLIN, zoneinfo.ZoneInfo("America/New_York"),
+                                               zoneinfo.ZoneInfo("Australia/Lord_Howe"), PLUS2, MINUS_HALF]))
+    if draw(st.booleans()):
+        kwargs["start_date"] = datetime(2026, 1, 1, tzinfo=kwargs["timezone"]) + timedelta(hours=draw(st.integers(0, 20000)))
+    try:
+        return CronTrigger(**kwargs)
+    except ValueError:
+        assume(False)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.function_scoped_fixture])
+@given(triggers=st.lists(cron_triggers(), min_size=1, max_size=8),
+       instant=st.datetimes(datetime(2026, 1, 1), datetime(2031, 1, 1), timezones=st.just(timezone.utc)))
+def test_natively_restored_cron_triggers_fire_as_the_python_objects_do(tmp_path_factory, triggers, instant):
+    """Random cron expressions, stored: the decoder's native trigger (which the engine uses)
+    gives the same next run times as the trigger object that Python's pickle rebuilds, and as
+    the original."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('cron') / 'jobs.sqlite'}"
+    s = BackgroundScheduler(jobstores={"default": SQLAlchemyJobStore(url=url)}, timezone="UTC")
+    s.start(paused=True)
+    expected = {}
+    for i, trigger in enumerate(triggers):
+        times = [trigger.get_next_fire_time(None, instant)]
+        while times[-1] is not None and len(times) < 6:
+            times.append(trigger.get_next_fire_time(times[-1], times[-1]))
+        if times[0] is None or times[-1] is None:
+            continue
+        s.add_job(f"{__name__}:noop", trigger, id=f"cron{i}", next_run_time=times[0])
+        expected[f"cron{i}"] = times
+    s.shutdown(wait=False)
+    from apscheduler_rs._core import _native_restorable
+
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
+        assert all(_native_restorable(state) for (state,) in conn.execute("SELECT job_state FROM apscheduler_jobs"))
+    native, _ = restore(url, SQLAlchemyJobStore)
+    python, _ = restore(url, PythonPath)
+    for job_id, times in expected.items():
+        # run times first: they come from the decoded native trigger until `.trigger` is made
+        assert native[job_id]._get_run_times(times[-1]) == python[job_id]._get_run_times(times[-1]) == times, \
+            (job_id, str(python[job_id].trigger))
+        assert str(native[job_id].trigger) == str(python[job_id].trigger)
