@@ -21,7 +21,6 @@
 
 use crate::core::engine::{Submission, format_timedelta};
 use crate::core::time::ZonedTime;
-use crate::py::engine::Engine;
 use crate::py::errors::max_instances_reached;
 use crate::py::events::*;
 use crate::py::job::{Job, JobCall, JobRef, LazyHandle};
@@ -72,8 +71,7 @@ fn is_coroutine_function(func: &Bound<'_, PyAny>) -> PyResult<bool> {
 struct Context {
     /// The Python `AsyncIOExecutor` (its `_do_submit_job` is the general path).
     executor: Py<PyAny>,
-    scheduler: Py<PyAny>,
-    engine: Option<Py<Engine>>,
+    events: EventSink,
     event_loop: Py<PyAny>,
     /// `loop.create_task` and `loop.call_soon`, bound once.
     create_task: Py<PyAny>,
@@ -107,19 +105,6 @@ impl Context {
         TASK.get(py).ok().cloned()
     }
 
-    fn mask(&self) -> u32 {
-        self.engine.as_ref().map_or(u32::MAX, |e| e.get().listener_mask.load(Ordering::Relaxed))
-    }
-
-    fn dispatch(&self, py: Python<'_>, event: &Bound<'_, PyAny>, code: u32) -> PyResult<()> {
-        match &self.engine {
-            Some(engine) => engine.get().listeners.dispatch(py, event, code),
-            None => {
-                self.scheduler.bind(py).call_method1(pyo3::intern!(py, "_dispatch_event"), (event,))?;
-            }
-        }
-        Ok(())
-    }
 }
 
 /// A due run accepted by the pass, waiting for its task.
@@ -513,7 +498,7 @@ impl CoroutineJob {
     fn finish(&self, py: Python<'_>, step: Step<'_>) -> PyResult<()> {
         let ctx = &self.context;
         let logger = ctx.logger.bind(py);
-        let mask = ctx.mask();
+        let mask = ctx.events.mask();
         let run = &self.run;
         let job = LazyHandle::new(py, &run.job);
         match step {
@@ -527,7 +512,7 @@ impl CoroutineJob {
                     let rt = self.run_time(py)?;
                     let event =
                         execution_event(py, EVENT_JOB_EXECUTED, &run.id, &run.store, &rt, Some(retval), None, None)?;
-                    ctx.dispatch(py, &event, EVENT_JOB_EXECUTED)?;
+                    ctx.events.dispatch(py, &event, EVENT_JOB_EXECUTED)?;
                 }
                 Ok(())
             }
@@ -570,7 +555,7 @@ impl CoroutineJob {
                 }
                 self.settle(py);
                 if let Some(event) = event {
-                    ctx.dispatch(py, &event, EVENT_JOB_ERROR)?;
+                    ctx.events.dispatch(py, &event, EVENT_JOB_ERROR)?;
                 }
                 Ok(())
             }
@@ -589,10 +574,10 @@ impl CoroutineJob {
             )?;
         }
         self.settle(py);
-        if ctx.mask() & EVENT_JOB_MISSED != 0 {
+        if ctx.events.mask() & EVENT_JOB_MISSED != 0 {
             let rt = self.run_time(py)?;
             let event = execution_event(py, EVENT_JOB_MISSED, &self.run.id, &self.run.store, &rt, None, None, None)?;
-            ctx.dispatch(py, &event, EVENT_JOB_MISSED)?;
+            ctx.events.dispatch(py, &event, EVENT_JOB_MISSED)?;
         }
         Ok(())
     }
@@ -882,7 +867,6 @@ impl CoroutineRunner {
         logger: Py<PyAny>,
         fast: bool,
     ) -> PyResult<()> {
-        let engine = scheduler.getattr("_engine").ok().and_then(|e| e.cast_into::<Engine>().ok()).map(Bound::unbind);
         let drain = Py::new(py, Drain { shared: Arc::downgrade(&self.shared) })?;
         *self.shared.pending.write() = Some(pending.unbind());
         let plain_create_task = match BASE_CREATE_TASK.get(py) {
@@ -894,8 +878,7 @@ impl CoroutineRunner {
         };
         *self.shared.context.write() = Some(Arc::new(Context {
             executor,
-            scheduler: scheduler.unbind(),
-            engine,
+            events: EventSink::of(scheduler),
             plain_create_task,
             event_loop: event_loop.clone().unbind(),
             create_task: event_loop.getattr("create_task")?.unbind(),

@@ -141,3 +141,33 @@ impl Listeners {
         }
     }
 }
+
+/// Where an executor's events go: its scheduler's native engine (listeners called directly,
+/// and only for the codes some listener's mask asks for), or, for a scheduler that is not
+/// ours, its `_dispatch_event`.
+pub struct EventSink {
+    scheduler: Py<PyAny>,
+    engine: Option<Py<crate::py::engine::Engine>>,
+}
+
+impl EventSink {
+    pub fn of(scheduler: Bound<'_, PyAny>) -> Self {
+        let engine = scheduler.getattr("_engine").ok().and_then(|e| e.cast_into().ok()).map(Bound::unbind);
+        EventSink { scheduler: scheduler.unbind(), engine }
+    }
+
+    /// The event codes some listener wants (all of them for a foreign scheduler).
+    pub fn mask(&self) -> u32 {
+        self.engine.as_ref().map_or(u32::MAX, |e| e.get().listener_mask.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
+    pub fn dispatch(&self, py: Python<'_>, event: &Bound<'_, PyAny>, code: u32) -> PyResult<()> {
+        match &self.engine {
+            Some(engine) => engine.get().listeners.dispatch(py, event, code),
+            None => {
+                self.scheduler.bind(py).call_method1(intern!(py, "_dispatch_event"), (event,))?;
+            }
+        }
+        Ok(())
+    }
+}

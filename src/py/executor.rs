@@ -7,7 +7,6 @@
 use crate::core::engine::{Submission, Ticket, format_timedelta};
 use crate::core::store::ledger::Start;
 use crate::core::time::ZonedTime;
-use crate::py::engine::Engine;
 use crate::py::errors::max_instances_reached;
 use crate::py::events::*;
 use crate::py::job::{Job, JobCall, JobRef, LazyHandle};
@@ -36,27 +35,10 @@ struct Work {
     ticket: Option<Ticket>,
 }
 
-/// What a started pool reports to: its scheduler (or its native engine), and its logger.
+/// What a started pool reports to: its scheduler's events, and its logger.
 struct PoolContext {
-    scheduler: Py<PyAny>,
-    engine: Option<Py<Engine>>,
+    events: EventSink,
     logger: Py<PyAny>,
-}
-
-impl PoolContext {
-    fn listener_mask(&self) -> u32 {
-        self.engine.as_ref().map_or(u32::MAX, |e| e.get().listener_mask.load(Ordering::Relaxed))
-    }
-
-    fn dispatch(&self, py: Python<'_>, event: &Bound<'_, PyAny>, code: u32) -> PyResult<()> {
-        match &self.engine {
-            Some(engine) => engine.get().listeners.dispatch(py, event, code),
-            None => {
-                self.scheduler.bind(py).call_method1("_dispatch_event", (event,))?;
-            }
-        }
-        Ok(())
-    }
 }
 
 /// The logger's levels, read once per batch of runs rather than per log call.
@@ -228,7 +210,7 @@ fn run_job<'py>(py: Python<'py>, ctx: &PoolContext, levels: &LogLevels, work: &W
     let grace = call.grace;
     let (func, args, kwargs) = call.bind(py)?;
     let logger = ctx.logger.bind(py);
-    let mask = ctx.listener_mask();
+    let mask = ctx.events.mask();
     let mut events: Vec<(u32, Bound<'py, PyAny>)> = Vec::new();
     let store = &*work.store;
     let id = work.job.id().unwrap_or_else(|| Arc::from(""));
@@ -300,7 +282,7 @@ fn run_job<'py>(py: Python<'py>, ctx: &PoolContext, levels: &LogLevels, work: &W
         }
     }
     for (code, event) in events {
-        ctx.dispatch(py, &event, code)?;
+        ctx.events.dispatch(py, &event, code)?;
     }
     Ok(())
 }
@@ -321,10 +303,7 @@ impl ThreadPool {
 
     /// Binds the pool to a scheduler and starts its workers (again, after a shutdown).
     fn start(&self, scheduler: Bound<'_, PyAny>, logger: Bound<'_, PyAny>) -> PyResult<()> {
-        // Schedulers of ours dispatch through their native engine; any other goes through Python.
-        let engine = scheduler.getattr("_engine").ok().and_then(|e| e.cast_into::<Engine>().ok()).map(Bound::unbind);
-        *self.shared.context.write() =
-            Some(Arc::new(PoolContext { scheduler: scheduler.unbind(), engine, logger: logger.unbind() }));
+        *self.shared.context.write() = Some(Arc::new(PoolContext { events: EventSink::of(scheduler), logger: logger.unbind() }));
         if self.sender.lock().is_none() {
             self.spawn_workers();
         }
