@@ -324,7 +324,10 @@ def bench_commit_floor_pg(m, n):
             conn.execute(f"DROP TABLE {table}")
 
 
-def bench_store_fire(m, n, kind="sqlite", solo=False):
+def bench_store_fire(m, n, kind="sqlite", solo=False, recurring=False):
+    """N `date` jobs due now; with ``recurring``, N cron jobs (every second) due now instead,
+    each run of which rewrites its job's row with the next run time (recurring jobs in a
+    persistent store, the common production shape)."""
     ev = m["events"]
     target = StoreTarget(kind)
     try:
@@ -340,37 +343,10 @@ def bench_store_fire(m, n, kind="sqlite", solo=False):
         sched.add_listener(count, ev.EVENT_JOB_EXECUTED)
         now = datetime.now(timezone.utc)
         for _ in range(n):
-            sched.add_job(noop, "date", run_date=now, misfire_grace_time=None)
-        t0 = time.perf_counter()
-        sched.resume()
-        wait_or_fail(done, counter, n, 60 + n / 50, errors)
-        elapsed = time.perf_counter() - t0
-        sched.shutdown(wait=True)
-        return {"exec/s": n / elapsed}
-    finally:
-        target.close()
-
-
-def bench_store_fire_cron(m, n, kind="sqlite"):
-    """N cron jobs (every second) due now: the first N executions, each of which rewrites
-    its job's row with the next run time (the common production shape: recurring jobs in a
-    persistent store)."""
-    ev = m["events"]
-    target = StoreTarget(kind)
-    try:
-        sched = target.scheduler(m)
-        sched.start(paused=True)
-        counter, done, errors = itertools.count(), threading.Event(), []
-
-        def count(event):
-            if next(counter) == n - 1:
-                done.set()
-
-        sched.add_listener(lambda e: errors.append(e), ev.EVENT_JOB_ERROR | ev.EVENT_JOB_MISSED)
-        sched.add_listener(count, ev.EVENT_JOB_EXECUTED)
-        now = datetime.now(timezone.utc)
-        for _ in range(n):
-            sched.add_job(noop, "cron", second="*", hour="0-23", next_run_time=now, misfire_grace_time=None)
+            if recurring:
+                sched.add_job(noop, "cron", second="*", hour="0-23", next_run_time=now, misfire_grace_time=None)
+            else:
+                sched.add_job(noop, "date", run_date=now, misfire_grace_time=None)
         t0 = time.perf_counter()
         sched.resume()
         wait_or_fail(done, counter, n, 60 + n / 50, errors)
@@ -601,8 +577,8 @@ WORKLOADS = {
     "trigger": bench_trigger,
     "store_add": bench_store_add,
     "store_fire": bench_store_fire,
-    "store_fire_cron": bench_store_fire_cron,
-    "store_fire_cron_pg": lambda m, n: bench_store_fire_cron(m, n, "pg"),
+    "store_fire_cron": lambda m, n: bench_store_fire(m, n, recurring=True),
+    "store_fire_cron_pg": lambda m, n: bench_store_fire(m, n, "pg", recurring=True),
     "store_cold": bench_store_cold,
     "store_add_pg": lambda m, n: bench_store_add(m, n, "pg"),
     "commit_floor_pg": bench_commit_floor_pg,

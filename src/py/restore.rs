@@ -112,8 +112,8 @@ fn our_class<'a>(p: &Pickle<'a>, id: Id) -> Option<(&'a str, &'a str)> {
 }
 
 /// Module paths of our trigger classes and of APScheduler's.
-fn trigger_class(p: &Pickle, id: Id) -> Option<&'static str> {
-    match our_class(p, id)? {
+fn trigger_class(class: (&str, &str)) -> Option<&'static str> {
+    match class {
         ("triggers.interval", "IntervalTrigger") => Some("interval"),
         ("triggers.date", "DateTrigger") => Some("date"),
         ("triggers.cron", "CronTrigger") => Some("cron"),
@@ -121,22 +121,27 @@ fn trigger_class(p: &Pickle, id: Id) -> Option<&'static str> {
     }
 }
 
-/// `(class name, state dict)` of an object pickled as `cls.__new__(cls)` plus a state, when
-/// `cls` is in `module` (without the package prefix).
-fn object_state<'a>(p: &Pickle<'a>, id: Id, module: &str) -> Option<(&'a str, Id)> {
+/// `((module, name), state dict)` of an object of one of our (or APScheduler's) classes,
+/// pickled as `cls.__new__(cls)` plus a state dict.
+fn object_state<'a>(p: &Pickle<'a>, id: Id) -> Option<((&'a str, &'a str), Id)> {
     let Value::Built(obj, states) = p.get(id) else { return None };
     let Value::New(cls, args) = p.get(obj) else { return None };
     if !p.tuple(args)?.is_empty() {
         return None;
     }
-    let (m, name) = our_class(p, cls)?;
     let [state] = p.items(states) else { return None };
-    (m == module && matches!(p.get(*state), Value::Dict(_))).then_some((name, *state))
+    matches!(p.get(*state), Value::Dict(_)).then_some((our_class(p, cls)?, *state))
+}
+
+/// [`object_state`] of an object whose class is in `module`: `(class name, state dict)`.
+fn object_in<'a>(p: &Pickle<'a>, id: Id, module: &str) -> Option<(&'a str, Id)> {
+    let ((m, name), state) = object_state(p, id)?;
+    (m == module).then_some((name, state))
 }
 
 /// A cron field object: its name, `is_default` and expressions, as `fields_from_py` reads them.
 fn cron_field(p: &Pickle, id: Id) -> Option<Field> {
-    let (_, state) = object_state(p, id, "triggers.cron.fields")?;
+    let (_, state) = object_in(p, id, "triggers.cron.fields")?;
     let [name, is_default, exprs] = p.dict_fields(state, ["name", "is_default", "expressions"])?;
     let kind = FieldKind::from_name(p.str(name?)?)?;
     let Value::Bool(is_default) = p.get(is_default?) else { return None };
@@ -147,7 +152,7 @@ fn cron_field(p: &Pickle, id: Id) -> Option<Field> {
 
 /// A cron expression object, by its class (the attributes `expr_from_py` reads).
 fn cron_expr(p: &Pickle, id: Id) -> Option<Expr> {
-    let (class, state) = object_state(p, id, "triggers.cron.expressions")?;
+    let (class, state) = object_in(p, id, "triggers.cron.expressions")?;
     let [step, first, last, option_num, weekday] =
         p.dict_fields(state, ["step", "first", "last", "option_num", "weekday"])?;
     // An attribute that is None or an int; anything else (or a missing one) takes Python's path.
@@ -265,17 +270,9 @@ impl<'py> Decoder<'_, 'py> {
     /// The native trigger of a pickled trigger object we know.
     fn trigger(&mut self, id: Id) -> Option<Arc<dyn Trigger>> {
         let p = self.p;
-        let Value::Built(obj, states) = p.get(id) else { return None };
-        let Value::New(cls, args) = p.get(obj) else { return None };
-        if !p.tuple(args)?.is_empty() {
-            return None;
-        }
-        let [state] = p.items(states) else { return None };
-        let state = *state;
-        if !matches!(p.get(state), Value::Dict(_)) {
-            return None; // the 3.0.x tuple form
-        }
-        match trigger_class(p, cls)? {
+        // (A 3.0.x tuple state is not a dict: it takes Python's path.)
+        let (class, state) = object_state(p, id)?;
+        match trigger_class(class)? {
             "interval" => {
                 let [version, timezone, start, end, interval, jitter] =
                     p.dict_fields(state, ["version", "timezone", "start_date", "end_date", "interval", "jitter"])?;
