@@ -72,7 +72,7 @@ pub struct Home {
 
 impl Home {
     /// The shared home of this scheduler and alias (a fresh one when they are not common).
-    fn of(scheduler: Option<Py<PyAny>>, alias: Option<Py<PyAny>>) -> Option<Arc<Home>> {
+    pub fn of(scheduler: Option<Py<PyAny>>, alias: Option<Py<PyAny>>) -> Option<Arc<Home>> {
         static HOMES: Mutex<Vec<Arc<Home>>> = Mutex::new(Vec::new());
         if scheduler.is_none() && alias.is_none() {
             return None;
@@ -114,6 +114,10 @@ impl JobFields {
     pub fn set_home(&mut self, py: Python<'_>, scheduler: Option<Py<PyAny>>, alias: Option<Py<PyAny>>) {
         let _ = py;
         self.home = Home::of(scheduler, alias);
+    }
+    /// Puts the job in a home its store's other jobs share.
+    pub fn set_shared_home(&mut self, home: Arc<Home>) {
+        self.home = Some(home);
     }
     pub fn set_scheduler(&mut self, py: Python<'_>, scheduler: Option<Py<PyAny>>) {
         let alias = self.jobstore_alias().map(|a| a.clone_ref(py));

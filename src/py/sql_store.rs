@@ -14,7 +14,7 @@ use crate::core::store::sql::url::{self, Target};
 use crate::core::store::sql::{Change, Row, RowError, RowStore, TableNames, micros_to_timestamp, timestamp_to_micros};
 use crate::core::time::{Zone, ZonedTime};
 use crate::py::errors::{conflicting_id_error, job_lookup_error};
-use crate::py::job::{Job, JobRecord, JobRef};
+use crate::py::job::{Home, Job, JobRecord, JobRef};
 use crate::py::pyref::Cached;
 use crate::py::restore::{RestoreCache, decode_job};
 use crate::py::store::NativeStore;
@@ -131,13 +131,32 @@ impl RowJobStore {
 
     /// A new `Job` from stored bytes, bound to the scheduler and alias of the started store.
     fn reconstitute(&self, py: Python<'_>, state: &[u8]) -> PyResult<JobRef> {
-        self.reconstitute_in(py, &mut RestoreCache::default(), Cow::Borrowed(state))
+        self.reconstitute_in(py, &mut RestoreCache::default(), &self.home(py), Cow::Borrowed(state))
     }
 
-    /// [`Self::reconstitute`] sharing `cache` with the other rows of one batch: natively when
-    /// the state has a common shape, else through Python's pickle and `Job.__setstate__`.
-    fn reconstitute_in(&self, py: Python<'_>, cache: &mut RestoreCache, state: Cow<'_, [u8]>) -> PyResult<JobRef> {
-        let job = match decode_job(py, cache, state) {
+    /// Where the started store's jobs belong (its scheduler and alias), shared by its jobs.
+    fn home(&self, py: Python<'_>) -> Option<Arc<Home>> {
+        let started = self.started.lock();
+        let s = started.as_ref()?;
+        Home::of(Some(s.scheduler.clone_ref(py)), Some(s.alias.clone_ref(py).into_any()))
+    }
+
+    /// [`Self::reconstitute`] sharing `cache` and `home` with the other rows of one batch:
+    /// natively when the state has a common shape, else through Python's pickle.
+    fn reconstitute_in(
+        &self,
+        py: Python<'_>,
+        cache: &mut RestoreCache,
+        home: &Option<Arc<Home>>,
+        state: Cow<'_, [u8]>,
+    ) -> PyResult<JobRef> {
+        self.finish_restore(py, home, decode_job(py, cache, state))
+    }
+
+    /// A decoded record, or one made by `Job.__setstate__` from Python's pickle for a state
+    /// the native decoder left alone, bound to `home`.
+    fn finish_restore(&self, py: Python<'_>, home: &Option<Arc<Home>>, decoded: Result<JobRecord, Cow<'_, [u8]>>) -> PyResult<JobRef> {
+        let job = match decoded {
             Ok(job) => Arc::new(job),
             Err(state) => {
                 let dict = COMPAT_LOADS.get(py)?.call1((PyBytes::new(py, &state),))?.cast_into::<PyDict>()?;
@@ -146,8 +165,8 @@ impl RowJobStore {
                 job.get().rec.clone()
             }
         };
-        if let Some(s) = self.started.lock().as_ref() {
-            job.fields.lock().set_home(py, Some(s.scheduler.clone_ref(py)), Some(s.alias.clone_ref(py).into_any()));
+        if let Some(home) = home {
+            job.fields.lock().set_shared_home(home.clone());
         }
         Ok(job)
     }
@@ -402,18 +421,20 @@ impl RowJobStore {
         let mut jobs = Vec::with_capacity(rows.len());
         let mut failed = Vec::new();
         let mut cache = RestoreCache::default();
+        let home = self.home(py);
         // Each new job counts towards a collection, and 100,000 of them set off collections
         // that walk the whole heap for nothing (natively restored jobs are not even tracked).
         // SAFETY: plain calls with the GIL held; the previous state is restored below.
         let gc_was_enabled = unsafe { pyo3::ffi::PyGC_Disable() } == 1;
-        for row in rows {
-            match self.reconstitute_in(py, &mut cache, Cow::Owned(row.state)) {
-                Ok(job) => jobs.push(job),
-                Err(e) => {
-                    failed.push((row.id.clone(), error_text(py, &e)));
-                    self.log_unrestorable(py, &row.id, e);
-                }
+        let mut keep = |id: &str, restored: PyResult<JobRef>| match restored {
+            Ok(job) => jobs.push(job),
+            Err(e) => {
+                failed.push((id.to_owned(), error_text(py, &e)));
+                self.log_unrestorable(py, id, e);
             }
+        };
+        for Row { id, state, .. } in rows {
+            keep(&id, self.reconstitute_in(py, &mut cache, &home, Cow::Owned(state)));
         }
         if gc_was_enabled {
             // SAFETY: as above.
@@ -507,8 +528,9 @@ fn decide(
         decision.submissions.push(sub);
     };
     let mut cache = RestoreCache::default();
+    let home = store.home(py);
     for row in due {
-        let job = match store.reconstitute_in(py, &mut cache, Cow::Borrowed(&row.state)) {
+        let job = match store.reconstitute_in(py, &mut cache, &home, Cow::Borrowed(&row.state)) {
             Ok(job) => job,
             Err(e) => {
                 decision.changes.push(Change::SetAside { id: row.id.clone(), error: error_text(py, &e) });
@@ -547,7 +569,7 @@ fn decide(
         claimed.push(claim);
     }
     for (row, times) in adopted {
-        let job = match store.reconstitute_in(py, &mut cache, Cow::Borrowed(&row.state)) {
+        let job = match store.reconstitute_in(py, &mut cache, &home, Cow::Borrowed(&row.state)) {
             Ok(job) => job,
             Err(e) => {
                 store.log_unrestorable(py, &row.id, e);
