@@ -155,10 +155,11 @@ impl<'a> Pickle<'a> {
     pub fn dict_fields<const N: usize>(&self, dict: Id, keys: [&str; N]) -> Option<[Option<Id>; N]> {
         let Value::Dict(span) = self.get(dict) else { return None };
         let mut out = [None; N];
-        for kv in self.items(span).chunks_exact(2) {
-            if let Some(k) = self.str(kv[0])
-                && let Some(i) = keys.iter().position(|key| *key == k)
-            {
+        for (n, kv) in self.items(span).chunks_exact(2).enumerate() {
+            let Some(k) = self.str(kv[0]) else { continue };
+            // States are written in one key order, so `keys` usually lists the n-th key n-th.
+            let i = if keys.get(n) == Some(&k) { Some(n) } else { keys.iter().position(|key| *key == k) };
+            if let Some(i) = i {
                 out[i] = Some(kv[1]);
             }
         }

@@ -523,8 +523,8 @@ impl JobRecord {
     }
 
     /// A record with these fields.
-    pub fn with_fields(id: &str, fields: JobFields) -> Self {
-        JobRecord { id: OnceLock::from(JobId::new(id)), fields: Mutex::new(fields) }
+    pub fn with_fields(id: JobId, fields: JobFields) -> Self {
+        JobRecord { id: OnceLock::from(id), fields: Mutex::new(fields) }
     }
 
     /// Gives the job its id; changing an id already given is an error, as in APScheduler.

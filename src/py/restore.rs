@@ -13,6 +13,7 @@
 //! from them on first use (`Job.trigger`, `__getstate__`, `str(job)`); the engine only needs the
 //! native trigger, which is built at once.
 
+use crate::core::job_id::JobId;
 use crate::core::pickle::{Id, Pickle, Reader, Value};
 use crate::core::time::{Zone, ZonedTime};
 use crate::core::trigger::Trigger;
@@ -361,7 +362,7 @@ pub fn decode_job<'s>(py: Python<'_>, cache: &mut RestoreCache, state: Cow<'s, [
         Some((id, mut fields, Stored { native, next_run_at })) => {
             let state = state.into_owned().into_boxed_slice();
             fields.trigger = Some(TriggerSlot::Stored(Box::new(StoredTrigger { state, native, next_run_at })));
-            Ok(JobRecord::with_fields(&id, fields))
+            Ok(JobRecord::with_fields(id, fields))
         }
         None => Err(state),
     }
@@ -383,7 +384,7 @@ fn payload_offset(p: &Pickle, node: Id, state: &[u8]) -> Option<u32> {
     (b.len() == 10 && state.get(offset..offset + 10) == Some(b)).then(|| u32::try_from(offset).ok()).flatten()
 }
 
-fn decode_fields(py: Python<'_>, cache: &mut RestoreCache, state: &[u8]) -> Option<(String, JobFields, Stored)> {
+fn decode_fields(py: Python<'_>, cache: &mut RestoreCache, state: &[u8]) -> Option<(JobId, JobFields, Stored)> {
     let RestoreCache { reader, known } = cache;
     let p = reader.parse(state).ok()?;
     let mut d = Decoder { py, p: &p, cache: known };
@@ -448,7 +449,7 @@ fn decode_fields(py: Python<'_>, cache: &mut RestoreCache, state: &[u8]) -> Opti
     fields.next_run_time = Some(next_run_time);
     fields.set_misfire_grace_time(misfire_grace_time);
     fields.set_max_instances(max_instances);
-    Some((id.to_owned(), fields, Stored { native: native_trigger, next_run_at }))
+    Some((JobId::new(id), fields, Stored { native: native_trigger, next_run_at }))
 }
 
 /// `_core._native_restorable(state)`: whether a stored job state takes the native path (for

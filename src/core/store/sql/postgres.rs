@@ -118,7 +118,12 @@ impl PostgresRows {
         }
         let Some(client) = guard.as_mut() else { return Err(RowError::Backend("postgresql: no connection".into())) };
         f(client).map_err(|e| {
-            if e.code().is_none() {
+            // The connection is gone: no SQLSTATE (I/O), a connection exception (class 08),
+            // or the server ending the session (class 57: `pg_terminate_backend`, shutdown),
+            // whose FATAL message may arrive before the socket closes.
+            let code = e.code().map(|c| c.code());
+            let lost = code.is_none_or(|c| c.starts_with("08") || c.starts_with("57"));
+            if lost || guard.as_ref().is_some_and(|pg| pg.client.is_closed()) {
                 *guard = None;
             } else if let Some(pg) = guard.as_mut() {
                 pg.statements.clear(); // a table changed under a cached plan: prepare afresh
