@@ -111,21 +111,17 @@ impl JobFields {
     pub fn jobstore_alias(&self) -> Option<&Py<PyAny>> {
         self.home.as_ref().and_then(|h| h.alias.as_ref())
     }
-    pub fn set_home(&mut self, py: Python<'_>, scheduler: Option<Py<PyAny>>, alias: Option<Py<PyAny>>) {
-        let _ = py;
-        self.home = Home::of(scheduler, alias);
-    }
     /// Puts the job in a home its store's other jobs share.
     pub fn set_shared_home(&mut self, home: Arc<Home>) {
         self.home = Some(home);
     }
     pub fn set_scheduler(&mut self, py: Python<'_>, scheduler: Option<Py<PyAny>>) {
         let alias = self.jobstore_alias().map(|a| a.clone_ref(py));
-        self.set_home(py, scheduler, alias);
+        self.home = Home::of(scheduler, alias);
     }
     pub fn set_jobstore_alias(&mut self, py: Python<'_>, alias: Option<Py<PyAny>>) {
         let scheduler = self.scheduler().map(|s| s.clone_ref(py));
-        self.set_home(py, scheduler, alias);
+        self.home = Home::of(scheduler, alias);
     }
 
     /// `None` while unset, then `Some(None)` (no grace limit) or `Some(Some(seconds))`.
