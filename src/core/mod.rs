@@ -3,6 +3,7 @@ pub mod clock;
 pub mod engine;
 pub mod executor;
 pub mod job_id;
+pub mod job_state;
 pub mod pickle;
 pub mod store;
 pub mod time;

@@ -60,6 +60,14 @@ enum Node {
 }
 
 /// The pickle machine's buffers, reused from one pickle to the next.
+///
+/// It also keeps the *shape* of the last pickle it read: its opcodes, with the node each value
+/// opcode made and where that value is in the bytes. A store's rows mostly share one shape
+/// (same classes, same keys; other ids, dates and numbers), and a pickle of the same shape
+/// gives the same tree with other values in its leaves. So [`Reader::parse`] first compares
+/// the new bytes with the last ones and re-reads only the values that differ (when both have
+/// the same length), else replays the opcodes and rewrites every leaf; it runs the machine
+/// only for a new shape. Either way it tells which leaves changed ([`Pickle::changed`]).
 #[derive(Debug, Default)]
 pub struct Reader {
     nodes: Vec<Node>,
@@ -68,6 +76,38 @@ pub struct Reader {
     /// Stack heights at each open `MARK` (Python's metastack).
     marks: Vec<usize>,
     memo: Vec<Option<Id>>,
+    shape: Vec<Step>,
+    /// Where the last pickle's values are, in order.
+    leaves: Vec<Leaf>,
+    /// The root of the last pickle read, `None` when the last read failed (no shape).
+    root: Option<Id>,
+    /// The last pickle read.
+    last: Vec<u8>,
+    /// Leaves whose value the last read changed, `None` when it ran the machine.
+    changed: Option<Vec<Id>>,
+    /// [`Reader::patch`]'s new leaves, applied once the whole pickle is known to match.
+    patched: Vec<(Id, Node)>,
+}
+
+/// One opcode of a shape and its argument: the memo index of a memo opcode, the (first) node
+/// made by a value opcode.
+#[derive(Debug, Clone, Copy)]
+struct Step {
+    op: u8,
+    arg: u32,
+}
+
+/// A value opcode's argument bytes (`start..end`, after the opcode) and the node it made.
+#[derive(Debug, Clone, Copy)]
+struct Leaf {
+    start: u32,
+    end: u32,
+    node: Id,
+}
+
+/// Opcodes that make a leaf from their argument (`GLOBAL` makes two).
+fn is_value_op(op: u8) -> bool {
+    matches!(op, b'K' | b'M' | b'J' | 0x8a | b'G' | 0x8c | b'X' | 0x8d | b'C' | b'B' | 0x8e | b'c')
 }
 
 impl Reader {
@@ -76,14 +116,249 @@ impl Reader {
         if data.len() >= u32::MAX as usize {
             return Err(Unsupported("too large"));
         }
+        let last_root = self.root;
+        let root = match last_root {
+            Some(root) if self.patch(data).is_ok() || self.replay(data).is_ok() => root,
+            _ => {
+                self.changed = None;
+                self.run(data)?
+            }
+        };
+        self.last.clear();
+        self.last.extend_from_slice(data);
+        Ok(Pickle { nodes: &self.nodes, kids: &self.kids, data, root, changed: self.changed.as_deref() })
+    }
+
+    /// Runs the pickle machine, recording the shape.
+    fn run(&mut self, data: &[u8]) -> R<Id> {
         self.nodes.clear();
         self.kids.clear();
         self.stack.clear();
         self.marks.clear();
         self.memo.clear();
-        let root = Machine { data, pos: 0, r: self }.run()?;
-        Ok(Pickle { nodes: &self.nodes, kids: &self.kids, data, root })
+        self.shape.clear();
+        self.leaves.clear();
+        self.root = None;
+        let root = Machine { at: Cursor { data, pos: 0 }, r: self }.run()?;
+        self.root = Some(root);
+        Ok(root)
     }
+
+    /// Reads `data` as the last pickle with some values changed in place: the bytes that
+    /// differ must all be inside values, and no value may change its length. Nothing changes
+    /// unless it succeeds.
+    fn patch(&mut self, data: &[u8]) -> R<()> {
+        let other = Unsupported("other shape");
+        let (old, leaves) = (&self.last[..], &self.leaves[..]);
+        if data.len() != old.len() {
+            return Err(other);
+        }
+        self.patched.clear();
+        let (mut i, mut next_leaf) = (0, 0);
+        while i < data.len() {
+            if data.get(i..i + 16).is_some_and(|new| new == &old[i..i + 16]) {
+                i += 16;
+                continue;
+            }
+            if data[i] == old[i] {
+                i += 1;
+                continue;
+            }
+            while leaves.get(next_leaf).is_some_and(|l| l.end as usize <= i) {
+                next_leaf += 1;
+            }
+            let leaf = leaves.get(next_leaf).filter(|l| l.start as usize <= i).ok_or(other)?;
+            let mut at = Cursor { data, pos: leaf.start as usize - 1 };
+            let op = at.u8()?;
+            let node = read_value(op, &mut at)?.ok_or(other)?;
+            if at.pos != leaf.end as usize {
+                return Err(other);
+            }
+            self.patched.push((leaf.node, node));
+            i = at.pos;
+            next_leaf += 1;
+        }
+        let changed = self.changed.get_or_insert_with(Vec::new);
+        changed.clear();
+        for (id, node) in self.patched.drain(..) {
+            *self.nodes.get_mut(id as usize).ok_or(other)? = node;
+            changed.push(id);
+        }
+        Ok(())
+    }
+
+    /// Reads `data` as a pickle of the last shape, rewriting the leaves of the last tree.
+    /// `Err`: another shape (the tree may then hold a mix of both; the caller runs the machine).
+    fn replay(&mut self, data: &[u8]) -> R<()> {
+        let mut at = Cursor { data, pos: 0 };
+        let other = Unsupported("other shape");
+        let changed = self.changed.get_or_insert_with(Vec::new);
+        changed.clear();
+        self.leaves.clear();
+        let last = &self.last;
+        // Puts `leaf` in place of node `id`, noting a change of value.
+        let mut put = |nodes: &mut [Node], id: usize, leaf: Node| -> R<()> {
+            let old = nodes.get_mut(id).ok_or(other)?;
+            let same = match (*old, leaf) {
+                (Node::Str(o, n), Node::Str(o2, n2)) | (Node::Bytes(o, n), Node::Bytes(o2, n2)) => {
+                    last.get(o as usize..(o + n) as usize) == data.get(o2 as usize..(o2 + n2) as usize)
+                }
+                (Node::Int(a), Node::Int(b)) => a == b,
+                (Node::Float(a), Node::Float(b)) => a.to_bits() == b.to_bits(),
+                _ => false,
+            };
+            if !same {
+                changed.push(id as Id);
+            }
+            *old = leaf;
+            Ok(())
+        };
+        for step in &self.shape {
+            if at.u8()? != step.op {
+                return Err(other);
+            }
+            let start = at.pos as u32;
+            match step.op {
+                0x80 => {
+                    if !(2..=5).contains(&at.u8()?) {
+                        return Err(Unsupported("protocol"));
+                    }
+                }
+                0x95 => {
+                    at.take(8)?;
+                }
+                b'q' | b'h' => {
+                    if u32::from(at.u8()?) != step.arg {
+                        return Err(other);
+                    }
+                }
+                b'r' | b'j' => {
+                    if at.u32()? != step.arg {
+                        return Err(other);
+                    }
+                }
+                b'c' => {
+                    let module = at.line()?;
+                    put(&mut self.nodes, step.arg as usize, module)?;
+                    let name = at.line()?;
+                    put(&mut self.nodes, step.arg as usize + 1, name)?;
+                }
+                op => {
+                    // Other opcodes are structure only: the same opcodes build the same tree.
+                    if let Some(leaf) = read_value(op, &mut at)? {
+                        put(&mut self.nodes, step.arg as usize, leaf)?;
+                    }
+                }
+            }
+            if is_value_op(step.op) {
+                self.leaves.push(Leaf { start, end: at.pos as u32, node: step.arg });
+            }
+        }
+        if at.pos != data.len() {
+            return Err(Unsupported("trailing data"));
+        }
+        Ok(())
+    }
+}
+
+/// The leaf a value opcode (other than `GLOBAL`) makes from its argument; `None` for any
+/// other opcode (nothing read).
+fn read_value(op: u8, at: &mut Cursor) -> R<Option<Node>> {
+    Ok(Some(match op {
+        b'K' => Node::Int(at.u8()?.into()),
+        b'M' => Node::Int(at.u16()?.into()),
+        b'J' => Node::Int((at.u32()? as i32).into()),
+        0x8a => {
+            let n = at.u8()? as usize;
+            Node::Int(long(at.take(n)?)?)
+        }
+        b'G' => Node::Float(f64::from_be_bytes(at.take(8)?.try_into().unwrap_or_default())),
+        0x8c => {
+            let n = at.u8()? as usize;
+            at.str(n)?
+        }
+        b'X' => {
+            let n = at.u32()? as usize;
+            at.str(n)?
+        }
+        0x8d => {
+            let n = usize::try_from(at.u64()?).map_err(|_| Unsupported("size"))?;
+            at.str(n)?
+        }
+        b'C' => {
+            let n = at.u8()? as usize;
+            at.bytes(n)?
+        }
+        b'B' => {
+            let n = at.u32()? as usize;
+            at.bytes(n)?
+        }
+        0x8e => {
+            let n = usize::try_from(at.u64()?).map_err(|_| Unsupported("size"))?;
+            at.bytes(n)?
+        }
+        _ => return Ok(None),
+    }))
+}
+
+/// Reading position in a pickle's bytes.
+struct Cursor<'a> {
+    data: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize) -> R<&'a [u8]> {
+        let end = self.pos.checked_add(n).filter(|e| *e <= self.data.len()).ok_or(Unsupported("truncated"))?;
+        let s = &self.data[self.pos..end];
+        self.pos = end;
+        Ok(s)
+    }
+    fn u8(&mut self) -> R<u8> {
+        Ok(self.take(1)?[0])
+    }
+    fn u16(&mut self) -> R<u16> {
+        Ok(u16::from_le_bytes(self.take(2)?.try_into().unwrap_or_default()))
+    }
+    fn u32(&mut self) -> R<u32> {
+        Ok(u32::from_le_bytes(self.take(4)?.try_into().unwrap_or_default()))
+    }
+    fn u64(&mut self) -> R<u64> {
+        Ok(u64::from_le_bytes(self.take(8)?.try_into().unwrap_or_default()))
+    }
+    /// A `Str` node for the next `n` bytes (checked to be UTF-8).
+    fn str(&mut self, n: usize) -> R<Node> {
+        let off = self.pos as u32;
+        let b = self.take(n)?;
+        if !b.is_ascii() {
+            std::str::from_utf8(b).map_err(|_| Unsupported("bad utf-8"))?;
+        }
+        Ok(Node::Str(off, n as u32))
+    }
+    fn bytes(&mut self, n: usize) -> R<Node> {
+        let off = self.pos as u32;
+        self.take(n)?;
+        Ok(Node::Bytes(off, n as u32))
+    }
+    /// A `Str` node for the next text line.
+    fn line(&mut self) -> R<Node> {
+        let rest = &self.data[self.pos..];
+        let n = rest.iter().position(|b| *b == b'\n').ok_or(Unsupported("unterminated line"))?;
+        std::str::from_utf8(&rest[..n]).map_err(|_| Unsupported("non-utf8 line"))?;
+        let off = self.pos as u32;
+        self.pos += n + 1;
+        Ok(Node::Str(off, n as u32))
+    }
+}
+
+/// A little-endian two's complement integer of at most 8 bytes (`LONG1`).
+fn long(b: &[u8]) -> R<i64> {
+    if b.len() > 8 {
+        return Err(Unsupported("long integer"));
+    }
+    let mut buf = if b.last().is_some_and(|x| x & 0x80 != 0) { [0xffu8; 8] } else { [0u8; 8] };
+    buf[..b.len()].copy_from_slice(b);
+    Ok(i64::from_le_bytes(buf))
 }
 
 /// A pickle read by a [`Reader`].
@@ -93,14 +368,18 @@ pub struct Pickle<'a> {
     kids: &'a [Id],
     data: &'a [u8],
     pub root: Id,
+    /// When this pickle has the shape of the one the reader read before: the leaves whose
+    /// value differs from that one's (every other node holds what it held then).
+    pub changed: Option<&'a [Id]>,
 }
 
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Unsupported(pub &'static str);
 
 type R<T> = Result<T, Unsupported>;
 
 impl<'a> Pickle<'a> {
+    #[inline]
     fn text(&self, id: Id) -> &'a str {
         match self.nodes[id as usize] {
             Node::Str(off, len) => {
@@ -112,6 +391,7 @@ impl<'a> Pickle<'a> {
         }
     }
 
+    #[inline]
     pub fn get(&self, id: Id) -> Value<'a> {
         match self.nodes[id as usize] {
             Node::None => Value::None,
@@ -131,11 +411,13 @@ impl<'a> Pickle<'a> {
     }
 
     /// The children of a container node.
+    #[inline]
     pub fn items(&self, span: Span) -> &[Id] {
         &self.kids[span.start as usize..(span.start + span.len) as usize]
     }
 
     /// The string in node `id`, if it is one.
+    #[inline]
     pub fn str(&self, id: Id) -> Option<&'a str> {
         matches!(self.nodes[id as usize], Node::Str(..)).then(|| self.text(id))
     }
@@ -167,11 +449,35 @@ impl<'a> Pickle<'a> {
     }
 
     /// Whether `id` is the global `module.name`.
+    #[inline]
     pub fn is_global(&self, id: Id, module: &str, name: &str) -> bool {
         matches!(self.get(id), Value::Global(m, n) if m == module && n == name)
     }
 
+    /// Every node reachable from `from` (itself included), sorted.
+    pub fn reachable(&self, from: Id) -> Vec<Id> {
+        let mut seen = vec![false; self.nodes.len()];
+        let mut todo = vec![from];
+        while let Some(id) = todo.pop() {
+            let Some(was) = seen.get_mut(id as usize) else { continue };
+            if std::mem::replace(was, true) {
+                continue;
+            }
+            match self.nodes[id as usize] {
+                Node::Tuple(s) | Node::List(s) | Node::Dict(s) => todo.extend_from_slice(self.items(s)),
+                Node::Global(a, b) | Node::Call(a, b) | Node::New(a, b) => todo.extend([a, b]),
+                Node::Built(o, s) => {
+                    todo.push(o);
+                    todo.extend_from_slice(self.items(s));
+                }
+                _ => {}
+            }
+        }
+        (0..self.nodes.len() as Id).filter(|id| seen[*id as usize]).collect()
+    }
+
     /// Items of a tuple node.
+    #[inline]
     pub fn tuple(&self, id: Id) -> Option<&[Id]> {
         match self.get(id) {
             Value::Tuple(span) => Some(self.items(span)),
@@ -181,38 +487,27 @@ impl<'a> Pickle<'a> {
 }
 
 struct Machine<'a, 'r> {
-    data: &'a [u8],
-    pos: usize,
+    at: Cursor<'a>,
     r: &'r mut Reader,
 }
 
 impl<'a> Machine<'a, '_> {
-    fn take(&mut self, n: usize) -> R<&'a [u8]> {
-        let end = self.pos.checked_add(n).filter(|e| *e <= self.data.len()).ok_or(Unsupported("truncated"))?;
-        let s = &self.data[self.pos..end];
-        self.pos = end;
-        Ok(s)
-    }
     fn u8(&mut self) -> R<u8> {
-        Ok(self.take(1)?[0])
+        self.at.u8()
     }
     fn u16(&mut self) -> R<u16> {
-        Ok(u16::from_le_bytes(self.take(2)?.try_into().unwrap_or_default()))
+        self.at.u16()
     }
     fn u32(&mut self) -> R<u32> {
-        Ok(u32::from_le_bytes(self.take(4)?.try_into().unwrap_or_default()))
+        self.at.u32()
     }
     fn u64(&mut self) -> R<u64> {
-        Ok(u64::from_le_bytes(self.take(8)?.try_into().unwrap_or_default()))
+        self.at.u64()
     }
     /// A `Str` node (not on the stack) for the next text line.
     fn line(&mut self) -> R<Id> {
-        let rest = &self.data[self.pos..];
-        let n = rest.iter().position(|b| *b == b'\n').ok_or(Unsupported("unterminated line"))?;
-        std::str::from_utf8(&rest[..n]).map_err(|_| Unsupported("non-utf8 line"))?;
-        let off = self.pos as u32;
-        self.pos += n + 1;
-        self.r.nodes.push(Node::Str(off, n as u32));
+        let node = self.at.line()?;
+        self.r.nodes.push(node);
         Ok((self.r.nodes.len() - 1) as Id)
     }
 
@@ -253,17 +548,12 @@ impl<'a> Machine<'a, '_> {
         result
     }
     fn str(&mut self, n: usize) -> R<()> {
-        let off = self.pos as u32;
-        let b = self.take(n)?;
-        if !b.is_ascii() {
-            std::str::from_utf8(b).map_err(|_| Unsupported("bad utf-8"))?;
-        }
-        self.push(Node::Str(off, n as u32))
+        let node = self.at.str(n)?;
+        self.push(node)
     }
     fn bytes(&mut self, n: usize) -> R<()> {
-        let off = self.pos as u32;
-        self.take(n)?;
-        self.push(Node::Bytes(off, n as u32))
+        let node = self.at.bytes(n)?;
+        self.push(node)
     }
     /// A new span holding `items`.
     fn span(&mut self, items: &[Id]) -> R<Span> {
@@ -340,18 +630,38 @@ impl<'a> Machine<'a, '_> {
         Ok(())
     }
     fn long(&mut self, n: usize) -> R<()> {
-        let b = self.take(n)?;
-        if n > 8 {
-            return Err(Unsupported("long integer"));
-        }
-        let mut buf = if b.last().is_some_and(|x| x & 0x80 != 0) { [0xffu8; 8] } else { [0u8; 8] };
-        buf[..n].copy_from_slice(b);
-        self.push(Node::Int(i64::from_le_bytes(buf)))
+        let v = long(self.at.take(n)?)?;
+        self.push(Node::Int(v))
     }
 
+    /// Runs the machine, recording each opcode in the reader's shape.
     fn run(mut self) -> R<Id> {
         loop {
+            let (op_at, made) = (self.at.pos, self.r.nodes.len() as u32);
             let op = self.u8()?;
+            self.op(op)?;
+            let arg = match op {
+                b'q' | b'h' => self.at.data.get(op_at + 1).map_or(0, |b| u32::from(*b)),
+                b'r' | b'j' => self.at.data.get(op_at + 1..op_at + 5).map_or(0, |b| u32::from_le_bytes(b.try_into().unwrap_or_default())),
+                _ => made,
+            };
+            self.r.shape.push(Step { op, arg });
+            if is_value_op(op) {
+                self.r.leaves.push(Leaf { start: op_at as u32 + 1, end: self.at.pos as u32, node: made });
+            }
+            if op == b'.' {
+                let root = self.pop()?;
+                if !self.r.stack.is_empty() || !self.r.marks.is_empty() || self.at.pos != self.at.data.len() {
+                    return Err(Unsupported("trailing data"));
+                }
+                return Ok(root);
+            }
+        }
+    }
+
+    /// Runs one opcode (`STOP` is the caller's).
+    fn op(&mut self, op: u8) -> R<()> {
+        {
             match op {
                 0x80 => {
                     let proto = self.u8()?;
@@ -362,13 +672,7 @@ impl<'a> Machine<'a, '_> {
                 0x95 => {
                     self.u64()?; // FRAME: the frame is simply the following bytes
                 }
-                b'.' => {
-                    let root = self.pop()?;
-                    if !self.r.stack.is_empty() || !self.r.marks.is_empty() || self.pos != self.data.len() {
-                        return Err(Unsupported("trailing data"));
-                    }
-                    return Ok(root);
-                }
+                b'.' => {}
                 b'(' => self.r.marks.push(self.r.stack.len()),
                 b'}' => self.push(Node::Dict(Span::default()))?,
                 b']' => self.push(Node::List(Span::default()))?,
@@ -415,7 +719,7 @@ impl<'a> Machine<'a, '_> {
                     self.long(n)?;
                 }
                 b'G' => {
-                    let v = f64::from_be_bytes(self.take(8)?.try_into().unwrap_or_default());
+                    let v = f64::from_be_bytes(self.at.take(8)?.try_into().unwrap_or_default());
                     self.push(Node::Float(v))?;
                 }
                 0x8c => {
@@ -507,6 +811,7 @@ impl<'a> Machine<'a, '_> {
                 _ => return Err(Unsupported("opcode")),
             }
         }
+        Ok(())
     }
 }
 
@@ -532,6 +837,74 @@ mod tests {
             [Value::None, Value::Bool(true), Value::Float(2.5)]
         );
         assert_eq!(p.get(p.dict_get(p.root, "c").unwrap()), Value::Bytes(b"\x01"));
+    }
+
+    /// A tree as text, to compare two reads (to a depth: a mutated pickle can make cycles).
+    fn render(p: &Pickle, id: Id, depth: u32) -> String {
+        if depth == 0 {
+            return "...".into();
+        }
+        let r = |id| render(p, id, depth - 1);
+        let list = |span| p.items(span).iter().map(|i| r(*i)).collect::<Vec<_>>().join(",");
+        match p.get(id) {
+            Value::Tuple(s) => format!("({})", list(s)),
+            Value::List(s) => format!("[{}]", list(s)),
+            Value::Dict(s) => format!("{{{}}}", list(s)),
+            Value::Call(f, a) => format!("{}{}", r(f), r(a)),
+            Value::New(c, a) => format!("new {}{}", r(c), r(a)),
+            Value::Built(o, s) => format!("{}<-[{}]", r(o), list(s)),
+            v => format!("{v:?}"),
+        }
+    }
+
+    fn read(r: &mut Reader, data: &[u8]) -> Result<String, Unsupported> {
+        r.parse(data).map(|p| render(&p, p.root, 8))
+    }
+
+    /// `pickle.dumps({'id': 'a1', 'n': 300, 'when': datetime(2026, 1, 2, tzinfo=timezone.utc),
+    /// 'args': (1, 'x')}, 5)`
+    const JOBLIKE: &[u8] = b"\x80\x05\x95\x82\x00\x00\x00\x00\x00\x00\x00}\x94(\x8c\x02id\x94\x8c\x02a1\x94\x8c\x01n\x94M,\x01\x8c\x04when\x94\x8c\x08datetime\x94\x8c\x08datetime\x94\x93\x94C\x0a\x07\xea\x01\x02\x00\x00\x00\x00\x00\x00\x94h\x05\x8c\x08timezone\x94\x93\x94h\x05\x8c\x09timedelta\x94\x93\x94K\x00K\x00K\x00\x87\x94R\x94\x85\x94R\x94\x86\x94R\x94\x8c\x04args\x94K\x01\x8c\x01x\x94\x86\x94u.";
+
+    #[test]
+    fn a_pickle_of_the_last_shape_reads_as_a_fresh_read_would() {
+        let mut warm = Reader::default();
+        // Same shape, other values: id "b7", n 301, year 2027, args (2, 'y').
+        let mut other = JOBLIKE.to_vec();
+        let at = |data: &[u8], pat: &[u8]| data.windows(pat.len()).position(|w| w == pat).unwrap();
+        let i = at(&other, b"a1");
+        other[i..i + 2].copy_from_slice(b"b7");
+        let i = at(&other, b"M,\x01");
+        other[i + 1] = 0x2d;
+        let i = at(&other, b"\x07\xea");
+        other[i + 1] = 0xeb;
+        let i = at(&other, b"K\x01\x8c\x01x");
+        other[i + 1] = 2;
+        other[i + 4] = b'y';
+        let fresh = read(&mut Reader::default(), &other).unwrap();
+        assert_eq!(read(&mut warm, JOBLIKE).unwrap(), read(&mut Reader::default(), JOBLIKE).unwrap());
+        assert!(warm.root.is_some() && !warm.shape.is_empty());
+        assert_eq!(read(&mut warm, &other).unwrap(), fresh);
+        assert!(fresh.contains("Str(\"b7\")") && fresh.contains("Int(301)") && fresh.contains("Str(\"y\")"));
+        // And back, and to a pickle of another shape, and back again.
+        assert_eq!(read(&mut warm, JOBLIKE).unwrap(), read(&mut Reader::default(), JOBLIKE).unwrap());
+        assert_eq!(read(&mut warm, SIMPLE).unwrap(), read(&mut Reader::default(), SIMPLE).unwrap());
+        assert_eq!(read(&mut warm, &other).unwrap(), fresh);
+    }
+
+    #[test]
+    fn a_warm_reader_agrees_with_a_fresh_one_on_every_mutation() {
+        for base in [SIMPLE, JOBLIKE] {
+            let mut warm = Reader::default();
+            for i in 0..base.len() {
+                for b in 0..=255u8 {
+                    let mut data = base.to_vec();
+                    data[i] = b;
+                    // Warm up on the base itself, then read the mutation.
+                    read(&mut warm, base).unwrap();
+                    assert_eq!(read(&mut warm, &data), read(&mut Reader::default(), &data), "byte {i} = {b}");
+                }
+            }
+        }
     }
 
     #[test]

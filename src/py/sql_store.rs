@@ -16,7 +16,7 @@ use crate::core::time::{Zone, ZonedTime};
 use crate::py::errors::{conflicting_id_error, job_lookup_error};
 use crate::py::job::{Home, Job, JobRecord, JobRef};
 use crate::py::pyref::Cached;
-use crate::py::restore::{RestoreCache, decode_job};
+use crate::py::restore::{RestoreCache, decode_job, fetch_and_decode};
 use crate::py::store::NativeStore;
 use crate::py::time::{zoned_from_datetime, zoned_to_datetime};
 use parking_lot::Mutex;
@@ -155,9 +155,9 @@ impl RowJobStore {
 
     /// A decoded record, or one made by `Job.__setstate__` from Python's pickle for a state
     /// the native decoder left alone, bound to `home`.
-    fn finish_restore(&self, py: Python<'_>, home: &Option<Arc<Home>>, decoded: Result<JobRecord, Cow<'_, [u8]>>) -> PyResult<JobRef> {
+    fn finish_restore(&self, py: Python<'_>, home: &Option<Arc<Home>>, decoded: Result<JobRef, Cow<'_, [u8]>>) -> PyResult<JobRef> {
         let job = match decoded {
-            Ok(job) => Arc::new(job),
+            Ok(job) => job,
             Err(state) => {
                 let dict = COMPAT_LOADS.get(py)?.call1((PyBytes::new(py, &state),))?.cast_into::<PyDict>()?;
                 let job = Py::new(py, Job::empty())?;
@@ -342,8 +342,8 @@ impl RowJobStore {
     /// The jobs themselves (for the exact store class: no per-row Python hook).
     fn all_jobs<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let rows = self.rows.clone();
-        let rows = py.detach(|| rows.all()).map_err(backend_error)?;
-        let (jobs, failed) = self.restore_all(py, rows);
+        let fetched = py.detach(|| fetch_and_decode(&*rows)).map_err(backend_error)?;
+        let (jobs, failed) = self.keep_restored(py, |cache| fetched.restore(py, cache));
         self.set_aside_failed(py, failed)?;
         Job::list(py, &jobs)
     }
@@ -418,23 +418,35 @@ impl RowJobStore {
     /// Restores rows in order; returns the jobs and `(id, error)` of the rows that failed
     /// (already logged).
     fn restore_all(&self, py: Python<'_>, rows: Vec<Row>) -> (Vec<JobRef>, Vec<(String, String)>) {
-        let mut jobs = Vec::with_capacity(rows.len());
+        self.keep_restored(py, |cache| {
+            let restore = |Row { id, state, .. }| (id, decode_job(py, cache, Cow::Owned(state)).map_err(Cow::into_owned));
+            rows.into_iter().map(restore).collect()
+        })
+    }
+
+    /// The jobs `restore` makes (with a restore cache), bound to this store, and `(id, error)`
+    /// of the rows that failed (logged).
+    fn keep_restored(
+        &self,
+        py: Python<'_>,
+        restore: impl FnOnce(&mut RestoreCache) -> Vec<(String, Result<JobRef, Vec<u8>>)>,
+    ) -> (Vec<JobRef>, Vec<(String, String)>) {
         let mut failed = Vec::new();
-        let mut cache = RestoreCache::default();
         let home = self.home(py);
         // Each new job counts towards a collection, and 100,000 of them set off collections
         // that walk the whole heap for nothing (natively restored jobs are not even tracked).
         // SAFETY: plain calls with the GIL held; the previous state is restored below.
         let gc_was_enabled = unsafe { pyo3::ffi::PyGC_Disable() } == 1;
-        let mut keep = |id: &str, restored: PyResult<JobRef>| match restored {
-            Ok(job) => jobs.push(job),
-            Err(e) => {
-                failed.push((id.to_owned(), error_text(py, &e)));
-                self.log_unrestorable(py, id, e);
+        let restored = restore(&mut RestoreCache::default());
+        let mut jobs = Vec::with_capacity(restored.len());
+        for (id, decoded) in restored {
+            match self.finish_restore(py, &home, decoded.map_err(Cow::Owned)) {
+                Ok(job) => jobs.push(job),
+                Err(e) => {
+                    failed.push((id.clone(), error_text(py, &e)));
+                    self.log_unrestorable(py, &id, e);
+                }
             }
-        };
-        for Row { id, state, .. } in rows {
-            keep(&id, self.reconstitute_in(py, &mut cache, &home, Cow::Owned(state)));
         }
         if gc_was_enabled {
             // SAFETY: as above.

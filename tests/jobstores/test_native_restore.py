@@ -170,6 +170,48 @@ def test_native_and_python_restores_agree(tmp_path):
         assert a._get_run_times(now) == b._get_run_times(now), job_id
 
 
+def _neighbours(n):
+    """`n` jobs of one pickle shape, each differing from the one before in one place (the
+    native reader reuses what did not change from the row before, so every part must be
+    seen to change): ids of one length, dates, numbers, strings, zones of equal-length names."""
+    zones = [zoneinfo.ZoneInfo("Europe/Berlin"), zoneinfo.ZoneInfo("Europe/Zurich")]
+    for i in range(n):
+        k = i % 9
+        yield f"neighbour-{i:05d}", dict(
+            trigger=IntervalTrigger(
+                seconds=60 + (i % 7 if k == 0 else 0),
+                start_date=datetime(2030, 1, 1, 0, 0, i % 60 if k == 1 else 0, tzinfo=zones[i % 2 if k == 2 else 0]),
+            ),
+            args=(i % 10 if k == 3 else 0, "x"),
+            kwargs={"key": "abc"[i % 3] if k == 4 else "a"},
+            name=f"name{i % 10}" if k == 5 else "name0",
+            misfire_grace_time=100 + i % 10 if k == 6 else 100,
+            max_instances=1 + i % 5 if k == 7 else 1,
+            next_run_time=datetime(2030, 1, 2, 0, i % 60, tzinfo=timezone.utc) if k == 8 else datetime(2030, 1, 2, tzinfo=timezone.utc),
+        )
+
+
+def test_rows_of_one_shape_restore_each_with_its_own_values(tmp_path):
+    url = f"sqlite:///{tmp_path / 'jobs.sqlite'}"
+    jobs = dict(_neighbours(2500))  # more than one chunk of rows: two decoding threads
+    s = BackgroundScheduler(jobstores={"default": SQLAlchemyJobStore(url=url)}, timezone="UTC")
+    s.start(paused=True)
+    for job_id, options in jobs.items():
+        s.add_job(f"{__name__}:noop", id=job_id, **options)
+    s.shutdown(wait=False)
+    native, _ = restore(url, SQLAlchemyJobStore)
+    python, _ = restore(url, PythonPath)
+    assert sorted(native) == sorted(jobs)
+    assert [j.id for j in native.values()] == [j.id for j in python.values()]
+    now = datetime(2030, 1, 2, 0, 3, tzinfo=timezone.utc)
+    for job_id in jobs:
+        assert describe(native[job_id]) == describe(python[job_id]), job_id
+        assert native[job_id]._get_run_times(now) == python[job_id]._get_run_times(now), job_id
+    # the values that vary really are there
+    assert {native[f"neighbour-{i:05d}"].trigger.timezone.key for i in (2, 11)} == {"Europe/Berlin", "Europe/Zurich"}
+    assert native["neighbour-00003"].args == (3, "x") and native["neighbour-00012"].args == (2, "x")
+
+
 def test_a_restored_trigger_is_created_once_and_then_kept(tmp_path):
     url = f"sqlite:///{tmp_path / 'jobs.sqlite'}"
     fill(url)

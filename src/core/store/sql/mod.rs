@@ -86,6 +86,12 @@ pub trait RowStore: Send + Sync {
     fn due(&self, now: f64) -> RowResult<Vec<Row>>;
     /// Every row, earliest first, paused rows last.
     fn all(&self) -> RowResult<Vec<Row>>;
+    /// Every row, in chunks as they are read and in no particular order (so that the caller
+    /// decodes while the rest arrives); [`in_schedule_order`] gives the order of [`Self::all`].
+    fn all_chunks(&self, chunk: &mut dyn FnMut(Vec<Row>)) -> RowResult<()> {
+        chunk(self.all()?);
+        Ok(())
+    }
     fn next_run_time(&self) -> RowResult<Option<f64>>;
     /// Moves these rows (id, error text) to the side table, in one transaction.
     fn set_aside(&self, rows: &[(String, String)]) -> RowResult<()>;
@@ -134,6 +140,20 @@ pub fn paused_last(rows: &mut [Row]) {
     if let Some(first) = rows.iter().position(|r| r.next_run_time.is_some()) {
         rows.rotate_left(first);
     }
+}
+
+/// Rows per chunk of [`RowStore::all_chunks`] (about 0.5 MB of APScheduler's job states).
+pub const CHUNK_ROWS: usize = 1_024;
+
+/// The positions of `times` (each row's `next_run_time`) in the order of [`RowStore::all`]:
+/// earliest first, ties in their given order, paused rows last.
+pub fn in_schedule_order(times: &[Option<f64>]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..times.len()).collect();
+    order.sort_by(|a, b| match (times[*a], times[*b]) {
+        (Some(x), Some(y)) => x.partial_cmp(&y).unwrap_or(std::cmp::Ordering::Equal),
+        (x, y) => x.is_none().cmp(&y.is_none()),
+    });
+    order
 }
 
 /// Identifier names of one job table.
@@ -187,6 +207,12 @@ mod tests {
 
     fn row(id: &str, t: Option<f64>) -> Row {
         Row { id: id.into(), next_run_time: t, state: vec![] }
+    }
+
+    #[test]
+    fn schedule_order_is_by_time_stable_with_paused_rows_last() {
+        let times = [Some(3.0), None, Some(1.0), Some(3.0), None, Some(2.0)];
+        assert_eq!(in_schedule_order(&times), [2, 5, 0, 3, 1, 4]);
     }
 
     #[test]
