@@ -44,7 +44,24 @@ pub struct DecodedJob {
     /// Where the 10 payload bytes of the stored `next_run_time` start (see
     /// `JobRecord::stored_state_with_next`).
     pub next_run_offset: Option<u32>,
-    pub trigger: Arc<dyn Trigger>,
+    pub trigger: DecodedTrigger,
+}
+
+/// A decoded trigger; interval triggers stay visible as such (a job that keeps no stored
+/// bytes can stand for one compactly, see `py::job::TriggerSlot::Interval`).
+#[derive(Clone)]
+pub enum DecodedTrigger {
+    Interval(Arc<IntervalTrigger>),
+    Other(Arc<dyn Trigger>),
+}
+
+impl DecodedTrigger {
+    pub fn native(&self) -> Arc<dyn Trigger> {
+        match self {
+            DecodedTrigger::Interval(t) => t.clone(),
+            DecodedTrigger::Other(t) => t.clone(),
+        }
+    }
 }
 
 /// A string inside the state bytes.
@@ -158,7 +175,7 @@ struct LastJob {
     keys: Vec<Id>,
     trigger_nodes: Vec<Id>,
     args_nodes: Vec<Id>,
-    trigger: Arc<dyn Trigger>,
+    trigger: DecodedTrigger,
     args: Plain,
     kwargs: Plain,
 }
@@ -420,7 +437,7 @@ impl Decoder<'_> {
     }
 
     /// The native trigger of a pickled trigger object we know.
-    fn trigger(&mut self, id: Id) -> Option<Arc<dyn Trigger>> {
+    fn trigger(&mut self, id: Id) -> Option<DecodedTrigger> {
         let p = self.p;
         // (A 3.0.x tuple state is not a dict: it takes Python's path.)
         let ((module, class), state) = object_state(p, id)?;
@@ -434,7 +451,7 @@ impl Decoder<'_> {
                 let end = self.opt_datetime(end?)?;
                 let micros = self.timedelta_micros(interval?)?;
                 let jitter = self.jitter(jitter)?;
-                Some(Arc::new(IntervalTrigger::new(micros, start, end, zone, jitter)))
+                Some(DecodedTrigger::Interval(Arc::new(IntervalTrigger::new(micros, start, end, zone, jitter))))
             }
             ("triggers.cron", "CronTrigger") => {
                 let [version, timezone, start, end, fields, jitter] =
@@ -447,13 +464,13 @@ impl Decoder<'_> {
                 let fields = p.items(span).iter().map(|f| cron_field(p, *f)).collect::<Option<Vec<_>>>()?;
                 let fields: [Field; 8] = fields.try_into().ok()?;
                 let jitter = self.jitter(jitter)?;
-                Some(Arc::new(CronTrigger { fields, start, end, zone, jitter }))
+                Some(DecodedTrigger::Other(Arc::new(CronTrigger { fields, start, end, zone, jitter })))
             }
             ("triggers.date", "DateTrigger") => {
                 let [version, run_date] = p.dict_fields(state, ["version", "run_date"])?;
                 self.version_at_most(version, 1)?;
                 let run_date = self.datetime(run_date?)?;
-                Some(Arc::new(DateTrigger { run_date }))
+                Some(DecodedTrigger::Other(Arc::new(DateTrigger { run_date })))
             }
             _ => None,
         }

@@ -177,6 +177,18 @@ impl TriggerSlot {
         TriggerSlot::Object(obj.clone().unbind(), native_trigger(obj))
     }
 
+    /// The compact slot of an interval trigger of our class with this `tzinfo`, no end date
+    /// and no jitter (`None` when it cannot stand for it exactly).
+    pub fn compact_interval(py: Python<'_>, core: &IntervalTrigger, tz: Py<PyAny>) -> Option<Self> {
+        static CLASS: Cached = Cached::new("apscheduler_rs.triggers.interval", "IntervalTrigger");
+        if core.end.is_some() || core.jitter.is_some() {
+            return None;
+        }
+        let template = TriggerTemplate::shared(CLASS.get(py).ok()?, tz, py.None(), core)?;
+        let compact = template.compact(core)?;
+        Some(TriggerSlot::Interval(template, compact))
+    }
+
     /// Whether the engine can compute this trigger's fire times without Python.
     pub fn is_native(&self) -> bool {
         !matches!(self, TriggerSlot::Object(_, None))

@@ -12,7 +12,7 @@
 //! from them on first use (`Job.trigger`, `__getstate__`, `str(job)`); the engine only needs the
 //! native trigger, which is built at once.
 
-use crate::core::job_state::{CompiledZones, DecodedJob, Plain, StateReader, ZoneKeys};
+use crate::core::job_state::{CompiledZones, DecodedJob, DecodedTrigger, Plain, StateReader, ZoneKeys};
 use crate::core::store::sql::{Row, RowError, RowResult, RowStore, in_schedule_order};
 use crossbeam_channel::Receiver;
 use crate::core::time::Zone;
@@ -46,6 +46,7 @@ struct Known {
     executor: Option<Arc<str>>,
     /// `ZoneInfo` key -> zone (`None`: Python does not accept the key)
     zoneinfo: HashMap<Box<str>, Option<Zone>>,
+    tzinfos: Vec<(Zone, Py<PyAny>)>,
 }
 
 /// [`Known`] with the GIL, as the decoder's zone lookup.
@@ -115,7 +116,13 @@ impl Known {
 
     /// The record of a decoded job (`None`: its callable does not resolve or an argument is
     /// not a Python value, e.g. a list as a dict key; the Python path reports it).
-    fn record(&mut self, py: Python<'_>, job: DecodedJob, state: Vec<u8>) -> Result<JobRef, Vec<u8>> {
+    ///
+    /// The record keeps the stored bytes (to make its trigger object from them on first use,
+    /// and to write a next run time into them in place: see `JobRecord::stored_state_with_next`)
+    /// unless `keep` is [`Keep::Fields`] and its trigger is a plain interval trigger, which
+    /// then takes the compact form jobs added from the alias take (a listing of 100,000 jobs
+    /// need not hold 45 MB of pickles).
+    fn record(&mut self, py: Python<'_>, job: DecodedJob, state: Vec<u8>, keep: Keep) -> Result<JobRef, Vec<u8>> {
         let Some((func_ref, func)) = self.func(py, job.func.get(&state)) else { return Err(state) };
         let args = match &job.args {
             Plain::Tuple(items) if items.is_empty() => PyTuple::empty(py).into_any(),
@@ -142,11 +149,39 @@ impl Known {
         fields.next_run_time = Some(job.next_run_time);
         fields.set_misfire_grace_time(job.misfire_grace_time);
         fields.set_max_instances(job.max_instances);
-        let next_run_at = job.next_run_time.zip(job.next_run_offset).map(|(t, offset)| NextRunBytes { offset, zone: t.zone });
-        let state = state.into_boxed_slice();
-        fields.trigger = Some(TriggerSlot::Stored(Box::new(StoredTrigger { state, native: job.trigger, next_run_at })));
+        let compact = match (&job.trigger, keep) {
+            (DecodedTrigger::Interval(t), Keep::Fields) => self.tzinfo(py, t.zone).and_then(|tz| TriggerSlot::compact_interval(py, t, tz)),
+            _ => None,
+        };
+        fields.trigger = Some(compact.unwrap_or_else(|| {
+            let next_run_at =
+                job.next_run_time.zip(job.next_run_offset).map(|(t, offset)| NextRunBytes { offset, zone: t.zone });
+            let (state, native) = (state.into_boxed_slice(), job.trigger.native());
+            TriggerSlot::Stored(Box::new(StoredTrigger { state, native, next_run_at }))
+        }));
         Ok(Arc::new(JobRecord::with_fields(job.id, fields)))
     }
+
+    /// The `tzinfo` object of a zone, one per zone (compact interval triggers share it).
+    fn tzinfo(&mut self, py: Python<'_>, zone: Zone) -> Option<Py<PyAny>> {
+        if let Some((_, tz)) = self.tzinfos.iter().find(|(z, _)| *z == zone) {
+            return Some(tz.clone_ref(py));
+        }
+        let tz = crate::py::time::zone_to_tzinfo(py, &zone).ok()?.into_any().unbind();
+        if self.tzinfos.len() < 64 {
+            self.tzinfos.push((zone, tz.clone_ref(py)));
+        }
+        Some(tz)
+    }
+}
+
+/// What a restored record keeps of its row.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Keep {
+    /// The stored bytes: a job about to run (its next run time is written into them).
+    State,
+    /// What `get_jobs()` shows: the bytes only when the trigger cannot be held compactly.
+    Fields,
 }
 
 /// A Python object for a plain value.
@@ -176,7 +211,7 @@ fn plain_object<'py>(py: Python<'py>, value: &Plain) -> Option<Bound<'py, PyAny>
 pub fn decode_job<'s>(py: Python<'_>, cache: &mut RestoreCache, state: Cow<'s, [u8]>) -> Result<JobRef, Cow<'s, [u8]>> {
     let RestoreCache { reader, known } = cache;
     match reader.decode(&mut PyZones { py, known }, &state) {
-        Some(job) => known.record(py, job, state.into_owned()).map_err(Cow::Owned),
+        Some(job) => known.record(py, job, state.into_owned(), Keep::State).map_err(Cow::Owned),
         None => Err(state),
     }
 }
@@ -209,7 +244,7 @@ impl Fetched {
                 let (row, job) = (&mut chunk.rows[n - starts[c]], chunk.jobs[n - starts[c]].take());
                 let state = std::mem::take(&mut row.state);
                 let job = match job {
-                    Some(job) if agree => cache.known.record(py, job, state),
+                    Some(job) if agree => cache.known.record(py, job, state, Keep::Fields),
                     _ if !agree => decode_job(py, cache, Cow::Owned(state)).map_err(Cow::into_owned),
                     _ => Err(state),
                 };
