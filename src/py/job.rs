@@ -177,16 +177,10 @@ impl TriggerSlot {
         TriggerSlot::Object(obj.clone().unbind(), native_trigger(obj))
     }
 
-    /// The compact slot of an interval trigger of our class with this `tzinfo`, no end date
-    /// and no jitter (`None` when it cannot stand for it exactly).
-    pub fn compact_interval(py: Python<'_>, core: &IntervalTrigger, tz: Py<PyAny>) -> Option<Self> {
-        static CLASS: Cached = Cached::new("apscheduler_rs.triggers.interval", "IntervalTrigger");
-        if core.end.is_some() || core.jitter.is_some() {
-            return None;
-        }
-        let template = TriggerTemplate::shared(CLASS.get(py).ok()?, tz, py.None(), core)?;
-        let compact = template.compact(core)?;
-        Some(TriggerSlot::Interval(template, compact))
+    /// The compact slot of `core` with this template (`None` when it cannot stand for the
+    /// trigger exactly).
+    pub fn compact_interval(template: &Arc<TriggerTemplate>, core: &IntervalTrigger) -> Option<Self> {
+        Some(TriggerSlot::Interval(template.clone(), template.compact(core)?))
     }
 
     /// Whether the engine can compute this trigger's fire times without Python.
@@ -215,10 +209,27 @@ pub struct TriggerTemplate {
 impl TriggerTemplate {
     /// The shared template of these objects (a few per process: one per scheduler zone).
     fn shared(class: &Bound<'_, PyAny>, tz: Py<PyAny>, jitter: Py<PyAny>, core: &IntervalTrigger) -> Option<Arc<Self>> {
+        Self::shared_for(class, tz, jitter, core.zone, core.jitter)
+    }
+
+    /// The template of an interval trigger of our class with this `tzinfo` (of `zone`) and no
+    /// jitter: what a stored interval trigger without end date or jitter compacts to.
+    pub fn plain_interval(py: Python<'_>, tz: Py<PyAny>, zone: crate::core::time::Zone) -> Option<Arc<Self>> {
+        static CLASS: Cached = Cached::new("apscheduler_rs.triggers.interval", "IntervalTrigger");
+        Self::shared_for(CLASS.get(py).ok()?, tz, py.None(), zone, None)
+    }
+
+    fn shared_for(
+        class: &Bound<'_, PyAny>,
+        tz: Py<PyAny>,
+        jitter: Py<PyAny>,
+        zone: crate::core::time::Zone,
+        jitter_secs: Option<f64>,
+    ) -> Option<Arc<Self>> {
         static TEMPLATES: Mutex<Vec<Arc<TriggerTemplate>>> = Mutex::new(Vec::new());
         let mut all = TEMPLATES.lock();
         let same = |t: &&Arc<TriggerTemplate>| {
-            t.class.is(class) && t.tz.is(&tz) && t.jitter.is(&jitter) && t.zone == core.zone && t.jitter_secs == core.jitter
+            t.class.is(class) && t.tz.is(&tz) && t.jitter.is(&jitter) && t.zone == zone && t.jitter_secs == jitter_secs
         };
         if let Some(t) = all.iter().find(same) {
             return Some(t.clone());
@@ -226,13 +237,7 @@ impl TriggerTemplate {
         if all.len() >= 64 {
             return None;
         }
-        let t = Arc::new(TriggerTemplate {
-            class: class.clone().unbind(),
-            tz,
-            jitter,
-            zone: core.zone,
-            jitter_secs: core.jitter,
-        });
+        let t = Arc::new(TriggerTemplate { class: class.clone().unbind(), tz, jitter, zone, jitter_secs });
         all.push(t.clone());
         Some(t)
     }

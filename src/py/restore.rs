@@ -16,7 +16,7 @@ use crate::core::job_state::{CompiledZones, DecodedJob, DecodedTrigger, Plain, S
 use crate::core::store::sql::{Row, RowError, RowResult, RowStore, in_schedule_order};
 use crossbeam_channel::Receiver;
 use crate::core::time::Zone;
-use crate::py::job::{JobFields, JobRecord, JobRef, NextRunBytes, StoredTrigger, TriggerSlot, shared_alias, shared_empty_kwargs};
+use crate::py::job::{JobFields, JobRecord, JobRef, TriggerTemplate, NextRunBytes, StoredTrigger, TriggerSlot, shared_alias, shared_empty_kwargs};
 use crate::py::pyref::REF_TO_OBJ;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
@@ -42,11 +42,14 @@ struct Known {
     /// reference does not resolve (the Python path raises and logs the error)
     funcs: HashMap<Box<str>, Option<Resolved>>,
     names: HashMap<Box<str>, Py<PyString>>,
+    /// The callable and the name of the last job (with the text they were found by).
+    last_func: Option<(Box<str>, Option<Resolved>)>,
+    last_name: Option<(Box<str>, Py<PyString>)>,
     /// The executor alias of the previous job (jobs of one store mostly share one).
     executor: Option<Arc<str>>,
     /// `ZoneInfo` key -> zone (`None`: Python does not accept the key)
     zoneinfo: HashMap<Box<str>, Option<Zone>>,
-    tzinfos: Vec<(Zone, Py<PyAny>)>,
+    templates: Vec<(Zone, Option<Arc<TriggerTemplate>>)>,
 }
 
 /// [`Known`] with the GIL, as the decoder's zone lookup.
@@ -63,17 +66,26 @@ impl ZoneKeys for PyZones<'_, '_> {
 
 impl Known {
     fn func(&mut self, py: Python<'_>, text: &str) -> Option<Resolved> {
-        if let Some(known) = self.funcs.get(text) {
+        // Rows of one store mostly share a callable: the last one is checked first.
+        if let Some((last, known)) = &self.last_func
+            && **last == *text
+        {
             return known.as_ref().map(|(r, f)| (r.clone_ref(py), f.clone_ref(py)));
         }
-        let r = PyString::new(py, text);
-        let f = REF_TO_OBJ.get(py).ok().and_then(|to_obj| to_obj.call1((&r,)).ok());
-        let known = f.map(|f| (r.unbind(), f.unbind()));
-        let out = known.as_ref().map(|(r, f)| (r.clone_ref(py), f.clone_ref(py)));
-        if self.funcs.len() < 10_000 {
-            self.funcs.insert(text.into(), known);
-        }
-        out
+        let known = match self.funcs.get(text) {
+            Some(known) => known.as_ref().map(|(r, f)| (r.clone_ref(py), f.clone_ref(py))),
+            None => {
+                let r = PyString::new(py, text);
+                let f = REF_TO_OBJ.get(py).ok().and_then(|to_obj| to_obj.call1((&r,)).ok());
+                let known = f.map(|f| (r.unbind(), f.unbind()));
+                if self.funcs.len() < 10_000 {
+                    self.funcs.insert(text.into(), known.as_ref().map(|(r, f)| (r.clone_ref(py), f.clone_ref(py))));
+                }
+                known
+            }
+        };
+        self.last_func = Some((text.into(), known.as_ref().map(|(r, f)| (r.clone_ref(py), f.clone_ref(py)))));
+        known
     }
 
     fn executor(&mut self, text: &str) -> Arc<str> {
@@ -88,13 +100,22 @@ impl Known {
     }
 
     fn name(&mut self, py: Python<'_>, text: &str) -> Py<PyString> {
-        if let Some(n) = self.names.get(text) {
+        if let Some((last, n)) = &self.last_name
+            && **last == *text
+        {
             return n.clone_ref(py);
         }
-        let n = PyString::new(py, text).unbind();
-        if self.names.len() < 10_000 {
-            self.names.insert(text.into(), n.clone_ref(py));
-        }
+        let n = match self.names.get(text) {
+            Some(n) => n.clone_ref(py),
+            None => {
+                let n = PyString::new(py, text).unbind();
+                if self.names.len() < 10_000 {
+                    self.names.insert(text.into(), n.clone_ref(py));
+                }
+                n
+            }
+        };
+        self.last_name = Some((text.into(), n.clone_ref(py)));
         n
     }
 
@@ -150,7 +171,9 @@ impl Known {
         fields.set_misfire_grace_time(job.misfire_grace_time);
         fields.set_max_instances(job.max_instances);
         let compact = match (&job.trigger, keep) {
-            (DecodedTrigger::Interval(t), Keep::Fields) => self.tzinfo(py, t.zone).and_then(|tz| TriggerSlot::compact_interval(py, t, tz)),
+            (DecodedTrigger::Interval(t), Keep::Fields) => {
+                self.interval_template(py, t.zone).and_then(|template| TriggerSlot::compact_interval(&template, t))
+            }
             _ => None,
         };
         fields.trigger = Some(compact.unwrap_or_else(|| {
@@ -162,16 +185,17 @@ impl Known {
         Ok(Arc::new(JobRecord::with_fields(job.id, fields)))
     }
 
-    /// The `tzinfo` object of a zone, one per zone (compact interval triggers share it).
-    fn tzinfo(&mut self, py: Python<'_>, zone: Zone) -> Option<Py<PyAny>> {
-        if let Some((_, tz)) = self.tzinfos.iter().find(|(z, _)| *z == zone) {
-            return Some(tz.clone_ref(py));
+    /// The template of plain interval triggers in `zone`, looked up once per zone.
+    fn interval_template(&mut self, py: Python<'_>, zone: Zone) -> Option<Arc<TriggerTemplate>> {
+        if let Some((_, template)) = self.templates.iter().find(|(z, _)| *z == zone) {
+            return template.clone();
         }
         let tz = crate::py::time::zone_to_tzinfo(py, &zone).ok()?.into_any().unbind();
-        if self.tzinfos.len() < 64 {
-            self.tzinfos.push((zone, tz.clone_ref(py)));
+        let template = TriggerTemplate::plain_interval(py, tz, zone);
+        if self.templates.len() < 64 {
+            self.templates.push((zone, template.clone()));
         }
-        Some(tz)
+        template
     }
 }
 
