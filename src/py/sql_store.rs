@@ -345,6 +345,7 @@ impl RowJobStore {
         let fetched = py.detach(|| fetch_and_decode(&*rows)).map_err(backend_error)?;
         let (jobs, failed) = self.keep_restored(py, |cache| fetched.restore(py, cache));
         self.set_aside_failed(py, failed)?;
+        let _paused = GcPaused::new(py);
         Job::list(py, &jobs)
     }
 
@@ -433,10 +434,7 @@ impl RowJobStore {
     ) -> (Vec<JobRef>, Vec<(String, String)>) {
         let mut failed = Vec::new();
         let home = self.home(py);
-        // Each new job counts towards a collection, and 100,000 of them set off collections
-        // that walk the whole heap for nothing (natively restored jobs are not even tracked).
-        // SAFETY: plain calls with the GIL held; the previous state is restored below.
-        let gc_was_enabled = unsafe { pyo3::ffi::PyGC_Disable() } == 1;
+        let _paused = GcPaused::new(py);
         let restored = restore(&mut RestoreCache::default());
         let mut jobs = Vec::with_capacity(restored.len());
         for (id, decoded) in restored {
@@ -448,10 +446,6 @@ impl RowJobStore {
                 }
             }
         }
-        if gc_was_enabled {
-            // SAFETY: as above.
-            unsafe { pyo3::ffi::PyGC_Enable() };
-        }
         (jobs, failed)
     }
 
@@ -461,6 +455,27 @@ impl RowJobStore {
         }
         let rows = self.rows.clone();
         py.detach(|| rows.set_aside(&failed)).map_err(backend_error)
+    }
+}
+
+/// Python's cyclic GC paused while it lives. Making 100,000 jobs and their handles would
+/// otherwise set off collections that walk the whole heap for nothing (the objects made here
+/// hold no cycles; natively restored jobs are not even tracked).
+struct GcPaused(bool);
+
+impl GcPaused {
+    fn new(_py: Python<'_>) -> Self {
+        // SAFETY: a plain call with the GIL held (the token proves it).
+        GcPaused(unsafe { pyo3::ffi::PyGC_Disable() } == 1)
+    }
+}
+
+impl Drop for GcPaused {
+    fn drop(&mut self) {
+        if self.0 {
+            // SAFETY: dropped where it was made, with the GIL still held.
+            unsafe { pyo3::ffi::PyGC_Enable() };
+        }
     }
 }
 
