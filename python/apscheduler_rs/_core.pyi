@@ -128,7 +128,7 @@ class Engine:
     def run_loop(self, scheduler: Any, main_thread: bool = False) -> None: ...
 
 def add_job_native(
-    engine: Engine, scheduler: Any, index: MemoryIndexStore, alias: str, replace_existing: bool,
+    engine: Engine, scheduler: Any, store: MemoryIndexStore | RowJobStore, alias: str, replace_existing: bool,
     defaults: tuple[Any, Any, Any], trigger: Any, executor: Any, func: Any, args: Any, kwargs: Any,
     id: Any, name: Any, misfire_grace_time: Any, coalesce: Any, max_instances: Any,
     next_run_time: Any, trigger_private: bool = False,

@@ -1,7 +1,8 @@
-//! `add_job` on a running scheduler whose target store is the native memory index: the whole
-//! of APScheduler's add-and-store sequence in one native call (validation, job defaults, the
-//! first run time, the index insert, the ADDED event and log, the wake-up). Every other case
-//! (stopped scheduler, other stores) takes the Python path in `schedulers/base.py`.
+//! `add_job` on a running scheduler whose target store is native (the memory index, or the
+//! rows of an exact `SQLAlchemyJobStore`/`RedisJobStore`): the whole of APScheduler's
+//! add-and-store sequence in one native call (validation, job defaults, the first run time,
+//! the insert, the ADDED event and log, the wake-up). Every other case (stopped scheduler,
+//! other stores, store subclasses) takes the Python path in `schedulers/base.py`.
 
 use crate::core::clock::{Clock, SystemClock};
 use crate::core::time::ZonedTime;
@@ -10,6 +11,7 @@ use crate::py::errors::conflicting_id_error;
 use crate::py::events::{EVENT_JOB_ADDED, INFO, JOB_EVENT, enabled};
 use crate::py::job::{Changes, Job, TriggerSlot, new_job_id};
 use crate::py::pyref::Cached;
+use crate::py::sql_store::RowJobStore;
 use crate::py::store::MemoryIndexStore;
 use pyo3::intern;
 use pyo3::prelude::*;
@@ -18,9 +20,10 @@ use std::sync::atomic::Ordering;
 
 static UNDEFINED: Cached = Cached::new("apscheduler_rs.util", "undefined");
 
-/// Adds a job to `index` (the store `alias`) of a started scheduler and returns it.
+/// Adds a job to `store` (the native part of the store `alias`: a `MemoryIndexStore` or a
+/// `RowJobStore`) of a started scheduler and returns it.
 #[pyfunction]
-#[pyo3(signature = (engine, scheduler, index, alias, replace_existing, defaults, trigger, executor,
+#[pyo3(signature = (engine, scheduler, store, alias, replace_existing, defaults, trigger, executor,
                     func, args, kwargs, id, name, misfire_grace_time, coalesce, max_instances,
                     next_run_time, trigger_private=false))]
 #[allow(clippy::too_many_arguments)]
@@ -28,7 +31,7 @@ pub fn add_job_native<'py>(
     py: Python<'py>,
     engine: &Bound<'py, Engine>,
     scheduler: &Bound<'py, PyAny>,
-    index: &Bound<'py, MemoryIndexStore>,
+    store: &Bound<'py, PyAny>,
     alias: &Bound<'py, PyString>,
     replace_existing: bool,
     defaults: &Bound<'py, PyTuple>,
@@ -45,6 +48,11 @@ pub fn add_job_native<'py>(
     next_run_time: &Bound<'py, PyAny>,
     trigger_private: bool,
 ) -> PyResult<Py<Job>> {
+    let index = store.cast::<MemoryIndexStore>().ok();
+    let rows = match index {
+        Some(_) => None,
+        None => Some(store.cast::<RowJobStore>()?),
+    };
     let undefined = UNDEFINED.get(py)?;
     let args = if args.is_none() {
         PyTuple::empty(py).into_any()
@@ -90,8 +98,9 @@ pub fn add_job_native<'py>(
     };
     job.fields.lock().set_jobstore_alias(py, Some(alias.clone().into_any().unbind()));
     let native = job.fields.lock().trigger.as_ref().is_some_and(TriggerSlot::is_native);
-    if trigger_private && native {
-        // The trigger was made from an alias for this job alone: keep only its native form.
+    if trigger_private && native && index.is_some() {
+        // The trigger was made from an alias for this job alone: keep only its native form
+        // (a stored job is pickled at once, trigger object included: it keeps it).
         job.drop_private_trigger(py, trigger);
     }
     let job = Py::new(py, job)?;
@@ -100,15 +109,20 @@ pub fn add_job_native<'py>(
         untrack_from_gc(trigger);
     }
 
+    let insert = |replace: bool| match (index, rows) {
+        (Some(index), _) => index.get().insert(py, &job, replace),
+        (_, Some(rows)) => rows.get().insert(job.bind(py), replace),
+        (None, None) => Ok(false),
+    };
     // A new id cannot race with a processing pass; a replacement can, so it takes the lock.
     let added = if replace_existing {
         let lock = scheduler.getattr(intern!(py, "_jobstores_lock"))?;
         lock.call_method0("acquire")?;
-        let added = index.get().insert(py, &job, true);
+        let added = insert(true);
         lock.call_method0("release")?;
         added
     } else {
-        index.get().insert(py, &job, false)
+        insert(false)
     };
     if !added? {
         return Err(conflicting_id_error(py, &id.str()?.to_string()));

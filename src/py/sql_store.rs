@@ -416,6 +416,23 @@ impl RowJobStore {
 }
 
 impl RowJobStore {
+    /// Stores a new job (`add_job`'s native path), or replaces the stored job of the same id
+    /// when `replace`; false on a conflict.
+    pub fn insert(&self, job: &Bound<'_, Job>, replace: bool) -> PyResult<bool> {
+        let py = job.py();
+        let row = self.to_row(job.as_any())?;
+        let rows = self.rows.clone();
+        let result = py.detach(|| match rows.insert(&row) {
+            Err(RowError::Conflict) if replace => rows.update(&row).map(|()| true),
+            Err(RowError::Conflict) => Ok(false),
+            other => other.map(|()| true),
+        });
+        match result {
+            Err(RowError::NotFound) => Err(job_lookup_error(py, &row.id)), // removed meanwhile
+            result => result.map_err(backend_error),
+        }
+    }
+
     /// Restores rows in order; returns the jobs and `(id, error)` of the rows that failed
     /// (already logged).
     fn restore_all(&self, py: Python<'_>, rows: Vec<Row>) -> (Vec<JobRef>, Vec<(String, String)>) {

@@ -340,3 +340,41 @@ def test_sharing_tables_and_the_single_scheduler_mode(db):
     with sqlite3.connect(db) as conn:  # the clean shutdowns unregistered and left no runs behind
         assert conn.execute("SELECT count(*) FROM apscheduler_jobs_nodes").fetchone() == (0,)
         assert conn.execute("SELECT count(*) FROM apscheduler_jobs_runs").fetchone() == (0,)
+
+
+def test_add_job_on_a_running_scheduler_commits_events_logs_and_replaces(scheduler, db, caplog):
+    from apscheduler_rs.events import EVENT_JOB_ADDED
+
+    added = []
+    scheduler.add_listener(lambda e: added.append((e.job_id, e.jobstore)), EVENT_JOB_ADDED)
+    scheduler.start(paused=True)
+    caplog.set_level(logging.INFO, logger="apscheduler.scheduler")
+    job = scheduler.add_job(noop, "interval", seconds=30, id="j", name="first", args=(1,))
+    [(job_id, ts, state)] = rows(db)  # committed before add_job returned
+    assert (job_id, ts) == ("j", job.next_run_time.timestamp())
+    assert pickle.loads(state)["name"] == "first" and pickle.loads(state)["args"] == (1,)
+    assert added == [("j", "default")]
+    assert 'Added job "first" to job store "default"' in caplog.messages
+    assert job._jobstore_alias == "default" and job._scheduler is scheduler
+    with pytest.raises(ConflictingIdError):
+        scheduler.add_job(noop, "interval", seconds=30, id="j", name="second")
+    scheduler.add_job(noop, "interval", seconds=60, id="j", name="third", replace_existing=True)
+    [(_, _, state)] = rows(db)
+    assert pickle.loads(state)["name"] == "third"
+    assert [j.name for j in scheduler.get_jobs()] == ["third"]
+
+
+def test_a_store_subclass_keeps_its_own_add_job(db):
+    class Recording(SQLAlchemyJobStore):
+        def add_job(self, job):
+            self.seen = job.id
+            super().add_job(job)
+
+    store = Recording(url=f"sqlite:///{db}")
+    s = BackgroundScheduler(jobstores={"default": store}, timezone="UTC")
+    s.start(paused=True)
+    try:
+        s.add_job(noop, "interval", seconds=30, id="sub")
+        assert store.seen == "sub" and [r[0] for r in rows(db)] == ["sub"]
+    finally:
+        s.shutdown(wait=False)

@@ -51,6 +51,7 @@ from ..executors.base import BaseExecutor, MaxInstancesReachedError
 from ..executors.pool import ThreadPoolExecutor
 from ..job import Job
 from ..jobstores.base import BaseJobStore, ConflictingIdError, JobLookupError
+from ..jobstores._rows import NativeRowsJobStore
 from ..jobstores.memory import MemoryJobStore
 from ..triggers.base import BaseTrigger
 from ..util import (
@@ -143,6 +144,17 @@ _SERIALIZATION_ERROR = (
 
 
 def _no_native() -> None:
+    return None
+
+
+def _native_target(store: Any) -> Any:
+    """The native store ``add_job`` may add to directly: a ``MemoryJobStore``'s index, or the
+    rows of an exact ``SQLAlchemyJobStore``/``RedisJobStore`` (subclasses keep their Python
+    overrides); ``None`` for every other store."""
+    if store.__class__ is MemoryJobStore:
+        return store._native
+    if isinstance(store, NativeRowsJobStore):
+        return store._native_engine()
     return None
 
 
@@ -491,10 +503,11 @@ class BaseScheduler(metaclass=ABCMeta):
         private = trigger.__class__ is str  # made here from an alias: nobody else holds it
         trigger = self._create_trigger(trigger, trigger_args)
         store = self._jobstores.get(jobstore) if jobstore.__class__ is str else None
-        if store.__class__ is MemoryJobStore and self._engine.state != STATE_STOPPED:
+        native = _native_target(store) if self._engine.state != STATE_STOPPED else None
+        if native is not None:
             # The common case, natively: same validation, events, logs and wake-up.
             return add_job_native(
-                self._engine, self, store._native, jobstore, replace_existing, self._job_defaults_tuple,
+                self._engine, self, native, jobstore, replace_existing, self._job_defaults_tuple,
                 trigger, executor, func, args, kwargs, id, name, misfire_grace_time, coalesce,
                 max_instances, next_run_time, private,
             )  # fmt: skip
