@@ -26,13 +26,13 @@ use chrono_tz::Tz;
 use rustc_hash::FxHashMap as HashMap;
 use std::sync::Arc;
 
-/// The fields of a stored job, decoded. Texts are ranges of the state bytes (the state moves
-/// into the job afterwards, so nothing borrows it).
+/// The fields of a stored job, decoded. Nothing borrows the state it was read from, so
+/// the state's buffer can be reused at once.
 pub struct DecodedJob {
     pub id: JobId,
-    pub func: TextAt,
-    pub name: TextAt,
-    pub executor: TextAt,
+    pub func: Arc<str>,
+    pub name: Arc<str>,
+    pub executor: Arc<str>,
     /// A tuple or list.
     pub args: Plain,
     /// A dict.
@@ -47,41 +47,52 @@ pub struct DecodedJob {
     pub trigger: DecodedTrigger,
 }
 
-/// A decoded trigger; interval triggers stay visible as such (a job that keeps no stored
-/// bytes can stand for one compactly, see `py::job::TriggerSlot::Interval`).
+impl DecodedJob {
+    /// Whether the job can be held without its stored bytes: its trigger is a plain interval
+    /// trigger (see `py::job::TriggerSlot::Interval`). Any other job makes its trigger object
+    /// from the bytes when asked for it.
+    pub fn holds_without_state(&self) -> bool {
+        matches!(self.trigger, DecodedTrigger::PlainInterval(_))
+    }
+}
+
+/// A decoded trigger. Plain interval triggers ([`IntervalTrigger::is_plain`]) stay visible as
+/// such: a job that keeps no stored bytes can stand for one compactly (see
+/// `py::job::TriggerSlot::Interval`).
 #[derive(Clone)]
 pub enum DecodedTrigger {
-    Interval(Arc<IntervalTrigger>),
+    PlainInterval(Arc<IntervalTrigger>),
     Other(Arc<dyn Trigger>),
 }
 
 impl DecodedTrigger {
     pub fn native(&self) -> Arc<dyn Trigger> {
         match self {
-            DecodedTrigger::Interval(t) => t.clone(),
+            DecodedTrigger::PlainInterval(t) => t.clone(),
             DecodedTrigger::Other(t) => t.clone(),
         }
     }
 }
 
-/// A string inside the state bytes.
-#[derive(Debug, Clone, Copy)]
-pub struct TextAt {
-    off: u32,
-    len: u32,
-}
+/// The last callable reference, name and executor alias read, handed out again while the
+/// states repeat them (the rows of one store mostly do).
+#[derive(Default)]
+struct LastTexts([Option<Arc<str>>; 3]);
 
-impl TextAt {
-    fn of(text: &str, state: &[u8]) -> Option<TextAt> {
-        // The reader's strings are slices of its input.
-        let off = (text.as_ptr() as usize).checked_sub(state.as_ptr() as usize)?;
-        Some(TextAt { off: u32::try_from(off).ok()?, len: u32::try_from(text.len()).ok()? })
-    }
+impl LastTexts {
+    const FUNC: usize = 0;
+    const NAME: usize = 1;
+    const EXECUTOR: usize = 2;
 
-    /// The text in `state` (the bytes it was decoded from; anything else gives `""`).
-    pub fn get<'a>(&self, state: &'a [u8]) -> &'a str {
-        let (start, end) = (self.off as usize, self.off as usize + self.len as usize);
-        state.get(start..end).and_then(|b| std::str::from_utf8(b).ok()).unwrap_or("")
+    fn get(&mut self, slot: usize, text: &str) -> Arc<str> {
+        match &self.0[slot] {
+            Some(last) if **last == *text => last.clone(),
+            _ => {
+                let text: Arc<str> = text.into();
+                self.0[slot] = Some(text.clone());
+                text
+            }
+        }
     }
 }
 
@@ -164,6 +175,7 @@ const KEYS: [&str; 12] = [
 pub struct StateReader {
     reader: Reader,
     last: Option<LastJob>,
+    texts: LastTexts,
 }
 
 /// What the last decoded state leaves for the next one of its shape.
@@ -183,13 +195,14 @@ struct LastJob {
 impl StateReader {
     /// Decodes one stored state (`None`: a shape this decoder leaves to Python).
     pub fn decode(&mut self, zones: &mut dyn ZoneKeys, state: &[u8]) -> Option<DecodedJob> {
-        let Ok(p) = self.reader.parse(state) else {
-            self.last = None;
+        let StateReader { reader, last: last_job, texts } = self;
+        let Ok(p) = reader.parse(state) else {
+            *last_job = None;
             return None;
         };
         let touches = |nodes: &[Id], changed: &[Id]| changed.iter().any(|c| nodes.binary_search(c).is_ok());
         // The last job's parts hold if this state has its shape and the same keys.
-        let last = match (p.changed, self.last.take()) {
+        let last = match (p.changed, last_job.take()) {
             (Some(changed), Some(last)) if !touches(&last.keys, changed) => Some((last, changed)),
             _ => None,
         };
@@ -205,7 +218,7 @@ impl StateReader {
         {
             return None;
         }
-        let text = |node: Option<Id>| TextAt::of(p.str(node?)?, state);
+        let text = |node: Option<Id>| p.str(node?);
         let (trigger_id, args_id, kwargs_id) = (trigger?, args?, kwargs?);
         let trigger = match &last {
             Some((last, changed)) if !touches(&last.trigger_nodes, changed) => last.trigger.clone(),
@@ -225,9 +238,9 @@ impl StateReader {
         let next_run_time = d.opt_datetime(next_run_node)?;
         let job = DecodedJob {
             id: JobId::new(p.str(id?)?),
-            func: text(func)?,
-            name: text(name)?,
-            executor: text(executor)?,
+            func: texts.get(LastTexts::FUNC, text(func)?),
+            name: texts.get(LastTexts::NAME, text(name)?),
+            executor: texts.get(LastTexts::EXECUTOR, text(executor)?),
             args,
             kwargs,
             misfire_grace_time,
@@ -237,7 +250,7 @@ impl StateReader {
             next_run_time,
             trigger,
         };
-        self.last = Some(match last {
+        *last_job = Some(match last {
             Some((last, _)) => LastJob { trigger: job.trigger.clone(), args: job.args.clone(), kwargs: job.kwargs.clone(), ..last },
             None => LastJob {
                 fields,
@@ -451,7 +464,11 @@ impl Decoder<'_> {
                 let end = self.opt_datetime(end?)?;
                 let micros = self.timedelta_micros(interval?)?;
                 let jitter = self.jitter(jitter)?;
-                Some(DecodedTrigger::Interval(Arc::new(IntervalTrigger::new(micros, start, end, zone, jitter))))
+                let trigger = Arc::new(IntervalTrigger::new(micros, start, end, zone, jitter));
+                Some(match trigger.is_plain() {
+                    true => DecodedTrigger::PlainInterval(trigger),
+                    false => DecodedTrigger::Other(trigger),
+                })
             }
             ("triggers.cron", "CronTrigger") => {
                 let [version, timezone, start, end, fields, jitter] =

@@ -11,12 +11,12 @@ use crate::core::store::cluster::{ClaimContext, Decision, DueBatch, Submission};
 use crate::core::store::ledger::NodeLedger;
 use crate::core::store::sql::sqlite::SqliteRows;
 use crate::core::store::sql::url::{self, Target};
-use crate::core::store::sql::{Change, Row, RowError, RowStore, TableNames, micros_to_timestamp, timestamp_to_micros};
+use crate::core::store::sql::{Change, Row, RowError, RowResult, RowStore, TableNames, micros_to_timestamp, timestamp_to_micros};
 use crate::core::time::{Zone, ZonedTime};
 use crate::py::errors::{conflicting_id_error, job_lookup_error};
 use crate::py::job::{Home, Job, JobRecord, JobRef};
 use crate::py::pyref::Cached;
-use crate::py::restore::{RestoreCache, decode_job, fetch_and_decode};
+use crate::py::restore::{RestoreCache, Restored, decode_job, fetch_and_decode};
 use crate::py::store::NativeStore;
 use crate::py::time::{zoned_from_datetime, zoned_to_datetime};
 use parking_lot::Mutex;
@@ -343,7 +343,8 @@ impl RowJobStore {
     fn all_jobs<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let rows = self.rows.clone();
         let fetched = py.detach(|| fetch_and_decode(&*rows)).map_err(backend_error)?;
-        let (jobs, failed) = self.keep_restored(py, |cache| fetched.restore(py, cache));
+        let mut reread = |id: &str| py.detach(|| rows.lookup(id));
+        let (jobs, failed) = self.keep_restored(py, |cache| fetched.restore(py, cache, &mut reread))?;
         self.set_aside_failed(py, failed)?;
         let _paused = GcPaused::new(py);
         Job::list(py, &jobs)
@@ -353,7 +354,7 @@ impl RowJobStore {
         let now = now_ts(now)?;
         let rows = self.rows.clone();
         let rows = py.detach(|| rows.due(now)).map_err(backend_error)?;
-        let (jobs, failed) = self.restore_all(py, rows);
+        let (jobs, failed) = self.restore_all(py, rows)?;
         self.set_aside_failed(py, failed)?;
         Job::list(py, &jobs)
     }
@@ -435,35 +436,41 @@ impl RowJobStore {
 
     /// Restores rows in order; returns the jobs and `(id, error)` of the rows that failed
     /// (already logged).
-    fn restore_all(&self, py: Python<'_>, rows: Vec<Row>) -> (Vec<JobRef>, Vec<(String, String)>) {
+    fn restore_all(&self, py: Python<'_>, rows: Vec<Row>) -> PyResult<RestoredBatch> {
         self.keep_restored(py, |cache| {
-            let restore = |Row { id, state, .. }| (id, decode_job(py, cache, Cow::Owned(state)).map_err(Cow::into_owned));
-            rows.into_iter().map(restore).collect()
+            let restore = |Row { id, state, .. }| decode_job(py, cache, Cow::Owned(state)).map_err(|s| (id, s.into_owned()));
+            Ok(rows.into_iter().map(restore).collect())
         })
     }
 
     /// The jobs `restore` makes (with a restore cache), bound to this store, and `(id, error)`
-    /// of the rows that failed (logged).
+    /// of the rows that failed (logged). Rows `restore` leaves to Python (`Err((id, state))`)
+    /// are unpickled there.
     fn keep_restored(
         &self,
         py: Python<'_>,
-        restore: impl FnOnce(&mut RestoreCache) -> Vec<(String, Result<JobRef, Vec<u8>>)>,
-    ) -> (Vec<JobRef>, Vec<(String, String)>) {
+        restore: impl FnOnce(&mut RestoreCache) -> RowResult<Vec<Restored>>,
+    ) -> PyResult<RestoredBatch> {
         let mut failed = Vec::new();
         let home = self.home(py);
         let _paused = GcPaused::new(py);
-        let restored = restore(&mut RestoreCache::default());
+        let restored = restore(&mut RestoreCache::default()).map_err(backend_error)?;
         let mut jobs = Vec::with_capacity(restored.len());
-        for (id, decoded) in restored {
-            match self.finish_restore(py, &home, decoded.map_err(Cow::Owned)) {
+        for restored in restored {
+            let (id, decoded) = match restored {
+                Ok(job) => (None, Ok(job)),
+                Err((id, state)) => (Some(id), Err(Cow::Owned(state))),
+            };
+            match self.finish_restore(py, &home, decoded) {
                 Ok(job) => jobs.push(job),
                 Err(e) => {
+                    let id = id.unwrap_or_default();
                     failed.push((id.clone(), error_text(py, &e)));
                     self.log_unrestorable(py, &id, e);
                 }
             }
         }
-        (jobs, failed)
+        Ok((jobs, failed))
     }
 
     fn set_aside_failed(&self, py: Python<'_>, failed: Vec<(String, String)>) -> PyResult<()> {
@@ -474,6 +481,9 @@ impl RowJobStore {
         py.detach(|| rows.set_aside(&failed)).map_err(backend_error)
     }
 }
+
+/// Restored jobs, and `(id, error text)` of the rows that failed.
+type RestoredBatch = (Vec<JobRef>, Vec<(String, String)>);
 
 /// Python's cyclic GC paused while it lives. Making 100,000 jobs and their handles would
 /// otherwise set off collections that walk the whole heap for nothing (the objects made here

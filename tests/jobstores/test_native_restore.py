@@ -212,6 +212,37 @@ def test_rows_of_one_shape_restore_each_with_its_own_values(tmp_path):
     assert native["neighbour-00003"].args == (3, "x") and native["neighbour-00012"].args == (2, "x")
 
 
+def test_bad_rows_among_many_chunks_are_set_aside_and_the_rest_restore(tmp_path, caplog):
+    """Rows are read in chunks that are recycled once decoded; a plain interval job keeps no
+    bytes, so one whose callable turns out not to resolve is read again for Python's path."""
+    db = tmp_path / "jobs.sqlite"
+    url = f"sqlite:///{db}"
+    jobs = dict(_neighbours(6000))
+    s = BackgroundScheduler(jobstores={"default": SQLAlchemyJobStore(url=url)}, timezone="UTC")
+    s.start(paused=True)
+    for job_id, options in jobs.items():
+        s.add_job(f"{__name__}:noop", id=job_id, **options)
+    s.shutdown(wait=False)
+    missing_func, corrupt = ["neighbour-01500", "neighbour-05999"], "neighbour-03001"
+    for job_id in missing_func:
+        _rewrite(db, job_id, lambda state: state.update(func=f"{__name__}:missing"))
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE apscheduler_jobs SET job_state = ? WHERE id = ?", (b"\x80\x05garbage", corrupt))
+    with sqlite3.connect(db) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the copy below takes the main file only
+    python, _ = restore(f"sqlite:///{shutil.copy(db, tmp_path / 'python.sqlite')}", PythonPath)
+    caplog.clear()
+    native, _ = restore(url, SQLAlchemyJobStore)
+    bad = {*missing_func, corrupt}
+    assert sorted(native) == sorted(set(jobs) - bad)
+    assert [j.id for j in native.values()] == [j.id for j in python.values()]
+    for job_id in ("neighbour-01499", "neighbour-01501", "neighbour-03000", "neighbour-05998", "neighbour-04242"):
+        assert describe(native[job_id]) == describe(python[job_id]), job_id
+    assert {job_id for job_id, _ in SQLAlchemyJobStore(url=url).unrestorable_jobs()} == bad
+    logged = [r.getMessage() for r in caplog.records if r.name.startswith("apscheduler.jobstores")]
+    assert sorted(logged) == sorted(f'Unable to restore job "{job_id}" -- removing it' for job_id in bad)
+
+
 def test_a_restored_trigger_is_created_once_and_then_kept(tmp_path):
     url = f"sqlite:///{tmp_path / 'jobs.sqlite'}"
     fill(url)

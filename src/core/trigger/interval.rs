@@ -32,6 +32,13 @@ impl IntervalTrigger {
         IntervalTrigger { interval_micros, length, start, end, zone, jitter }
     }
 
+    /// No end, no jitter, and a start that its own instant gives back in the trigger's zone:
+    /// all of such a trigger is its start instant, its interval and its zone (the compact form
+    /// `py::job::TriggerSlot::Interval` holds).
+    pub fn is_plain(&self) -> bool {
+        self.end.is_none() && self.jitter.is_none() && ZonedTime::from_micros(self.start.micros(), self.zone) == self.start
+    }
+
     /// `next_fire_time` with a previous fire time given as a wall time in the trigger's zone.
     /// `None` when this path does not apply (a jitter is set); `Some(None)` when the
     /// schedule is over. The same float arithmetic as the general path; the result's wall

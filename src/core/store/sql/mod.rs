@@ -21,6 +21,7 @@
 //! | `postgres.rs` | the `postgres` client (feature `postgres`) |
 //! | `mysql.rs` | the `mysql` client, for MySQL and MariaDB (feature `mysql`) |
 
+pub mod chunk;
 #[cfg(feature = "mysql")]
 pub mod mysql;
 #[cfg(feature = "postgres")]
@@ -29,6 +30,7 @@ pub mod sqlite;
 pub mod url;
 
 use crate::core::store::cluster::{ClaimContext, Decision, DueBatch, LostRun, RunKey};
+pub use chunk::RowChunk;
 use std::sync::Arc;
 
 /// One stored job.
@@ -88,8 +90,14 @@ pub trait RowStore: Send + Sync {
     fn all(&self) -> RowResult<Vec<Row>>;
     /// Every row, in chunks as they are read and in no particular order (so that the caller
     /// decodes while the rest arrives); [`in_schedule_order`] gives the order of [`Self::all`].
-    fn all_chunks(&self, chunk: &mut dyn FnMut(Vec<Row>)) -> RowResult<()> {
-        chunk(self.all()?);
+    /// `full` takes each filled chunk and gives back an empty one to fill next (the caller
+    /// recycles chunks it has decoded).
+    fn all_chunks(&self, full: &mut dyn FnMut(RowChunk) -> RowChunk) -> RowResult<()> {
+        let mut chunk = RowChunk::default();
+        for row in self.all()? {
+            chunk.push(&row.id, row.next_run_time, &row.state);
+        }
+        full(chunk);
         Ok(())
     }
     fn next_run_time(&self) -> RowResult<Option<f64>>;

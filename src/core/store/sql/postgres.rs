@@ -6,7 +6,7 @@
 //! another scheduler is claiming are skipped, and once that claim commits, the rows no longer
 //! match `next_run_time <= now`, so each due run is taken once.
 
-use super::{CHUNK_ROWS, Change, Row, RowError, RowResult, RowStore, TableNames, paused_last, quote_double};
+use super::{Change, Row, RowChunk, RowError, RowResult, RowStore, TableNames, paused_last, quote_double};
 use crate::core::store::cluster::{
     CLAIMED, ClaimContext, Decision, DueBatch, LOST, LOST_RUN_RETENTION, LostRun, RUNNING, RunKey, decode_run_times,
     encode_run_times, pair_adopted,
@@ -287,22 +287,22 @@ impl RowStore for PostgresRows {
         Ok(rows)
     }
 
-    fn all_chunks(&self, chunk: &mut dyn FnMut(Vec<Row>)) -> RowResult<()> {
+    fn all_chunks(&self, full: &mut dyn FnMut(RowChunk) -> RowChunk) -> RowResult<()> {
         use postgres::fallible_iterator::FallibleIterator;
         let sql = format!("SELECT id, next_run_time, job_state FROM {}", self.table);
         self.with(|c| {
             // Rows are taken off the socket as they arrive (not all buffered first).
             let st = c.statement(&sql)?;
             let mut rows = c.client.query_raw(&st, std::iter::empty::<&(dyn ToSql + Sync)>())?;
-            let mut batch = Vec::with_capacity(CHUNK_ROWS);
+            let mut chunk = RowChunk::default();
             while let Some(r) = rows.next()? {
-                batch.push(read_row(&r)?);
-                if batch.len() == CHUNK_ROWS {
-                    chunk(std::mem::replace(&mut batch, Vec::with_capacity(CHUNK_ROWS)));
+                chunk.push(r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
+                if chunk.is_full() {
+                    chunk = full(chunk);
                 }
             }
-            if !batch.is_empty() {
-                chunk(batch);
+            if !chunk.is_empty() {
+                full(chunk);
             }
             Ok(())
         })

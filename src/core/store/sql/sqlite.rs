@@ -6,7 +6,7 @@
 //! [`BUSY_TIMEOUT`] for the file lock. A claim is one `BEGIN IMMEDIATE` transaction, so two
 //! processes never read the same due row before one of them has moved it on.
 
-use super::{CHUNK_ROWS, Change, Row, RowError, RowResult, RowStore, TableNames, is_plain, paused_last, quote_double};
+use super::{Change, Row, RowChunk, RowError, RowResult, RowStore, TableNames, is_plain, paused_last, quote_double};
 use crate::core::store::cluster::{
     CLAIMED, ClaimContext, Decision, DueBatch, LOST, LOST_RUN_RETENTION, LostRun, RUNNING, RunKey, decode_run_times,
     encode_run_times, pair_adopted,
@@ -199,20 +199,21 @@ impl RowStore for SqliteRows {
         Ok(rows)
     }
 
-    fn all_chunks(&self, chunk: &mut dyn FnMut(Vec<Row>)) -> RowResult<()> {
+    fn all_chunks(&self, full: &mut dyn FnMut(RowChunk) -> RowChunk) -> RowResult<()> {
         let sql = format!("SELECT id, next_run_time, job_state FROM {}", self.sql.table);
         self.with(|c| {
             let mut stmt = c.prepare_cached(&sql)?;
             let mut rows = stmt.query([])?;
-            let mut batch = Vec::with_capacity(CHUNK_ROWS);
+            let mut chunk = RowChunk::default();
             while let Some(r) = rows.next()? {
-                batch.push(read_row(r)?);
-                if batch.len() == CHUNK_ROWS {
-                    chunk(std::mem::replace(&mut batch, Vec::with_capacity(CHUNK_ROWS)));
+                // Copied straight from SQLite's buffers into the chunk.
+                chunk.push(r.get_ref(0)?.as_str()?, r.get(1)?, r.get_ref(2)?.as_blob()?);
+                if chunk.is_full() {
+                    chunk = full(chunk);
                 }
             }
-            if !batch.is_empty() {
-                chunk(batch);
+            if !chunk.is_empty() {
+                full(chunk);
             }
             Ok(())
         })
