@@ -27,6 +27,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<engine::Engine>()?;
     m.add_function(wrap_pyfunction!(add_job::add_job_native, m)?)?;
     m.add_function(wrap_pyfunction!(restore::native_restorable, m)?)?;
+    m.add_function(wrap_pyfunction!(sql_store::sqlite_library, m)?)?;
     m.add_function(wrap_pyfunction!(executor::current_run, m)?)?;
     trigger::register(m)?;
     Ok(())

@@ -482,6 +482,22 @@ impl RowJobStore {
     }
 }
 
+/// `_core._sqlite_library()`: the file of the SQLite library the SQLite store runs on (for
+/// tests: it must be the one Python's `sqlite3` module loads), or `None` when it is compiled in.
+#[pyfunction]
+#[pyo3(name = "_sqlite_library")]
+pub fn sqlite_library() -> Option<String> {
+    let mut info: libc::Dl_info = unsafe { std::mem::zeroed() };
+    let symbol = rusqlite::ffi::sqlite3_libversion as *const libc::c_void;
+    // SAFETY: dladdr only reads the loader's tables and fills `info`; `dli_fname` is a
+    // NUL-terminated path owned by the loader (valid while the library stays loaded).
+    if unsafe { libc::dladdr(symbol, &mut info) } == 0 || info.dli_fname.is_null() {
+        return None;
+    }
+    let path = unsafe { std::ffi::CStr::from_ptr(info.dli_fname) }.to_string_lossy().into_owned();
+    (!path.contains("_core")).then_some(path)
+}
+
 /// Restored jobs, and `(id, error text)` of the rows that failed.
 type RestoredBatch = (Vec<JobRef>, Vec<(String, String)>);
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import pickle
+import os
 import shutil
 import sqlite3
 import sys
@@ -296,6 +297,21 @@ def test_configured_by_plugin_alias_and_gconfig(db):
     s2.start(paused=True)
     assert [j.id for j in s2.get_jobs(jobstore="db")] == ["cfg"]
     s2.shutdown()
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/maps"), reason="reads the process's memory map (Linux)")
+def test_the_store_and_pythons_sqlite3_share_one_sqlite_library():
+    """Two copies of SQLite in one process break each other's locks on a file: `F_GETLK` does
+    not report a process's own locks, so the second copy takes itself for the file's only
+    user and truncates the WAL index the first has mapped (SIGBUS), and closing either's file
+    drops both's locks. The store therefore runs on the libsqlite3 Python's sqlite3 loads."""
+    from apscheduler_rs._core import _sqlite_library
+
+    library = _sqlite_library()
+    assert library is not None, "SQLite is compiled into the extension (built with bundled-sqlite)"
+    with open("/proc/self/maps") as maps:
+        mapped = {os.path.realpath(line.split()[-1]) for line in maps if "libsqlite3" in line}
+    assert mapped == {os.path.realpath(library)}
 
 
 SEEN: list = []
