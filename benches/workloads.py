@@ -33,6 +33,7 @@ SIZES = {
     "store_fire": (2_000, 500),
     "store_fire_cron": (2_000, 500),
     "store_cold": (100_000, 10_000),
+    "fetch_floor": (100_000, 10_000),
     "commit_floor": (10_000, 1_000),
     "procpool": (10_000, 1_000),
     "asyncio": (20_000, 2_000),
@@ -357,30 +358,36 @@ def bench_store_fire(m, n, kind="sqlite", solo=False, recurring=False):
         target.close()
 
 
-def bench_store_cold(m, n, kind="sqlite"):
-    """N stored jobs (bulk-inserted rows of this implementation's own pickles); measured: a
-    new scheduler on the store, ``start(paused=True)`` and ``get_jobs()``."""
+def stored_jobs(m, target, n):
+    """Fills the target's table with N rows: this implementation's pickles of one interval job
+    with other ids and next run times (bulk-inserted, not measured)."""
     import pickle
 
     from datetime import timedelta as td
 
+    sched = target.scheduler(m)  # creates the table
+    sched.start(paused=True)
+    job = sched.add_job(noop, "interval", seconds=3600, id="template")
+    state = job.__getstate__()
+    sched.remove_all_jobs()
+    sched.shutdown(wait=False)
+    base = state["next_run_time"]
+    rows = []
+    for i in range(n):
+        state["id"] = f"job{i}"
+        state["next_run_time"] = base + td(seconds=i)
+        rows.append((f"job{i}", state["next_run_time"].timestamp(), pickle.dumps(state, pickle.HIGHEST_PROTOCOL)))
+    target.insert_rows(rows)
+    del rows
+    gc.collect()
+
+
+def bench_store_cold(m, n, kind="sqlite"):
+    """N stored jobs; measured: a new scheduler on the store, ``start(paused=True)`` and
+    ``get_jobs()``."""
     target = StoreTarget(kind)
     try:
-        sched = target.scheduler(m)  # creates the table
-        sched.start(paused=True)
-        job = sched.add_job(noop, "interval", seconds=3600, id="template")
-        state = job.__getstate__()
-        sched.remove_all_jobs()
-        sched.shutdown(wait=False)
-        base = state["next_run_time"]
-        rows = []
-        for i in range(n):
-            state["id"] = f"job{i}"
-            state["next_run_time"] = base + td(seconds=i)
-            rows.append((f"job{i}", state["next_run_time"].timestamp(), pickle.dumps(state, pickle.HIGHEST_PROTOCOL)))
-        target.insert_rows(rows)
-        del rows
-        gc.collect()
+        stored_jobs(m, target, n)
         t0 = time.perf_counter()
         sched = target.scheduler(m)
         sched.start(paused=True)
@@ -392,6 +399,30 @@ def bench_store_cold(m, n, kind="sqlite"):
         return {"s": elapsed}
     finally:
         target.close()
+
+
+def bench_fetch_floor_pg(m, n):
+    """The floor under ``store_cold_pg``: the same N rows fetched by libpq itself (psycopg's
+    connection, binary results, all rows into libpq's memory, no Python object per row) — what
+    the server and the loopback socket take before any library decodes a job. The same code
+    runs for both columns."""
+    import psycopg
+
+    target = StoreTarget("pg")
+    try:
+        stored_jobs(m, target, n)
+        with psycopg.connect(PG_URL) as conn:
+            t0 = time.perf_counter()
+            res = conn.pgconn.exec_params(f"SELECT id, next_run_time, job_state FROM {target.table}".encode(), None,
+                                          result_format=1)
+            elapsed = time.perf_counter() - t0
+        if res.ntuples != n:
+            raise RuntimeError(f"expected {n} rows, got {res.ntuples}")
+        return {"s": elapsed}
+    finally:
+        target.close()
+
+
 # --- (e) process pool: N small CPU jobs on ProcessPoolExecutor(2) -------------------------
 
 def cpu_job(n=300):
@@ -582,6 +613,7 @@ WORKLOADS = {
     "store_cold": bench_store_cold,
     "store_add_pg": lambda m, n: bench_store_add(m, n, "pg"),
     "commit_floor_pg": bench_commit_floor_pg,
+    "fetch_floor_pg": bench_fetch_floor_pg,
     "store_fire_pg": lambda m, n: bench_store_fire(m, n, "pg"),
     "store_fire_solo": lambda m, n: bench_store_fire(m, n, "sqlite", solo=True),
     "store_fire_pg_solo": lambda m, n: bench_store_fire(m, n, "pg", solo=True),
