@@ -487,15 +487,20 @@ impl RowJobStore {
 #[pyfunction]
 #[pyo3(name = "_sqlite_library")]
 pub fn sqlite_library() -> Option<String> {
+    let sqlite = file_of(rusqlite::ffi::sqlite3_libversion as *const libc::c_void)?;
+    (Some(&sqlite) != file_of(sqlite_library as *const libc::c_void).as_ref()).then_some(sqlite)
+}
+
+/// The file of the loaded object (library or extension) that `address` lies in.
+fn file_of(address: *const libc::c_void) -> Option<String> {
+    // SAFETY: `Dl_info` is plain data (pointers and integers), so all-zero is a valid value;
+    // dladdr only reads the loader's tables and fills it in; `dli_fname` is a NUL-terminated
+    // path owned by the loader, valid while the object stays loaded (it is copied at once).
     let mut info: libc::Dl_info = unsafe { std::mem::zeroed() };
-    let symbol = rusqlite::ffi::sqlite3_libversion as *const libc::c_void;
-    // SAFETY: dladdr only reads the loader's tables and fills `info`; `dli_fname` is a
-    // NUL-terminated path owned by the loader (valid while the library stays loaded).
-    if unsafe { libc::dladdr(symbol, &mut info) } == 0 || info.dli_fname.is_null() {
+    if unsafe { libc::dladdr(address, &mut info) } == 0 || info.dli_fname.is_null() {
         return None;
     }
-    let path = unsafe { std::ffi::CStr::from_ptr(info.dli_fname) }.to_string_lossy().into_owned();
-    (!path.contains("_core")).then_some(path)
+    Some(unsafe { std::ffi::CStr::from_ptr(info.dli_fname) }.to_string_lossy().into_owned())
 }
 
 /// Restored jobs, and `(id, error text)` of the rows that failed.
