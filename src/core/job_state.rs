@@ -251,7 +251,9 @@ impl StateReader {
             trigger,
         };
         *last_job = Some(match last {
-            Some((last, _)) => LastJob { trigger: job.trigger.clone(), args: job.args.clone(), kwargs: job.kwargs.clone(), ..last },
+            Some((last, _)) => {
+                LastJob { trigger: job.trigger.clone(), args: job.args.clone(), kwargs: job.kwargs.clone(), ..last }
+            }
             None => LastJob {
                 fields,
                 keys: match p.get(p.root) {
@@ -539,4 +541,3 @@ impl Decoder<'_> {
         })
     }
 }
-

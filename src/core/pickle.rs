@@ -642,7 +642,11 @@ impl<'a> Machine<'a, '_> {
             self.op(op)?;
             let arg = match op {
                 b'q' | b'h' => self.at.data.get(op_at + 1).map_or(0, |b| u32::from(*b)),
-                b'r' | b'j' => self.at.data.get(op_at + 1..op_at + 5).map_or(0, |b| u32::from_le_bytes(b.try_into().unwrap_or_default())),
+                b'r' | b'j' => self
+                    .at
+                    .data
+                    .get(op_at + 1..op_at + 5)
+                    .map_or(0, |b| u32::from_le_bytes(b.try_into().unwrap_or_default())),
                 _ => made,
             };
             self.r.shape.push(Step { op, arg });

@@ -104,7 +104,6 @@ impl Context {
         }
         TASK.get(py).ok().cloned()
     }
-
 }
 
 /// A due run accepted by the pass, waiting for its task.
@@ -798,13 +797,8 @@ impl CoroutineRunner {
         let queued = match (ctx.fast && complete, run_times, func) {
             (true, [run_time], Some(func)) => match is_coroutine_function(func.bind(py)) {
                 Ok(true) => {
-                    let run = QueuedRun {
-                        job: job.clone(),
-                        id: id.clone(),
-                        store: store.clone(),
-                        run_time: *run_time,
-                        func,
-                    };
+                    let run =
+                        QueuedRun { job: job.clone(), id: id.clone(), store: store.clone(), run_time: *run_time, func };
                     self.enqueue(py, &ctx, run).map(|_| true)
                 }
                 Ok(false) => Ok(false),

@@ -222,7 +222,11 @@ impl EngineHost<JobRef> for PassHost<'_> {
             let kw = PyDict::new(py);
             let _ = kw.set_item("exc_info", err.into_value(py));
             let logged = Job::handle(py, job).and_then(|job| {
-                logger.call_method("error", ("Error submitting job \"%s\" to executor \"%s\"", job, &*executor), Some(&kw))
+                logger.call_method(
+                    "error",
+                    ("Error submitting job \"%s\" to executor \"%s\"", job, &*executor),
+                    Some(&kw),
+                )
             });
             ignore_error(py, logged);
         })

@@ -3,6 +3,10 @@
 //! Workers attach to the interpreter once for their whole life and wait for work with the GIL
 //! released; after a job they keep running ready jobs for up to ~100 µs before releasing the GIL
 //! again (measured in design/gil-dispatch.md: ~75× the throughput of attaching per job).
+//!
+//! Runs from a shared store pass the fence first. A fence thread passes it for as many waiting
+//! runs as there are free workers, in one transaction, so workers never leave the GIL for it
+//! and a run marked running in the store always has a worker ready to start it.
 
 use crate::core::engine::{Submission, Ticket, format_timedelta};
 use crate::core::store::ledger::Start;
@@ -13,10 +17,10 @@ use crate::py::job::{Job, JobCall, JobRef, LazyHandle};
 use crate::py::pyref::{Cached, FORMAT_TB};
 use crate::py::time::zoned_to_datetime;
 use crossbeam_channel::{Receiver, Sender};
-use parking_lot::{Mutex, RwLock};
+use parking_lot::{Condvar, Mutex, RwLock};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::JoinHandle;
@@ -31,8 +35,10 @@ struct Work {
     job: JobRef,
     store: Arc<str>,
     run_times: Vec<ZonedTime>,
-    /// The submission's record in a shared store: the fence is passed just before the run.
+    /// The submission's record in a shared store (its fence is passed before a worker gets it).
     ticket: Option<Ticket>,
+    /// Why the fence refused the run: the worker logs it instead of running the job.
+    refused: Option<String>,
 }
 
 /// What a started pool reports to: its scheduler's events, and its logger.
@@ -59,6 +65,23 @@ struct Shared {
     /// Running submissions per job id (a batch of run times counts once, as in APScheduler).
     instances: Mutex<HashMap<Arc<str>, i64>>,
     context: RwLock<Option<Arc<PoolContext>>>,
+    gate: Mutex<Gate>,
+    /// Wakes the fence thread: runs arrived, a worker came free, or the pool stops.
+    gate_changed: Condvar,
+}
+
+/// Runs from shared stores wait here for the fence, which admits no more of them than there
+/// are free workers: a run marked running in the store is started at once, never left
+/// queued behind another job (if this scheduler died then, it would be reported lost
+/// instead of handed over).
+#[derive(Default)]
+struct Gate {
+    waiting: VecDeque<Work>,
+    /// Work handed to the workers and not finished yet.
+    busy: usize,
+    stopping: bool,
+    /// Counts starts: the fence thread of an earlier start leaves its queue to the new one.
+    epoch: u64,
 }
 
 #[pyclass(module = "apscheduler_rs._core", frozen)]
@@ -91,9 +114,21 @@ impl ThreadPool {
             }
             *running += 1;
         }
-        let work = Work { job: job.clone(), store: store.clone(), run_times: run_times.to_vec(), ticket };
+        let work =
+            Work { job: job.clone(), store: store.clone(), run_times: run_times.to_vec(), ticket, refused: None };
         let sent = match &*self.sender.lock() {
-            Some(tx) => tx.send(work).is_ok(),
+            Some(_) if work.ticket.is_some() => {
+                self.shared.gate.lock().waiting.push_back(work);
+                self.shared.gate_changed.notify_one();
+                true
+            }
+            Some(tx) => {
+                self.shared.gate.lock().busy += 1;
+                tx.send(work).is_ok() || {
+                    release_worker(&self.shared);
+                    false
+                }
+            }
             None => false,
         };
         if sent {
@@ -119,6 +154,19 @@ impl ThreadPool {
                 workers.push(handle);
             }
         }
+        let epoch = {
+            let mut gate = self.shared.gate.lock();
+            gate.stopping = false;
+            gate.epoch += 1;
+            gate.epoch
+        };
+        let (fenced, shared, max_workers) = (tx.clone(), self.shared.clone(), self.max_workers);
+        if let Ok(handle) = std::thread::Builder::new()
+            .name("apscheduler-fence".into())
+            .spawn(move || fence_main(fenced, shared, max_workers, epoch))
+        {
+            workers.push(handle);
+        }
         *self.sender.lock() = Some(tx);
     }
 }
@@ -131,6 +179,68 @@ fn finish(shared: &Shared, id: &Arc<str>) {
             instances.remove(id);
         }
     }
+}
+
+/// A worker is free again: runs waiting for the fence may go.
+fn release_worker(shared: &Shared) {
+    let mut gate = shared.gate.lock();
+    gate.busy = gate.busy.saturating_sub(1);
+    if !gate.waiting.is_empty() {
+        shared.gate_changed.notify_one();
+    }
+}
+
+/// The pool's fence thread: passes the fence for as many waiting runs as there are free
+/// workers, in one transaction per store, and hands them to the workers.
+fn fence_main(workers: Sender<Work>, shared: Arc<Shared>, max_workers: usize, epoch: u64) {
+    loop {
+        let batch: Vec<Work> = {
+            let mut gate = shared.gate.lock();
+            loop {
+                if gate.epoch != epoch || (gate.stopping && gate.waiting.is_empty()) {
+                    return;
+                }
+                let free = max_workers.saturating_sub(gate.busy);
+                if free > 0 && !gate.waiting.is_empty() {
+                    let n = free.min(gate.waiting.len());
+                    gate.busy += n;
+                    break gate.waiting.drain(..n).collect();
+                }
+                shared.gate_changed.wait(&mut gate);
+            }
+        };
+        for mut work in pass_fence(batch) {
+            if let Err(unsent) = workers.send(work) {
+                work = unsent.into_inner();
+                release_worker(&shared);
+                finish(&shared, &work.job.id().unwrap_or_else(|| Arc::from("")));
+            }
+        }
+    }
+}
+
+/// Passes the fence for runs of one or several shared stores, noting each refusal's reason.
+fn pass_fence(mut batch: Vec<Work>) -> Vec<Work> {
+    let mut done = vec![false; batch.len()];
+    for first in 0..batch.len() {
+        let Some(ledger) = batch[first].ticket.as_ref().map(|t| t.ledger.clone()) else { continue };
+        if done[first] {
+            continue;
+        }
+        let members: Vec<usize> = (first..batch.len())
+            .filter(|&i| !done[i] && batch[i].ticket.as_ref().is_some_and(|t| Arc::ptr_eq(&t.ledger, &ledger)))
+            .collect();
+        let keys = members.iter().filter_map(|&i| batch[i].ticket.as_ref().map(|t| t.key.clone())).collect();
+        for (&i, outcome) in members.iter().zip(ledger.start_all(keys)) {
+            done[i] = true;
+            batch[i].refused = match outcome {
+                Start::Go => None,
+                Start::TakenOver => Some("another scheduler took it over (this one had been taken for dead)".into()),
+                Start::Unreachable(e) => Some(format!("the job store cannot be reached: {e}")),
+            };
+        }
+    }
+    batch
 }
 
 fn worker_main(rx: Receiver<Work>, shared: Arc<Shared>, name: String) {
@@ -157,7 +267,7 @@ fn worker_main(rx: Receiver<Work>, shared: Arc<Shared>, name: String) {
 fn run_work(py: Python<'_>, shared: &Shared, context: Option<(&PoolContext, &LogLevels)>, work: Work) {
     let id = work.job.id().unwrap_or_else(|| Arc::from(""));
     if let Some((context, levels)) = context
-        && passes_fence(py, context, &work)
+        && passed_fence(py, context, &work)
         && let Err(e) = run_job(py, context, levels, &work)
     {
         // Failure of the machinery itself, not of the job: logged, no event (as upstream).
@@ -172,19 +282,15 @@ fn run_work(py: Python<'_>, shared: &Shared, context: Option<(&PoolContext, &Log
         ticket.ledger.finish(ticket.key);
     }
     finish(shared, &id);
+    release_worker(shared);
 }
 
-/// Whether this node may start the submission (always, unless it came from a shared store
-/// and another scheduler has taken it over meanwhile, or the store cannot be reached).
-fn passes_fence(py: Python<'_>, ctx: &PoolContext, work: &Work) -> bool {
-    let Some(ticket) = &work.ticket else { return true };
-    let reason = match py.detach(|| ticket.ledger.start(ticket.key.clone())) {
-        Start::Go => return true,
-        Start::TakenOver => "another scheduler took it over (this one had been taken for dead)".to_owned(),
-        Start::Unreachable(e) => format!("the job store cannot be reached: {e}"),
-    };
-    let _ =
-        Job::handle(py, &work.job).and_then(|job| ctx.logger.bind(py).call_method1("warning", ("Run of job \"%s\" skipped: %s", job, reason)));
+/// Whether the run may start: always, unless it came from a shared store and the fence
+/// refused it (another scheduler took it over meanwhile, or the store cannot be reached).
+fn passed_fence(py: Python<'_>, ctx: &PoolContext, work: &Work) -> bool {
+    let Some(reason) = &work.refused else { return true };
+    let _ = Job::handle(py, &work.job)
+        .and_then(|job| ctx.logger.bind(py).call_method1("warning", ("Run of job \"%s\" skipped: %s", job, reason)));
     false
 }
 
@@ -303,7 +409,8 @@ impl ThreadPool {
 
     /// Binds the pool to a scheduler and starts its workers (again, after a shutdown).
     fn start(&self, scheduler: Bound<'_, PyAny>, logger: Bound<'_, PyAny>) -> PyResult<()> {
-        *self.shared.context.write() = Some(Arc::new(PoolContext { events: EventSink::of(scheduler), logger: logger.unbind() }));
+        *self.shared.context.write() =
+            Some(Arc::new(PoolContext { events: EventSink::of(scheduler), logger: logger.unbind() }));
         if self.sender.lock().is_none() {
             self.spawn_workers();
         }
@@ -329,6 +436,9 @@ impl ThreadPool {
     #[pyo3(signature = (wait=true))]
     fn shutdown(&self, py: Python<'_>, wait: bool) {
         self.sender.lock().take();
+        // The fence thread hands on what waits for it, then leaves (closing the queue).
+        self.shared.gate.lock().stopping = true;
+        self.shared.gate_changed.notify_all();
         let workers: Vec<JoinHandle<()>> = std::mem::take(&mut *self.workers.lock());
         if wait {
             let current = std::thread::current().id();

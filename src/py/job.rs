@@ -5,21 +5,21 @@
 //! mutex is never held while Python runs or while the GIL is being acquired.
 
 use crate::core::engine::EngineJob;
+use crate::core::job_id::JobId;
+use crate::core::store::memory::Keyed;
 use crate::core::time::ZonedTime;
 use crate::core::trigger::Trigger;
 use crate::core::trigger::interval::IntervalTrigger;
 use crate::py::pyref::*;
 use crate::py::time::{zoned_from_datetime, zoned_to_datetime};
 use crate::py::trigger::native_trigger;
-use crate::core::job_id::JobId;
-use crate::core::store::memory::Keyed;
 use parking_lot::Mutex;
-use std::sync::OnceLock;
 use pyo3::exceptions::{PyAttributeError, PyTypeError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDateTime, PyDict, PyInt, PyList, PyString, PyTuple};
 use std::sync::Arc;
+use std::sync::OnceLock;
 
 /// The job's attributes. `None` means "not set yet" (a pending job before its defaults).
 pub struct JobFields {

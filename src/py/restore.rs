@@ -14,11 +14,14 @@
 
 use crate::core::job_state::{CompiledZones, DecodedJob, DecodedTrigger, Plain, StateReader, ZoneKeys};
 use crate::core::store::sql::{RowChunk, RowError, RowResult, RowStore, in_schedule_order};
-use crossbeam_channel::{Receiver, Sender};
 use crate::core::time::Zone;
 use crate::core::trigger::interval::IntervalTrigger;
-use crate::py::job::{CompactInterval, JobFields, JobRecord, JobRef, TriggerTemplate, NextRunBytes, StoredTrigger, TriggerSlot, shared_alias, shared_empty_kwargs};
+use crate::py::job::{
+    CompactInterval, JobFields, JobRecord, JobRef, NextRunBytes, StoredTrigger, TriggerSlot, TriggerTemplate,
+    shared_alias, shared_empty_kwargs,
+};
 use crate::py::pyref::REF_TO_OBJ;
+use crossbeam_channel::{Receiver, Sender};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 use rustc_hash::FxHashMap as HashMap;
@@ -268,7 +271,9 @@ pub fn decode_job<'s>(py: Python<'_>, cache: &mut RestoreCache, state: Cow<'s, [
     let state = state.into_owned().into_boxed_slice();
     // `record` gives back the state it was given, so the `None` of `unwrap_or_default` is
     // never taken.
-    known.record(py, &job, Some(state), Keep::State).map_err(|state| Cow::Owned(state.map(Vec::from).unwrap_or_default()))
+    known
+        .record(py, &job, Some(state), Keep::State)
+        .map_err(|state| Cow::Owned(state.map(Vec::from).unwrap_or_default()))
 }
 
 /// A row restored as a record, or `Err((id, state))` for Python's path.

@@ -11,7 +11,9 @@ use crate::core::store::cluster::{ClaimContext, Decision, DueBatch, Submission};
 use crate::core::store::ledger::NodeLedger;
 use crate::core::store::sql::sqlite::SqliteRows;
 use crate::core::store::sql::url::{self, Target};
-use crate::core::store::sql::{Change, Row, RowError, RowResult, RowStore, TableNames, micros_to_timestamp, timestamp_to_micros};
+use crate::core::store::sql::{
+    Change, Row, RowError, RowResult, RowStore, TableNames, micros_to_timestamp, timestamp_to_micros,
+};
 use crate::core::time::{Zone, ZonedTime};
 use crate::py::errors::{conflicting_id_error, job_lookup_error};
 use crate::py::job::{Home, Job, JobRecord, JobRef};
@@ -155,7 +157,12 @@ impl RowJobStore {
 
     /// A decoded record, or one made by `Job.__setstate__` from Python's pickle for a state
     /// the native decoder left alone, bound to `home`.
-    fn finish_restore(&self, py: Python<'_>, home: &Option<Arc<Home>>, decoded: Result<JobRef, Cow<'_, [u8]>>) -> PyResult<JobRef> {
+    fn finish_restore(
+        &self,
+        py: Python<'_>,
+        home: &Option<Arc<Home>>,
+        decoded: Result<JobRef, Cow<'_, [u8]>>,
+    ) -> PyResult<JobRef> {
         let job = match decoded {
             Ok(job) => job,
             Err(state) => {
@@ -438,7 +445,8 @@ impl RowJobStore {
     /// (already logged).
     fn restore_all(&self, py: Python<'_>, rows: Vec<Row>) -> PyResult<RestoredBatch> {
         self.keep_restored(py, |cache| {
-            let restore = |Row { id, state, .. }| decode_job(py, cache, Cow::Owned(state)).map_err(|s| (id, s.into_owned()));
+            let restore =
+                |Row { id, state, .. }| decode_job(py, cache, Cow::Owned(state)).map_err(|s| (id, s.into_owned()));
             Ok(rows.into_iter().map(restore).collect())
         })
     }

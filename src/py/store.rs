@@ -211,7 +211,9 @@ impl EngineStore<JobRef> for EngineStoreRef<'_> {
                     Python::attach(|py| {
                         let store = store.bind(py);
                         let result = match &p {
-                            Plan::Run { next: Some(_), .. } => Job::handle(py, &job).and_then(|j| store.call_method1("update_job", (j,))),
+                            Plan::Run { next: Some(_), .. } => {
+                                Job::handle(py, &job).and_then(|j| store.call_method1("update_job", (j,)))
+                            }
                             Plan::Run { next: None, .. } | Plan::NoExecutor => {
                                 let id = job.id().unwrap_or_else(|| Arc::from(""));
                                 store.call_method1("remove_job", (&*id,))

@@ -358,6 +358,43 @@ def test_sharing_tables_and_the_single_scheduler_mode(db):
         assert conn.execute("SELECT count(*) FROM apscheduler_jobs_runs").fetchone() == (0,)
 
 
+RUNNING_SEEN: list[int] = []
+
+
+def count_running(path):
+    """A job that lingers, noting how many runs the store has marked running meanwhile."""
+    for _ in range(3):
+        with sqlite3.connect(path) as conn:
+            RUNNING_SEEN.append(conn.execute("SELECT count(*) FROM apscheduler_jobs_runs WHERE state = 1").fetchone()[0])
+        time.sleep(0.05)
+
+
+def test_runs_marked_running_never_outnumber_the_free_workers(db):
+    """The fence marks a run running only when a worker is free to start it: a burst of slow
+    jobs on a two-worker pool never has more than two running rows, and every run happens."""
+    from apscheduler_rs.events import EVENT_JOB_EXECUTED
+    from apscheduler_rs.executors.pool import ThreadPoolExecutor
+
+    RUNNING_SEEN.clear()
+    done = threading.Semaphore(0)
+    s = BackgroundScheduler(jobstores={"default": SQLAlchemyJobStore(url=f"sqlite:///{db}")},
+                            executors={"default": ThreadPoolExecutor(2)}, timezone="UTC")
+    s.add_listener(lambda e: done.release(), EVENT_JOB_EXECUTED)
+    s.start(paused=True)
+    try:
+        now = datetime.now(UTC)
+        for i in range(8):
+            s.add_job(count_running, "date", args=(str(db),), run_date=now, id=f"slow{i}", misfire_grace_time=None)
+        s.resume()
+        for _ in range(8):
+            assert done.acquire(timeout=10)
+    finally:
+        s.shutdown()
+    assert len(RUNNING_SEEN) == 24
+    assert max(RUNNING_SEEN) == 2, RUNNING_SEEN
+    assert min(RUNNING_SEEN) >= 1
+
+
 def test_add_job_on_a_running_scheduler_commits_events_logs_and_replaces(scheduler, db, caplog):
     from apscheduler_rs.events import EVENT_JOB_ADDED
 

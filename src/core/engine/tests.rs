@@ -29,7 +29,14 @@ struct FakeJob {
 type Job = Rc<FakeJob>;
 
 fn job(id: &str, first: i64, every: i64, coalesce: bool) -> Job {
-    Rc::new(FakeJob { id: id.into(), key: JobId::new(id), every, until: None, coalesce, next: Cell::new(Some(at(first))) })
+    Rc::new(FakeJob {
+        id: id.into(),
+        key: JobId::new(id),
+        every,
+        until: None,
+        coalesce,
+        next: Cell::new(Some(at(first))),
+    })
 }
 
 impl Keyed for Job {

@@ -2,7 +2,8 @@
 //!
 //! [`NodeLedger`] owns a connection of its own (never the one a claim holds while it waits
 //! for the GIL) and a native thread that renews the node's lease every third of its length
-//! and writes ended runs. Workers call [`NodeLedger::start`] just before a job runs:
+//! and writes ended runs. [`NodeLedger::start_all`] is the fence, passed just before runs
+//! start (the thread pool passes it for as many runs as it has free workers at once);
 //! concurrent calls share one transaction (group commit), so a burst of runs costs a few
 //! round trips, not one each.
 
@@ -75,28 +76,46 @@ impl NodeLedger {
         Ok(ledger)
     }
 
-    /// The fence, called by a worker just before the run (blocks; call without the GIL).
+    /// The fence, called just before the run (blocks; call without the GIL).
     pub fn start(&self, key: RunKey) -> Start {
+        self.start_all(vec![key]).pop().unwrap_or(Start::Unreachable("no answer".into()))
+    }
+
+    /// The fence for runs about to start together: their outcomes, in order. Runs the store
+    /// cannot take are retried for one lease length, then given up.
+    pub fn start_all(&self, keys: Vec<RunKey>) -> Vec<Start> {
         let deadline = Instant::now() + self.lease;
+        let mut outcomes: Vec<Option<Start>> = vec![None; keys.len()];
+        let mut pending: Vec<usize> = (0..keys.len()).collect();
         loop {
-            let slot: Slot = Arc::new(Mutex::new(None));
-            self.queues.lock().starts.push((key.clone(), slot.clone()));
+            let slots: Vec<Slot> = pending.iter().map(|_| Arc::new(Mutex::new(None))).collect();
+            self.queues
+                .lock()
+                .starts
+                .extend(pending.iter().zip(&slots).map(|(&i, slot)| (keys[i].clone(), slot.clone())));
             {
                 let _writer = self.writer.lock();
-                if slot.lock().is_none() {
+                if slots.iter().any(|slot| slot.lock().is_none()) {
                     self.write_batch();
                 }
             }
-            let outcome = slot.lock().take().unwrap_or(Start::Unreachable("no answer".into()));
-            match outcome {
-                Start::Unreachable(_) if Instant::now() < deadline => std::thread::sleep(START_RETRY),
-                Start::Unreachable(e) => {
-                    // Give the submission up for good: its row must not count as running.
-                    self.finish(key);
-                    return Start::Unreachable(e);
+            let mut retry = Vec::new();
+            for (i, slot) in pending.into_iter().zip(slots) {
+                match slot.lock().take().unwrap_or(Start::Unreachable("no answer".into())) {
+                    Start::Unreachable(_) if Instant::now() < deadline => retry.push(i),
+                    Start::Unreachable(e) => {
+                        // Given up for good: its row must not count as running.
+                        self.finish(keys[i].clone());
+                        outcomes[i] = Some(Start::Unreachable(e));
+                    }
+                    other => outcomes[i] = Some(other),
                 }
-                other => return other,
             }
+            if retry.is_empty() {
+                return outcomes.into_iter().map(|o| o.unwrap_or(Start::Unreachable("no answer".into()))).collect();
+            }
+            std::thread::sleep(START_RETRY);
+            pending = retry;
         }
     }
 
@@ -294,6 +313,24 @@ mod tests {
         s.claim(&ClaimContext { node: "X", now: 0.0, dead_before: 1e12 }, &mut |_| Decision::default()).unwrap();
         nodes_left &= !s.heartbeat("N", 1.0).unwrap();
         assert!(nodes_left, "leave() unregistered the node");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn start_all_answers_each_run_in_order() {
+        let dir = tempdir("all");
+        let s = store(&dir);
+        for id in ["a", "b", "c"] {
+            s.insert(&Row { id: id.into(), next_run_time: Some(1.0), state: vec![] }).unwrap();
+        }
+        let ledger = NodeLedger::join("N".into(), s.sibling(), Duration::from_secs(10)).unwrap();
+        claim(&s, "N", 1.0, 0.0);
+        let key = |id: &str| RunKey { job_id: id.into(), run_time: 1.0 };
+        assert_eq!(ledger.start(key("b")), Start::Go);
+        // "b" already started and "x" was never claimed: neither may start; "a" and "c" may.
+        let outcomes = ledger.start_all(vec![key("a"), key("b"), key("x"), key("c")]);
+        assert_eq!(outcomes, [Start::Go, Start::TakenOver, Start::TakenOver, Start::Go]);
+        ledger.leave();
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -36,7 +36,9 @@ impl IntervalTrigger {
     /// all of such a trigger is its start instant, its interval and its zone (the compact form
     /// `py::job::TriggerSlot::Interval` holds).
     pub fn is_plain(&self) -> bool {
-        self.end.is_none() && self.jitter.is_none() && ZonedTime::from_micros(self.start.micros(), self.zone) == self.start
+        self.end.is_none()
+            && self.jitter.is_none()
+            && ZonedTime::from_micros(self.start.micros(), self.zone) == self.start
     }
 
     /// `next_fire_time` with a previous fire time given as a wall time in the trigger's zone.
