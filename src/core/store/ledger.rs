@@ -129,19 +129,25 @@ impl NodeLedger {
     }
 
     /// Writes every queued start (one transaction) and ended run. Called with `writer` held.
+    /// Ended runs are deleted as soon as possible: one still marked running when its node dies
+    /// would be reported lost.
     fn write_batch(&self) {
         let (starts, finishes) = {
             let mut q = self.queues.lock();
             (std::mem::take(&mut q.starts), std::mem::take(&mut q.finishes))
         };
-        if !finishes.is_empty() && self.rows.finish_runs(&self.node, &finishes).is_err() {
-            self.queues.lock().finishes.extend(finishes); // written again next time
-        }
         if starts.is_empty() {
+            if !finishes.is_empty() && self.rows.finish_runs(&self.node, &finishes).is_err() {
+                self.queues.lock().finishes.extend(finishes); // written again next time
+            }
             return;
         }
         let keys: Vec<RunKey> = starts.iter().map(|(k, _)| k.clone()).collect();
-        match self.rows.start_runs(&self.node, &keys) {
+        let outcome = self.rows.finish_and_start_runs(&self.node, &finishes, &keys);
+        if outcome.is_err() {
+            self.queues.lock().finishes.extend(finishes);
+        }
+        match outcome {
             Ok(flags) => {
                 for ((_, slot), ok) in starts.iter().zip(flags) {
                     *slot.lock() = Some(if ok { Start::Go } else { Start::TakenOver });

@@ -121,6 +121,14 @@ pub trait RowStore: Send + Sync {
     fn start_runs(&self, node: &str, keys: &[RunKey]) -> RowResult<Vec<bool>>;
     /// Deletes ended (or never started) submissions of `node`; others' rows are left alone.
     fn finish_runs(&self, node: &str, keys: &[RunKey]) -> RowResult<()>;
+    /// `finish_runs(ended)` then `start_runs(keys)`; a store that can do both in one round
+    /// trip does.
+    fn finish_and_start_runs(&self, node: &str, ended: &[RunKey], keys: &[RunKey]) -> RowResult<Vec<bool>> {
+        if !ended.is_empty() {
+            self.finish_runs(node, ended)?;
+        }
+        self.start_runs(node, keys)
+    }
     /// Runs that started on a node that died, oldest first.
     fn lost_runs(&self) -> RowResult<Vec<LostRun>>;
     /// Unregisters `node` (a clean shutdown).
