@@ -67,6 +67,10 @@ def shared(directory: str) -> sqlite3.Connection:
     return connect(os.path.join(directory, SHARED))
 
 
+_create_lock = threading.Lock()
+_created: set[tuple[str, int]] = set()
+
+
 def _db(directory: str, name: str | None = None) -> sqlite3.Connection:
     """This thread's connection to this process's record file (or to ``name``)."""
     conns = getattr(_local, "conns", None)
@@ -76,8 +80,13 @@ def _db(directory: str, name: str | None = None) -> sqlite3.Connection:
     if key not in conns:
         conn = connect(os.path.join(directory, name or f"{os.getpid()}.sqlite"))
         if name is None:
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.executescript(RUNS_SCHEMA)
+            # Once per process: switching to WAL takes a lock that other threads' writes
+            # hold, and SQLite does not wait for it ("database is locked").
+            with _create_lock:
+                if (directory, os.getpid()) not in _created:
+                    conn.execute("PRAGMA journal_mode = WAL")
+                    conn.executescript(RUNS_SCHEMA)
+                    _created.add((directory, os.getpid()))
         conns[key] = conn
     return conns[key]
 

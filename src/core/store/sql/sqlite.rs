@@ -359,11 +359,29 @@ impl RowStore for SqliteRows {
     }
 
     fn start_runs(&self, node: &str, keys: &[RunKey]) -> RowResult<Vec<bool>> {
+        self.finish_and_start_runs(node, &[], keys)
+    }
+
+    fn finish_runs(&self, node: &str, keys: &[RunKey]) -> RowResult<()> {
+        self.finish_and_start_runs(node, keys, &[]).map(drop)
+    }
+
+    /// One write transaction: the ended runs' rows go, the starting ones become RUNNING.
+    fn finish_and_start_runs(&self, node: &str, ended: &[RunKey], keys: &[RunKey]) -> RowResult<Vec<bool>> {
         let s = &self.sql;
         self.with(|conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let mut started = Vec::with_capacity(keys.len());
-            {
+            if !ended.is_empty() {
+                let mut delete = tx.prepare_cached(&format!(
+                    "DELETE FROM {} WHERE job_id = ?1 AND run_time = ?2 AND node_id = ?3 AND state < {LOST}",
+                    s.runs
+                ))?;
+                for key in ended {
+                    delete.execute(params![key.job_id, key.run_time, node])?;
+                }
+            }
+            if !keys.is_empty() {
                 let mut flip = tx.prepare_cached(&format!(
                     "UPDATE {} SET state = {RUNNING}, changed_at = ?4 \
                      WHERE job_id = ?1 AND run_time = ?2 AND node_id = ?3 AND state = {CLAIMED}",
@@ -376,23 +394,6 @@ impl RowStore for SqliteRows {
             }
             tx.commit()?;
             Ok(started)
-        })
-    }
-
-    fn finish_runs(&self, node: &str, keys: &[RunKey]) -> RowResult<()> {
-        let s = &self.sql;
-        self.with(|conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            {
-                let mut delete = tx.prepare_cached(&format!(
-                    "DELETE FROM {} WHERE job_id = ?1 AND run_time = ?2 AND node_id = ?3 AND state < {LOST}",
-                    s.runs
-                ))?;
-                for key in keys {
-                    delete.execute(params![key.job_id, key.run_time, node])?;
-                }
-            }
-            tx.commit()
         })
     }
 
