@@ -54,6 +54,29 @@ def add_after_drop(scheduler, func, job_id: str) -> None:
 TABLE_SUFFIXES = ("", "_unrestorable", "_nodes", "_runs")
 
 
+def count_rows(url: str, table: str) -> int:
+    """Rows in ``table`` of the database behind a ``sql_target`` URL."""
+    if url.startswith("sqlite:///"):
+        import sqlite3
+
+        with sqlite3.connect(url[len("sqlite:///"):]) as conn:
+            return conn.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
+    if url.startswith("postgresql"):
+        import psycopg
+
+        with psycopg.connect(PG_URL, autocommit=True) as conn:
+            return conn.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
+    import pymysql
+
+    conn = pymysql.connect(host="127.0.0.1", port=3306, user="root", database="test")
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"SELECT count(*) FROM `{table}`")
+            return cur.fetchone()[0]
+    finally:
+        conn.close()
+
+
 def _drop_pg(table: str) -> None:
     import psycopg
 

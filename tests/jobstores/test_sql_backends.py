@@ -17,6 +17,8 @@ from apscheduler_rs.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler_rs.schedulers.background import BackgroundScheduler
 from apscheduler_rs.triggers.date import DateTrigger
 
+from .conftest import count_rows
+
 UTC = timezone.utc
 
 
@@ -122,6 +124,8 @@ def test_two_schedulers_sharing_a_table_run_each_due_job_once(sql_target):
     finally:
         for s in schedulers:
             s.shutdown()
+    # Every run went through the fence and its end was written: no run is left in the ledger.
+    assert count_rows(url, f"{table}_runs") == 0
 
 
 def test_scheduler_recovers_when_the_server_drops_its_connection(tmp_path):

@@ -232,6 +232,16 @@ mod tests {
         dir
     }
 
+    /// A fresh store holding jobs `ids`, due at `at`.
+    fn store_with_jobs(tag: &str, ids: &[&str], at: f64) -> (std::path::PathBuf, Arc<SqliteRows>) {
+        let dir = tempdir(tag);
+        let s = store(&dir);
+        for id in ids {
+            s.insert(&Row { id: (*id).into(), next_run_time: Some(at), state: vec![] }).unwrap();
+        }
+        (dir, s)
+    }
+
     /// Claims every due row for `node`, recording one submission per row.
     fn claim(s: &SqliteRows, node: &str, now: f64, dead_before: f64) -> (Vec<String>, Vec<String>, Vec<String>) {
         let (mut due, mut adopted, mut lost) = (vec![], vec![], vec![]);
@@ -258,11 +268,7 @@ mod tests {
 
     #[test]
     fn fence_admits_the_owner_once_and_dead_nodes_lose_their_runs() {
-        let dir = tempdir("fence");
-        let s = store(&dir);
-        for id in ["a", "b", "c"] {
-            s.insert(&Row { id: id.into(), next_run_time: Some(10.0), state: vec![] }).unwrap();
-        }
+        let (dir, s) = store_with_jobs("fence", &["a", "b", "c"], 10.0);
         // Node A claims all three; it starts "a", then stops renewing (dies) before "b" and "c".
         s.heartbeat("A", 20.0).unwrap();
         s.heartbeat("B", 1e12).unwrap();
@@ -324,11 +330,7 @@ mod tests {
 
     #[test]
     fn start_all_answers_each_run_in_order() {
-        let dir = tempdir("all");
-        let s = store(&dir);
-        for id in ["a", "b", "c"] {
-            s.insert(&Row { id: id.into(), next_run_time: Some(1.0), state: vec![] }).unwrap();
-        }
+        let (dir, s) = store_with_jobs("all", &["a", "b", "c"], 1.0);
         let ledger = NodeLedger::join("N".into(), s.sibling(), Duration::from_secs(10)).unwrap();
         claim(&s, "N", 1.0, 0.0);
         let key = |id: &str| RunKey { job_id: id.into(), run_time: 1.0 };

@@ -354,10 +354,24 @@ impl RowStore for MysqlRows {
     }
 
     fn start_runs(&self, node: &str, keys: &[RunKey]) -> RowResult<Vec<bool>> {
+        self.finish_and_start_runs(node, &[], keys)
+    }
+
+    fn finish_runs(&self, node: &str, keys: &[RunKey]) -> RowResult<()> {
+        self.finish_and_start_runs(node, keys, &[]).map(drop)
+    }
+
+    /// One transaction (one commit): the ended runs' rows go, the starting ones become RUNNING.
+    fn finish_and_start_runs(&self, node: &str, ended: &[RunKey], keys: &[RunKey]) -> RowResult<Vec<bool>> {
         let runs = &self.runs;
         let at = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
         self.with(|c| {
             let mut tx = c.start_transaction(TxOpts::default())?;
+            let delete =
+                format!("DELETE FROM {runs} WHERE job_id = ? AND run_time = ? AND node_id = ? AND state < {LOST}");
+            for key in ended {
+                tx.exec_drop(&delete, (&key.job_id, key.run_time, node))?;
+            }
             let flip = format!(
                 "UPDATE {runs} SET state = {RUNNING}, changed_at = ? \
                  WHERE job_id = ? AND run_time = ? AND node_id = ? AND state = {CLAIMED}"
@@ -369,19 +383,6 @@ impl RowStore for MysqlRows {
             }
             tx.commit()?;
             Ok(started)
-        })
-    }
-
-    fn finish_runs(&self, node: &str, keys: &[RunKey]) -> RowResult<()> {
-        let runs = &self.runs;
-        self.with(|c| {
-            let mut tx = c.start_transaction(TxOpts::default())?;
-            let delete =
-                format!("DELETE FROM {runs} WHERE job_id = ? AND run_time = ? AND node_id = ? AND state < {LOST}");
-            for key in keys {
-                tx.exec_drop(&delete, (&key.job_id, key.run_time, node))?;
-            }
-            tx.commit()
         })
     }
 
