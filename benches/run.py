@@ -24,7 +24,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 IMPLS = ("apscheduler", "apscheduler_rs")
 WORKLOADS = ("dispatch", "dispatch_fn", "lateness", "add_job", "trigger",
-             "store_add", "store_fire", "store_fire_solo", "store_cold", "store_add_pg", "commit_floor_pg", "fetch_floor_pg",
+             "store_add", "commit_floor_sqlite", "store_fire", "store_fire_solo", "store_cold", "store_add_pg", "commit_floor_pg",
+             "fetch_floor_pg",
              "store_fire_pg", "store_fire_pg_solo", "store_cold_pg", "store_fire_cron", "store_fire_cron_pg",
              "procpool", "asyncio", "cluster", "cluster_pg")
 SPREAD = 1.3  # max/min over the repetitions above which a cell is marked noisy
@@ -32,6 +33,7 @@ LABELS = {"dispatch": "dispatch (listener)", "dispatch_fn": "dispatch (job count
           "store_add": "add jobs, SQLite", "store_fire": "fire due jobs, SQLite",
           "store_cold": "cold start+get_jobs, SQLite", "store_add_pg": "add jobs, PostgreSQL",
           "commit_floor_pg": "bare INSERT+COMMIT, PostgreSQL (floor)",
+          "commit_floor_sqlite": "bare INSERT+COMMIT, SQLite (floor)",
           "fetch_floor_pg": "bare libpq fetch of the rows, PostgreSQL (floor)",
           "store_fire_pg": "fire due jobs, PostgreSQL",
           "store_fire_cron": "fire recurring cron jobs, SQLite",

@@ -35,6 +35,7 @@ SIZES = {
     "store_cold": (100_000, 10_000),
     "fetch_floor": (100_000, 10_000),
     "commit_floor": (10_000, 1_000),
+    "commit_floor_sqlite": (10_000, 1_000),
     "procpool": (10_000, 1_000),
     "asyncio": (20_000, 2_000),
     "cluster": (5_000, 1_000),
@@ -325,6 +326,31 @@ def bench_commit_floor_pg(m, n):
             conn.execute(f"DROP TABLE {table}")
 
 
+def bench_commit_floor_sqlite(m, n):
+    """The floor under ``store_add``: rows of the same size inserted into a new SQLite file with
+    APScheduler's table and index, WAL, ``synchronous=NORMAL`` (the store's settings), one
+    autocommit ``INSERT`` each through Python's sqlite3. The same code runs for both columns."""
+    import sqlite3
+    import tempfile
+    import uuid
+
+    blob = bytes(478)  # the size of a pickled interval job
+    with tempfile.TemporaryDirectory() as tmp:
+        conn = sqlite3.connect(os.path.join(tmp, "floor.sqlite"), isolation_level=None)
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("CREATE TABLE apscheduler_jobs (id VARCHAR(191) NOT NULL PRIMARY KEY, "
+                     "next_run_time FLOAT, job_state BLOB NOT NULL)")
+        conn.execute("CREATE INDEX ix_apscheduler_jobs_next_run_time ON apscheduler_jobs (next_run_time)")
+        ids = [uuid.uuid4().hex for _ in range(n)]
+        t0 = time.perf_counter()
+        for i, job_id in enumerate(ids):
+            conn.execute("INSERT INTO apscheduler_jobs VALUES (?, ?, ?)", (job_id, 1e9 + i, blob))
+        elapsed = time.perf_counter() - t0
+        conn.close()
+    return {"jobs/s": n / elapsed}
+
+
 def bench_store_fire(m, n, kind="sqlite", solo=False, recurring=False):
     """N `date` jobs due now; with ``recurring``, N cron jobs (every second) due now instead,
     each run of which rewrites its job's row with the next run time (recurring jobs in a
@@ -613,6 +639,7 @@ WORKLOADS = {
     "store_cold": bench_store_cold,
     "store_add_pg": lambda m, n: bench_store_add(m, n, "pg"),
     "commit_floor_pg": bench_commit_floor_pg,
+    "commit_floor_sqlite": bench_commit_floor_sqlite,
     "fetch_floor_pg": bench_fetch_floor_pg,
     "store_fire_pg": lambda m, n: bench_store_fire(m, n, "pg"),
     "store_fire_solo": lambda m, n: bench_store_fire(m, n, "sqlite", solo=True),
