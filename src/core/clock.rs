@@ -24,6 +24,11 @@ impl Clock for SystemClock {
     }
 }
 
+/// The wall clock in seconds since the Unix epoch, as the stores write times (leases, runs).
+pub fn unix_seconds() -> f64 {
+    SystemClock.now_micros() as f64 / 1e6
+}
+
 /// A clock that only moves when told to.
 #[derive(Debug, Default)]
 pub struct FakeClock(AtomicI64);

@@ -12,16 +12,14 @@ use crate::core::store::sql::{RowError, RowStore};
 use parking_lot::{Condvar, Mutex};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 /// How long a start is retried while the store cannot be reached.
 const START_RETRY: Duration = Duration::from_millis(250);
 /// Ended runs are written at least this often.
 const FINISH_FLUSH: Duration = Duration::from_millis(50);
 
-fn wall_clock() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
-}
+use crate::core::clock::unix_seconds as wall_clock;
 
 /// The outcome of [`NodeLedger::start`].
 #[derive(Debug, Clone, PartialEq)]

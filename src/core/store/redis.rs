@@ -26,7 +26,6 @@ use parking_lot::Mutex;
 use redis::{Connection, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 const CLAIM_ATTEMPTS: usize = 20;
 
@@ -93,9 +92,7 @@ fn parse_field(field: &str) -> Option<(f64, String)> {
     Some((t.parse().ok()?, id.to_owned()))
 }
 
-fn now_ts() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
-}
+use crate::core::clock::unix_seconds as now_ts;
 
 pub struct RedisRows {
     url: String,

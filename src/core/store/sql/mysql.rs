@@ -6,6 +6,7 @@
 //! state is limited to 64 KiB here too.
 
 use super::{Change, Row, RowError, RowResult, RowStore, TableNames, paused_last};
+use crate::core::clock::unix_seconds;
 use crate::core::store::cluster::{
     CLAIMED, ClaimContext, Decision, DueBatch, LOST, LOST_RUN_RETENTION, LostRun, RUNNING, RunKey, decode_run_times,
     encode_run_times, pair_adopted,
@@ -15,7 +16,6 @@ use mysql::{Conn, Opts, TxOpts};
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 const DUPLICATE_KEY: u16 = 1062;
 
@@ -82,7 +82,7 @@ fn set_aside_in(
     side: &str,
     rows: &[(String, String)],
 ) -> Result<(), mysql::Error> {
-    let at = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
+    let at = unix_seconds();
     for (id, error) in rows {
         c.exec_drop(
             format!(
@@ -364,7 +364,7 @@ impl RowStore for MysqlRows {
     /// One transaction (one commit): the ended runs' rows go, the starting ones become RUNNING.
     fn finish_and_start_runs(&self, node: &str, ended: &[RunKey], keys: &[RunKey]) -> RowResult<Vec<bool>> {
         let runs = &self.runs;
-        let at = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
+        let at = unix_seconds();
         self.with(|c| {
             let mut tx = c.start_transaction(TxOpts::default())?;
             let delete =

@@ -7,6 +7,7 @@
 //! match `next_run_time <= now`, so each due run is taken once.
 
 use super::{Change, Row, RowChunk, RowError, RowResult, RowStore, TableNames, paused_last, quote_double};
+use crate::core::clock::unix_seconds;
 use crate::core::store::cluster::{
     CLAIMED, ClaimContext, Decision, DueBatch, LOST, LOST_RUN_RETENTION, LostRun, RUNNING, RunKey, decode_run_times,
     encode_run_times, pair_adopted,
@@ -17,7 +18,6 @@ use postgres::types::ToSql;
 use postgres::{Client, GenericClient, NoTls, Statement};
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// A connection and the statements prepared on it: a cached statement runs in one round
 /// trip (an ad-hoc one takes two: parse, then execute).
@@ -152,7 +152,7 @@ fn set_aside_in(
     side: &str,
     rows: &[(String, String)],
 ) -> Result<(), postgres::Error> {
-    let at = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
+    let at = unix_seconds();
     for (id, error) in rows {
         c.execute(
             &format!(
@@ -220,10 +220,6 @@ fn by_keys(runs: &str, jobs: usize, times: usize) -> String {
 
 fn key_columns(keys: &[RunKey]) -> (Vec<&str>, Vec<f64>) {
     (keys.iter().map(|k| k.job_id.as_str()).collect(), keys.iter().map(|k| k.run_time).collect())
-}
-
-fn now_timestamp() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
 }
 
 impl RowStore for PostgresRows {
@@ -494,7 +490,7 @@ impl RowStore for PostgresRows {
             by_keys(runs, 1, 2)
         );
         let started = self.with(|c| {
-            c.query(&sql, &[&jobs, &times, &node, &now_timestamp(), &ended_jobs, &ended_times])?
+            c.query(&sql, &[&jobs, &times, &node, &unix_seconds(), &ended_jobs, &ended_times])?
                 .iter()
                 .map(|r| Ok((r.try_get::<_, String>(0)?, r.try_get::<_, f64>(1)?)))
                 .collect::<Result<Vec<_>, postgres::Error>>()

@@ -15,7 +15,7 @@ use parking_lot::Mutex;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -44,9 +44,7 @@ fn backend(e: rusqlite::Error) -> RowError {
     RowError::Backend(format!("sqlite: {e}"))
 }
 
-fn now_ts() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
-}
+use crate::core::clock::unix_seconds as now_ts;
 
 fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
     Ok(Row { id: r.get(0)?, next_run_time: r.get(1)?, state: r.get(2)? })
