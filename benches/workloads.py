@@ -327,9 +327,10 @@ def bench_commit_floor_pg(m, n):
 
 
 def bench_commit_floor_sqlite(m, n):
-    """The floor under ``store_add``: rows of the same size inserted into a new SQLite file with
-    APScheduler's table and index, WAL, ``synchronous=NORMAL`` (the store's settings), one
-    autocommit ``INSERT`` each through Python's sqlite3. The same code runs for both columns."""
+    """The floor under ``store_add`` with SQLite's default checkpoints: rows of the same size
+    inserted into a new SQLite file with APScheduler's table and index, WAL,
+    ``synchronous=NORMAL``, one autocommit ``INSERT`` each through Python's sqlite3. The same
+    code runs for both columns."""
     import sqlite3
     import tempfile
     import uuid

@@ -17,10 +17,12 @@
 //! | file | backend |
 //! | --- | --- |
 //! | `url.rs` | parses SQLAlchemy-style URLs into a backend choice |
-//! | `sqlite.rs` | rusqlite (bundled SQLite, WAL) |
+//! | `sqlite.rs` | rusqlite (the system's SQLite, WAL) |
+//! | `checkpointer.rs` | copies a SQLite file's log into it, off the committing thread |
 //! | `postgres.rs` | the `postgres` client (feature `postgres`) |
 //! | `mysql.rs` | the `mysql` client, for MySQL and MariaDB (feature `mysql`) |
 
+pub mod checkpointer;
 pub mod chunk;
 #[cfg(feature = "mysql")]
 pub mod mysql;

@@ -1,11 +1,14 @@
-//! The job table in SQLite, through rusqlite (bundled SQLite).
+//! The job table in SQLite, through rusqlite (the system's libsqlite3; feature
+//! `bundled-sqlite` compiles one in).
 //!
 //! One connection per store, behind a mutex, opened on first use. Files run in WAL mode with
 //! `synchronous=NORMAL`: a commit survives the process being killed at any moment (only a
-//! power loss can take the last commits back). Writers from other processes wait up to
-//! [`BUSY_TIMEOUT`] for the file lock. A claim is one `BEGIN IMMEDIATE` transaction, so two
+//! power loss can take the last commits back). The log is copied into the database by a
+//! thread of its own ([`Checkpointer`]), not by the commits. Writers from other processes
+//! wait up to [`BUSY_TIMEOUT`] for the file lock. A claim is one `BEGIN IMMEDIATE` transaction, so two
 //! processes never read the same due row before one of them has moved it on.
 
+use super::checkpointer::{BACKSTOP_PAGES, Checkpointer, LOG_SIZE_LIMIT};
 use super::{Change, Row, RowChunk, RowError, RowResult, RowStore, TableNames, is_plain, paused_last, quote_double};
 use crate::core::store::cluster::{
     CLAIMED, ClaimContext, Decision, DueBatch, LOST, LOST_RUN_RETENTION, LostRun, RUNNING, RunKey, decode_run_times,
@@ -23,8 +26,14 @@ pub struct SqliteRows {
     /// `None`: in memory.
     path: Option<String>,
     /// Shared with siblings only for an in-memory database (there is no second connection to it).
-    conn: Arc<Mutex<Option<Connection>>>,
+    conn: Arc<Mutex<Option<Open>>>,
     sql: Sql,
+}
+
+/// An open connection, and its file's checkpointer (none in memory).
+struct Open {
+    conn: Connection,
+    checkpointer: Option<Arc<Checkpointer>>,
 }
 
 /// The statements, with the table names filled in.
@@ -63,29 +72,41 @@ impl SqliteRows {
         SqliteRows { path, conn: Arc::new(Mutex::new(None)), sql }
     }
 
-    fn open(&self) -> rusqlite::Result<Connection> {
-        let conn = match &self.path {
-            Some(p) => Connection::open(p)?,
-            None => Connection::open_in_memory()?,
+    fn open(&self) -> rusqlite::Result<Open> {
+        let Some(path) = &self.path else {
+            let conn = Connection::open_in_memory()?;
+            conn.busy_timeout(BUSY_TIMEOUT)?;
+            return Ok(Open { conn, checkpointer: None });
         };
+        let conn = Connection::open(path)?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
-        if self.path.is_some() {
-            conn.pragma_update(None, "journal_mode", "WAL")?;
-            conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        let checkpointer = Checkpointer::for_file(path);
+        if checkpointer.is_some() {
+            conn.pragma_update(None, "wal_autocheckpoint", BACKSTOP_PAGES)?;
+            conn.pragma_update(None, "journal_size_limit", LOG_SIZE_LIMIT)?;
         }
-        Ok(conn)
+        Ok(Open { conn, checkpointer })
     }
 
-    /// Runs `f` on the (opened on demand) connection.
-    fn with<T>(&self, f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> RowResult<T> {
+    /// Runs `f` on the (opened on demand) connection; the outer error is failing to open it.
+    fn connection<T>(&self, f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> RowResult<rusqlite::Result<T>> {
         let mut guard = self.conn.lock();
         if guard.is_none() {
             *guard = Some(self.open().map_err(backend)?);
         }
-        match guard.as_mut() {
-            Some(conn) => f(conn).map_err(backend),
-            None => Err(RowError::Backend("sqlite: no connection".into())),
+        let Some(open) = guard.as_mut() else { return Err(RowError::Backend("sqlite: no connection".into())) };
+        let result = f(&mut open.conn);
+        if let Some(checkpointer) = &open.checkpointer {
+            checkpointer.note_use();
         }
+        Ok(result)
+    }
+
+    /// Runs `f` on the (opened on demand) connection.
+    fn with<T>(&self, f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> RowResult<T> {
+        self.connection(f)?.map_err(backend)
     }
 
     fn table_exists(conn: &Connection, schema: Option<&str>, name: &str) -> rusqlite::Result<bool> {
@@ -137,13 +158,9 @@ impl RowStore for SqliteRows {
 
     fn insert(&self, row: &Row) -> RowResult<()> {
         let sql = format!("INSERT INTO {} (id, next_run_time, job_state) VALUES (?1, ?2, ?3)", self.sql.table);
-        let mut guard = self.conn.lock();
-        if guard.is_none() {
-            *guard = Some(self.open().map_err(backend)?);
-        }
-        let Some(conn) = guard.as_mut() else { return Err(RowError::Backend("sqlite: no connection".into())) };
-        let result =
-            conn.prepare_cached(&sql).and_then(|mut st| st.execute(params![row.id, row.next_run_time, row.state]));
+        let result = self.connection(|conn| {
+            conn.prepare_cached(&sql).and_then(|mut st| st.execute(params![row.id, row.next_run_time, row.state]))
+        })?;
         match result {
             Ok(_) => Ok(()),
             Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == ErrorCode::ConstraintViolation => {
