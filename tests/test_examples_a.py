@@ -291,7 +291,8 @@ def test_a06_event_codes_masks_attributes_and_listener_removal():
     sched.start()
     import time
     deadline = time.time() + 5
-    while not only_results and time.time() < deadline:
+    # The scheduler thread dispatches REMOVED and SUBMITTED after EXECUTED: wait for the last.
+    while not any(e.code == ev.EVENT_JOB_SUBMITTED for e in everything) and time.time() < deadline:
         time.sleep(0.01)
     (done,) = only_results
     assert isinstance(done, ev.JobExecutionEvent)

@@ -231,6 +231,21 @@ def test_jobs_survive_a_restart(db):
     s2.shutdown()
 
 
+def _jobs_in_database_file(db, backup, expected, timeout=5.0):
+    """How many jobs a copy of the database file alone (no -wal) holds, once it holds
+    `expected` or when `timeout` seconds have passed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        shutil.copy(db, backup)
+        try:
+            found = len(rows(backup))
+        except sqlite3.DatabaseError:  # no table yet, or a copy taken mid-checkpoint
+            found = -1
+        if found == expected or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
+
+
 def test_added_jobs_reach_the_database_file_itself_soon_without_a_shutdown(scheduler, db, tmp_path):
     """The WAL is copied into the file by the store's checkpoint thread within a fraction of a
     second, not only when 1,000 pages have piled up (SQLite's default): a copy of the `.sqlite`
@@ -238,18 +253,7 @@ def test_added_jobs_reach_the_database_file_itself_soon_without_a_shutdown(sched
     scheduler.start(paused=True)
     for i in range(50):  # ~150 log pages: SQLite's own automatic checkpoint would not run yet
         scheduler.add_job(noop, "interval", minutes=5, id=f"job{i}")
-    backup = tmp_path / "backup.sqlite"
-    deadline = time.monotonic() + 5
-    while True:
-        shutil.copy(db, backup)  # the database file only, without its -wal
-        try:
-            found = len(rows(backup))
-        except sqlite3.DatabaseError:  # no table yet, or a copy taken mid-checkpoint
-            found = -1
-        if found == 50 or time.monotonic() > deadline:
-            break
-        time.sleep(0.05)
-    assert found == 50
+    assert _jobs_in_database_file(db, tmp_path / "backup.sqlite", 50) == 50
     assert scheduler.running and len(rows(db)) == 50
 
 

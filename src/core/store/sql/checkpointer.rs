@@ -39,6 +39,11 @@ static RUNNING: LazyLock<Mutex<HashMap<String, Weak<Checkpointer>>>> = LazyLock:
 pub struct Checkpointer {
     shared: Arc<Shared>,
     thread: Option<JoinHandle<()>>,
+    /// The process whose thread it is: a child made by `fork` inherits the handle, not the
+    /// thread, so it starts its own and never joins the parent's. (Not tested: a test that
+    /// forks the multi-threaded test process crashed or hung in the child now and then, in
+    /// malloc, as forking a threaded process may.)
+    pid: u32,
 }
 
 struct Shared {
@@ -55,7 +60,9 @@ impl Checkpointer {
     /// checkpoint then still runs, at the backstop).
     pub fn for_file(path: &str) -> Option<Arc<Checkpointer>> {
         let mut running = RUNNING.lock();
-        if let Some(existing) = running.get(path).and_then(Weak::upgrade) {
+        if let Some(existing) = running.get(path).and_then(Weak::upgrade)
+            && existing.pid == std::process::id()
+        {
             return Some(existing);
         }
         let shared = Arc::new(Shared {
@@ -69,7 +76,7 @@ impl Checkpointer {
             .name("apscheduler-wal".into())
             .spawn(move || checkpoint_loop(&for_thread))
             .ok()?;
-        let checkpointer = Arc::new(Checkpointer { shared, thread: Some(thread) });
+        let checkpointer = Arc::new(Checkpointer { shared, thread: Some(thread), pid: std::process::id() });
         running.retain(|_, c| c.strong_count() > 0);
         running.insert(path.to_owned(), Arc::downgrade(&checkpointer));
         Some(checkpointer)
@@ -86,7 +93,11 @@ impl Drop for Checkpointer {
         *self.shared.stopping.lock() = true;
         self.shared.wake.notify_all();
         if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
+            if self.pid == std::process::id() {
+                let _ = thread.join();
+            } else {
+                std::mem::forget(thread); // a forked child: the thread never existed here
+            }
         }
     }
 }
