@@ -73,13 +73,12 @@ impl SqliteRows {
     }
 
     fn open(&self) -> rusqlite::Result<Open> {
-        let Some(path) = &self.path else {
-            let conn = Connection::open_in_memory()?;
-            conn.busy_timeout(BUSY_TIMEOUT)?;
-            return Ok(Open { conn, checkpointer: None });
+        let conn = match &self.path {
+            Some(p) => Connection::open(p)?,
+            None => Connection::open_in_memory()?,
         };
-        let conn = Connection::open(path)?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
+        let Some(path) = &self.path else { return Ok(Open { conn, checkpointer: None }) };
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         let checkpointer = Checkpointer::for_file(path);
@@ -437,7 +436,10 @@ impl RowStore for SqliteRows {
 
     fn close(&self) {
         if self.path.is_some() {
-            drop(self.conn.lock().take());
+            // Closed outside the lock: the file's last connection checkpoints, and the
+            // checkpointer's last handle waits for its thread.
+            let open = self.conn.lock().take();
+            drop(open);
         }
     }
 }
