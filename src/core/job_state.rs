@@ -138,6 +138,15 @@ impl CompiledZones {
     pub fn seen(&self) -> impl Iterator<Item = (&str, Option<Zone>)> {
         self.seen.iter().map(|(k, z)| (&**k, *z))
     }
+
+    /// How many keys were asked for.
+    pub fn len(&self) -> usize {
+        self.seen.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.seen.is_empty()
+    }
 }
 
 impl ZoneKeys for CompiledZones {

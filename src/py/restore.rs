@@ -2,11 +2,10 @@
 //!
 //! [`crate::core::job_state`] decodes a state without the GIL; this module makes the Python
 //! parts of the job (callable, name, arguments) and the record. All the rows of a store (cold
-//! start, `get_jobs()`) are decoded on two threads while they are read, with the GIL released
-//! ([`fetch_and_decode`]), then made jobs with it ([`Fetched::restore`]). A state
-//! the decoder leaves alone comes back as `Err(bytes)` for the caller's Python path
-//! (`_compat.loads` + `Job.__setstate__`), which also produces the exact errors of unrestorable
-//! rows.
+//! start, `get_jobs()`) are read on a thread of their own while the caller's thread decodes and
+//! restores them ([`fetch_and_restore`]). A state the decoder leaves alone comes back as
+//! `Err(bytes)` for the caller's Python path (`_compat.loads` + `Job.__setstate__`), which also
+//! produces the exact errors of unrestorable rows.
 //!
 //! The Python trigger object is not created here: the job keeps the stored bytes and creates it
 //! from them on first use (`Job.trigger`, `__getstate__`, `str(job)`); the engine only needs the
@@ -21,7 +20,6 @@ use crate::py::job::{
     shared_alias, shared_empty_kwargs,
 };
 use crate::py::pyref::REF_TO_OBJ;
-use crossbeam_channel::{Receiver, Sender};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 use rustc_hash::FxHashMap as HashMap;
@@ -279,73 +277,14 @@ pub fn decode_job<'s>(py: Python<'_>, cache: &mut RestoreCache, state: Cow<'s, [
 /// A row restored as a record, or `Err((id, state))` for Python's path.
 pub type Restored = Result<JobRef, (String, Vec<u8>)>;
 
-/// Every row of a store, read and decoded without the GIL ([`fetch_and_decode`]).
-pub struct Fetched {
-    chunks: Vec<DecodedChunk>,
-    zones: Vec<CompiledZones>,
-}
-
-impl Fetched {
-    /// The rows restored, in the order of [`RowStore::all`]. `reread` reads a row again
-    /// (its stored bytes, or `None` once it is gone) in the rare case a decoded job cannot be
-    /// made a record without bytes the decoder did not keep.
-    pub fn restore(
-        mut self,
-        py: Python<'_>,
-        cache: &mut RestoreCache,
-        reread: &mut dyn FnMut(&str) -> RowResult<Option<Vec<u8>>>,
-    ) -> RowResult<Vec<Restored>> {
-        // The compiled zone database and Python's `zoneinfo` may disagree about a key (a
-        // system without that zone): then every row is read again and takes the path that
-        // asks Python.
-        let agree = self.zones.iter().flat_map(|z| z.seen()).all(|(key, zone)| cache.known.zoneinfo(py, key) == zone);
-        // Rows stay in their chunks (no copy of 100,000 decoded jobs): chunk `c` holds the
-        // rows numbered from `starts[c]`.
-        let mut starts = Vec::with_capacity(self.chunks.len());
-        let mut times = Vec::new();
-        for chunk in &self.chunks {
-            starts.push(times.len());
-            times.extend_from_slice(&chunk.times);
-        }
-        let mut restored = Vec::with_capacity(times.len());
-        for n in in_schedule_order(&times) {
-            let c = starts.partition_point(|s| *s <= n) - 1;
-            // Rows not made records here take Python's path, with their bytes (`None`: the
-            // decoder did not keep them, so the row is read again).
-            let (id, state) = match &mut self.chunks[c].rows[n - starts[c]] {
-                DecodedRow::Job { job, state, id } => {
-                    let state = match agree {
-                        true => match cache.known.record(py, job, state.take(), Keep::Fields) {
-                            Ok(job) => {
-                                restored.push(Ok(job));
-                                continue;
-                            }
-                            Err(state) => state,
-                        },
-                        false => state.take(),
-                    };
-                    (id.as_deref().map(String::from).unwrap_or_else(|| job.id.to_string()), state)
-                }
-                DecodedRow::Python { id, state } => (id.to_string(), Some(std::mem::take(state))),
-            };
-            let state = match state {
-                Some(state) => state.into_vec(),
-                None => match reread(&id)? {
-                    Some(state) => state,
-                    None => continue, // removed meanwhile
-                },
-            };
-            restored.push(decode_job(py, cache, Cow::Owned(state)).map_err(|state| (id, state.into_owned())));
-        }
-        Ok(restored)
-    }
-}
-
 /// What the decoder made of the rows of one chunk.
 struct DecodedChunk {
     /// Each row's `next_run_time` column.
     times: Vec<Option<f64>>,
     rows: Vec<DecodedRow>,
+    /// Every zone key the decoding thread has looked up so far, when this chunk added one
+    /// (empty otherwise): the GIL side checks them against Python's `zoneinfo`.
+    zones: Vec<(Box<str>, Option<Zone>)>,
 }
 
 #[allow(clippy::large_enum_variant)] // the large variant is the common one
@@ -357,19 +296,22 @@ enum DecodedRow {
     Python { id: Box<str>, state: Box<[u8]> },
 }
 
-/// One decoding thread's buffers.
+/// One thread's decoding buffers.
 #[derive(Default)]
 struct Decoding {
     reader: StateReader,
     zones: CompiledZones,
+    /// How many zone keys the last chunk reported.
+    zones_reported: usize,
 }
 
 impl Decoding {
     fn chunk(&mut self, rows: &RowChunk) -> DecodedChunk {
-        let mut decoded = DecodedChunk { times: Vec::with_capacity(rows.len()), rows: Vec::with_capacity(rows.len()) };
+        let mut times = Vec::with_capacity(rows.len());
+        let mut decoded = Vec::with_capacity(rows.len());
         for (id, next_run_time, state) in rows.rows() {
-            decoded.times.push(next_run_time);
-            decoded.rows.push(match self.reader.decode(&mut self.zones, state) {
+            times.push(next_run_time);
+            decoded.push(match self.reader.decode(&mut self.zones, state) {
                 Some(job) => DecodedRow::Job {
                     state: (!job.holds_without_state()).then(|| state.into()),
                     id: (!job.id.with_str(|own| own == id)).then(|| id.into()),
@@ -378,71 +320,155 @@ impl Decoding {
                 None => DecodedRow::Python { id: id.into(), state: state.into() },
             });
         }
-        decoded
-    }
-
-    /// Decodes numbered chunks until the channel closes, handing each chunk back emptied.
-    fn all(&mut self, chunks: &Receiver<(usize, RowChunk)>, emptied: &Sender<RowChunk>) -> Vec<(usize, DecodedChunk)> {
-        chunks
-            .iter()
-            .map(|(n, mut rows)| {
-                let decoded = self.chunk(&rows);
-                rows.clear();
-                // The reader may have finished: a chunk it does not take back is dropped.
-                let _ = emptied.try_send(rows);
-                (n, decoded)
-            })
-            .collect()
+        let mut zones = Vec::new();
+        if self.zones.len() != self.zones_reported {
+            self.zones_reported = self.zones.len();
+            zones = self.zones.seen().map(|(key, zone)| (key.into(), zone)).collect();
+        }
+        DecodedChunk { times, rows: decoded, zones }
     }
 }
 
-/// Reads every row of `store` in chunks on this thread while a second one decodes them (this
-/// thread joins in once the reading is done); decoded chunks come back to be filled again, so
-/// the reading allocates little. Call it with the GIL released.
-pub fn fetch_and_decode(store: &dyn RowStore) -> RowResult<Fetched> {
-    let (tx, rx) = crossbeam_channel::unbounded::<(usize, RowChunk)>();
+/// A chunk on its way from the reading thread: still to decode, or decoded there.
+enum Fetched {
+    Read(RowChunk),
+    Decoded(DecodedChunk),
+}
+
+/// The rows of one `get_jobs()` as they are restored and kept: in reading order with their
+/// `next_run_time` (`None`: a row not kept, or to read again once the reading is done).
+struct Restoring<T> {
+    rows: Vec<(Option<f64>, Option<T>)>,
+    reread: Vec<(usize, Box<str>)>,
+    /// Whether every zone key decoded so far means the same zone to Python's `zoneinfo` as to
+    /// the compiled database. Once not (a system without some zone), every later row takes
+    /// the path that asks Python.
+    zones_agree: bool,
+}
+
+impl<T> Restoring<T> {
+    fn chunk(
+        &mut self,
+        py: Python<'_>,
+        cache: &mut RestoreCache,
+        chunk: DecodedChunk,
+        keep: &mut dyn FnMut(Restored) -> Option<T>,
+    ) {
+        if self.zones_agree {
+            self.zones_agree = chunk.zones.iter().all(|(key, zone)| cache.known.zoneinfo(py, key) == *zone);
+        }
+        for (time, row) in chunk.times.into_iter().zip(chunk.rows) {
+            let (id, state) = match row {
+                DecodedRow::Job { job, state, id } => {
+                    let state = match self.zones_agree {
+                        true => match cache.known.record(py, &job, state, Keep::Fields) {
+                            Ok(job) => {
+                                self.rows.push((time, keep(Ok(job))));
+                                continue;
+                            }
+                            Err(state) => state,
+                        },
+                        false => state,
+                    };
+                    (id.unwrap_or_else(|| job.id.to_string().into()), state)
+                }
+                DecodedRow::Python { id, state } => (id, Some(state)),
+            };
+            let Some(state) = state else {
+                // The decoder did not keep the bytes: read again when the reading is done.
+                self.reread.push((self.rows.len(), id));
+                self.rows.push((time, None));
+                continue;
+            };
+            let restored = decode_job(py, cache, Cow::Owned(state.into_vec()));
+            self.rows.push((time, keep(restored.map_err(|state| (id.into_string(), state.into_owned())))));
+        }
+    }
+
+    /// The rows kept, in the order of [`RowStore::all`], after reading again those that need
+    /// it (`reread` gives a row's stored bytes, or `None` once it is gone).
+    fn finish(
+        mut self,
+        py: Python<'_>,
+        cache: &mut RestoreCache,
+        reread: &mut dyn FnMut(&str) -> RowResult<Option<Vec<u8>>>,
+        keep: &mut dyn FnMut(Restored) -> Option<T>,
+    ) -> RowResult<Vec<T>> {
+        for (at, id) in std::mem::take(&mut self.reread) {
+            if let Some(state) = reread(&id)? {
+                let restored = decode_job(py, cache, Cow::Owned(state));
+                self.rows[at].1 = keep(restored.map_err(|state| (id.into_string(), state.into_owned())));
+            } // else: removed meanwhile
+        }
+        let order = in_schedule_order(&self.rows.iter().map(|(time, _)| *time).collect::<Vec<_>>());
+        Ok(order.into_iter().filter_map(|n| self.rows[n].1.take()).collect())
+    }
+}
+
+/// Every row of `store` restored and passed to `keep`, and what it kept, in the order of
+/// [`RowStore::all`] (cold start, `get_jobs()`).
+///
+/// A thread of its own reads the rows in chunks (without the GIL) while this one, holding it,
+/// decodes, restores and keeps them, so that the work of the two overlaps: the reader decodes
+/// a chunk itself whenever the previous one is still waiting here, and gets emptied chunks
+/// back to fill again, so the reading allocates little. `reread` reads one row again (its
+/// stored bytes, or `None` once it is gone) for the rare job that cannot be made a record
+/// without bytes the decoder did not keep; it is called once the reading is done (the reader
+/// holds the store's connection until then).
+pub fn fetch_and_restore<T>(
+    py: Python<'_>,
+    store: &dyn RowStore,
+    reread: &mut dyn FnMut(&str) -> RowResult<Option<Vec<u8>>>,
+    keep: &mut dyn FnMut(Restored) -> Option<T>,
+) -> RowResult<Vec<T>> {
+    let (tx, rx) = crossbeam_channel::unbounded::<Fetched>();
     // A few chunks in flight are enough to keep both threads busy.
     let (emptied_tx, emptied) = crossbeam_channel::bounded::<RowChunk>(4);
+    let mut cache = RestoreCache::default();
+    let mut restoring = Restoring { rows: Vec::new(), reread: Vec::new(), zones_agree: true };
     std::thread::scope(|scope| {
-        let mut helper = None;
-        let mut mine = Decoding::default();
-        let mut decoded = Vec::new();
-        let mut count = 0;
-        let read = store.all_chunks(&mut |mut rows| {
-            let n = count;
-            count += 1;
-            // The first chunk is decoded here: a store of one chunk needs no thread.
-            if n == 0 {
-                decoded.push((0, mine.chunk(&rows)));
-                rows.clear();
-                return rows;
-            }
-            helper.get_or_insert_with(|| {
-                let (rx, emptied_tx) = (rx.clone(), emptied_tx.clone());
-                scope.spawn(move || {
-                    let mut decoding = Decoding::default();
-                    let chunks = decoding.all(&rx, &emptied_tx);
-                    (chunks, decoding.zones)
+        let reader = std::thread::Builder::new()
+            .name("apscheduler-read".into())
+            .spawn_scoped(scope, move || {
+                let mut decoding = Decoding::default();
+                store.all_chunks(&mut |mut rows| {
+                    if tx.is_empty() {
+                        // The receiver lives until the end of this scope: sending cannot fail.
+                        let _ = tx.send(Fetched::Read(rows));
+                        return emptied.try_recv().unwrap_or_default();
+                    }
+                    let _ = tx.send(Fetched::Decoded(decoding.chunk(&rows)));
+                    rows.clear();
+                    rows
                 })
-            });
-            // The receivers live until the end of this scope: sending cannot fail.
-            let _ = tx.send((n, rows));
-            emptied.try_recv().unwrap_or_default()
-        });
-        drop(tx);
-        decoded.extend(mine.all(&rx, &emptied_tx));
-        let mut zones = vec![mine.zones];
-        if let Some(helper) = helper {
-            // A panic there is a bug; its rows must not vanish silently.
-            let (theirs, their_zones) =
-                helper.join().map_err(|_| RowError::Backend("the decoding thread failed".into()))?;
-            decoded.extend(theirs);
-            zones.push(their_zones);
+            })
+            .map_err(|e| RowError::Backend(format!("cannot start a reading thread: {e}")))?;
+        let mut decoding = Decoding::default();
+        loop {
+            // A chunk already there is taken at once; waiting gives the GIL up.
+            let fetched = match rx.try_recv() {
+                Ok(fetched) => fetched,
+                Err(_) => match py.detach(|| rx.recv()) {
+                    Ok(fetched) => fetched,
+                    Err(_) => break, // the reader is done
+                },
+            };
+            let chunk = match fetched {
+                Fetched::Decoded(chunk) => chunk,
+                Fetched::Read(mut rows) => {
+                    let chunk = decoding.chunk(&rows);
+                    rows.clear();
+                    // The reader may have finished: a chunk it does not take back is dropped.
+                    let _ = emptied_tx.try_send(rows);
+                    chunk
+                }
+            };
+            restoring.chunk(py, &mut cache, chunk, keep);
         }
-        read?;
-        decoded.sort_unstable_by_key(|(n, _)| *n);
-        Ok(Fetched { chunks: decoded.into_iter().map(|(_, c)| c).collect(), zones })
-    })
+        // A panic there is a bug; its rows must not vanish silently.
+        reader.join().map_err(|_| RowError::Backend("the reading thread failed".into()))?
+    })?;
+    restoring.finish(py, &mut cache, reread, keep)
 }
 
 /// `_core._native_restorable(state)`: whether a stored job state takes the native path (for

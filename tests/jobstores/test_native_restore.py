@@ -8,9 +8,11 @@ the shapes the decoder leaves to Python.
 
 from __future__ import annotations
 
+import os
 import pickle
 import shutil
 import sqlite3
+import subprocess
 import sys
 import zoneinfo
 from datetime import datetime, timedelta, timezone
@@ -241,6 +243,42 @@ def test_bad_rows_among_many_chunks_are_set_aside_and_the_rest_restore(tmp_path,
     assert {job_id for job_id, _ in SQLAlchemyJobStore(url=url).unrestorable_jobs()} == bad
     logged = [r.getMessage() for r in caplog.records if r.name.startswith("apscheduler.jobstores")]
     assert sorted(logged) == sorted(f'Unable to restore job "{job_id}" -- removing it' for job_id in bad)
+
+
+ZONELESS_CHILD = """
+import sys
+sys.modules["tzdata"] = None  # with PYTHONTZPATH empty, zoneinfo then knows no zone at all
+import logging
+from apscheduler_rs.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler_rs.schedulers.background import BackgroundScheduler
+logging.basicConfig(level=logging.ERROR, format="%(name)s|%(message)s", stream=sys.stdout)
+s = BackgroundScheduler(jobstores={"default": SQLAlchemyJobStore(url=sys.argv[1])}, timezone="UTC")
+s.start(paused=True)
+print("jobs", len(s.get_jobs()), flush=True)
+s.shutdown(wait=False)
+"""
+
+
+def test_rows_in_a_zone_python_does_not_know_are_set_aside_not_restored_with_the_compiled_one(tmp_path):
+    """The decoder looks zones up in the IANA database compiled in; a row whose zone Python's
+    ``zoneinfo`` cannot load (a system without that zone) must fail as it does in Python, even
+    when it comes chunks after the first."""
+    db = tmp_path / "jobs.sqlite"
+    url = f"sqlite:///{db}"
+    s = BackgroundScheduler(jobstores={"default": SQLAlchemyJobStore(url=url)}, timezone="UTC")
+    s.start(paused=True)
+    for i in range(3000):
+        # a callable the child can import: this module cannot be (it makes zones at import)
+        s.add_job("os:getpid", "interval", seconds=60, id=f"utc-{i:04d}", timezone=timezone.utc)
+        if i == 2500:
+            s.add_job("os:getpid", "cron", minute="*", id="berlin", timezone=BERLIN)
+    s.shutdown(wait=False)
+    env = {**os.environ, "PYTHONTZPATH": ""}
+    out = subprocess.run([sys.executable, "-c", ZONELESS_CHILD, url], env=env, capture_output=True, text=True,
+                         timeout=60, check=True).stdout
+    assert "jobs 3000" in out
+    assert 'apscheduler.jobstores.default|Unable to restore job "berlin" -- removing it' in out
+    assert [job_id for job_id, _ in SQLAlchemyJobStore(url=url).unrestorable_jobs()] == ["berlin"]
 
 
 def test_a_restored_trigger_is_created_once_and_then_kept(tmp_path):
