@@ -5,6 +5,7 @@ pub mod executor;
 pub mod job_id;
 pub mod job_state;
 pub mod pickle;
+pub mod pickle_writer;
 pub mod store;
 pub mod time;
 pub mod trigger;

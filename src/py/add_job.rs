@@ -98,9 +98,9 @@ pub fn add_job_native<'py>(
     };
     job.fields.lock().set_jobstore_alias(py, Some(alias.clone().into_any().unbind()));
     let native = job.fields.lock().trigger.as_ref().is_some_and(TriggerSlot::is_native);
-    if trigger_private && native && index.is_some() {
+    if trigger_private && native {
         // The trigger was made from an alias for this job alone: keep only its native form
-        // (a stored job is pickled at once, trigger object included: it keeps it).
+        // (a persistent store pickles that form natively, without making the object).
         job.drop_private_trigger(py, trigger);
     }
     let job = Py::new(py, job)?;

@@ -11,6 +11,7 @@ use crate::core::time::ZonedTime;
 use crate::core::trigger::Trigger;
 use crate::core::trigger::interval::IntervalTrigger;
 use crate::py::pyref::*;
+use crate::py::state_pickle::TemplatePickle;
 use crate::py::time::{zoned_from_datetime, zoned_to_datetime};
 use crate::py::trigger::native_trigger;
 use parking_lot::Mutex;
@@ -204,6 +205,8 @@ pub struct TriggerTemplate {
     jitter: Py<PyAny>,
     zone: crate::core::time::Zone,
     jitter_secs: Option<f64>,
+    /// How its trigger objects pickle, found on first use (`None`: not natively).
+    pickle: OnceLock<Option<TemplatePickle>>,
 }
 
 impl TriggerTemplate {
@@ -237,7 +240,14 @@ impl TriggerTemplate {
         if all.len() >= 64 {
             return None;
         }
-        let t = Arc::new(TriggerTemplate { class: class.clone().unbind(), tz, jitter, zone, jitter_secs });
+        let t = Arc::new(TriggerTemplate {
+            class: class.clone().unbind(),
+            tz,
+            jitter,
+            zone,
+            jitter_secs,
+            pickle: OnceLock::new(),
+        });
         all.push(t.clone());
         Some(t)
     }
@@ -249,8 +259,17 @@ impl TriggerTemplate {
         (same && self.expand(c).start == core.start).then_some(c)
     }
 
+    pub fn zone(&self) -> crate::core::time::Zone {
+        self.zone
+    }
+
+    /// What its trigger objects pickle as, when [`crate::py::state_pickle`] can write them.
+    pub fn pickle_parts(&self, py: Python<'_>) -> Option<&TemplatePickle> {
+        self.pickle.get_or_init(|| TemplatePickle::of(py, &self.class, &self.tz, &self.jitter, self.zone)).as_ref()
+    }
+
     /// The native trigger a compact interval stands for.
-    fn expand(&self, c: CompactInterval) -> IntervalTrigger {
+    pub fn expand(&self, c: CompactInterval) -> IntervalTrigger {
         let start = ZonedTime::from_micros(c.start_us, self.zone);
         IntervalTrigger::new(c.interval_us, start, None, self.zone, self.jitter_secs)
     }
@@ -1289,7 +1308,7 @@ impl JobRecord {
 
 /// The bytes `datetime.__reduce_ex__` (protocol 4 and up) gives for `t`'s wall time:
 /// year (2 bytes), month (+128 when `fold`), day, hour, minute, second, microsecond (3 bytes).
-fn datetime_payload(t: &ZonedTime) -> Option<[u8; 10]> {
+pub fn datetime_payload(t: &ZonedTime) -> Option<[u8; 10]> {
     use chrono::{Datelike, Timelike};
     let d = t.local;
     let [yhi, ylo] = u16::try_from(d.year()).ok()?.to_be_bytes();

@@ -12,6 +12,7 @@ pub mod process_pool;
 pub mod pyref;
 pub mod restore;
 pub mod sql_store;
+pub mod state_pickle;
 pub mod store;
 pub mod time;
 pub mod trigger;
@@ -27,6 +28,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<engine::Engine>()?;
     m.add_function(wrap_pyfunction!(add_job::add_job_native, m)?)?;
     m.add_function(wrap_pyfunction!(restore::native_restorable, m)?)?;
+    m.add_function(wrap_pyfunction!(state_pickle::native_pickle_state, m)?)?;
     m.add_function(wrap_pyfunction!(sql_store::sqlite_library, m)?)?;
     m.add_function(wrap_pyfunction!(executor::current_run, m)?)?;
     trigger::register(m)?;

@@ -19,6 +19,7 @@ use crate::py::errors::{conflicting_id_error, job_lookup_error};
 use crate::py::job::{Home, Job, JobRecord, JobRef};
 use crate::py::pyref::Cached;
 use crate::py::restore::{RestoreCache, Restored, decode_job, fetch_and_restore};
+use crate::py::state_pickle::pickle_state;
 use crate::py::store::NativeStore;
 use crate::py::time::{zoned_from_datetime, zoned_to_datetime};
 use parking_lot::Mutex;
@@ -105,30 +106,32 @@ impl RowJobStore {
     fn to_row(&self, job: &Bound<'_, PyAny>) -> PyResult<Row> {
         let py = job.py();
         let handle = job.cast::<Job>()?;
-        let state = if handle.is_exact_instance_of::<Job>() {
-            handle.get().rec.state(py)?.into_any()
-        } else {
-            job.call_method0("__getstate__")?
-        };
-        self.row_from_state(py, &handle.get().rec, state)
+        if handle.is_exact_instance_of::<Job>() {
+            return self.record_row(py, &handle.get().rec);
+        }
+        let bytes = PICKLE_DUMPS.get(py)?.call1((job.call_method0("__getstate__")?, self.pickle_protocol))?;
+        Ok(Self::row(&handle.get().rec, bytes.cast_into::<PyBytes>()?.as_bytes().to_vec()))
     }
 
-    /// [`Self::to_row`] of a record.
+    /// [`Self::to_row`] of a record: pickled natively when it has the common shape (the same
+    /// bytes, see `py/state_pickle.rs`), else by Python's pickle.
     fn record_row(&self, py: Python<'_>, job: &JobRecord) -> PyResult<Row> {
-        self.row_from_state(py, job, job.state(py)?.into_any())
+        let state = match pickle_state(py, job, self.pickle_protocol) {
+            Some(state) => state,
+            None => {
+                let bytes = PICKLE_DUMPS.get(py)?.call1((job.state(py)?, self.pickle_protocol))?;
+                bytes.cast_into::<PyBytes>()?.as_bytes().to_vec()
+            }
+        };
+        Ok(Self::row(job, state))
     }
 
-    fn row_from_state(&self, py: Python<'_>, native: &JobRecord, state: Bound<'_, PyAny>) -> PyResult<Row> {
-        let bytes = PICKLE_DUMPS.get(py)?.call1((state, self.pickle_protocol))?;
+    fn row(job: &JobRecord, state: Vec<u8>) -> Row {
         let (id, next) = {
-            let f = native.fields.lock();
-            (native.id().unwrap_or_else(|| Arc::from("")), f.next_run_time.flatten())
+            let f = job.fields.lock();
+            (job.id().unwrap_or_else(|| Arc::from("")), f.next_run_time.flatten())
         };
-        Ok(Row {
-            id: id.to_string(),
-            next_run_time: next.map(|t| micros_to_timestamp(t.micros())),
-            state: bytes.cast_into::<PyBytes>()?.as_bytes().to_vec(),
-        })
+        Row { id: id.to_string(), next_run_time: next.map(|t| micros_to_timestamp(t.micros())), state }
     }
 
     /// A new `Job` from stored bytes, bound to the scheduler and alias of the started store.

@@ -1,0 +1,156 @@
+"""A job's state pickled natively is byte for byte what Python's pickle makes of it.
+
+``add_job`` on a persistent store pickles the job's state. For the common shape (an interval
+trigger made from the ``'interval'`` alias, plain arguments) the store writes the pickle
+itself (``src/py/state_pickle.rs``); everything else goes through ``pickle.dumps``. The native
+bytes must equal ``pickle.dumps(job.__getstate__(), protocol)`` exactly — including which
+objects CPython's pickler refers back to because they are the same object.
+"""
+
+from __future__ import annotations
+
+import pickle
+import sqlite3
+import zoneinfo
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import pytz
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from apscheduler_rs import _core
+from apscheduler_rs.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler_rs.schedulers.background import BackgroundScheduler
+
+
+def noop(*args, **kwargs):
+    return None
+
+
+class Owner:
+    def method(self):
+        return None
+
+
+# Strings CPython shares with the pickler's own: an interned module name, one-character
+# strings, the empty string, and names that are only equal (not identical) to its strings.
+SPECIAL_STRINGS = ["datetime", "zoneinfo", "timedelta", "builtins", "getattr", "_unpickle", "UTC",
+                   "Europe/Berlin", "a", "", "é", "default", "version", "noop"]
+texts = st.one_of(st.sampled_from(SPECIAL_STRINGS), st.text(max_size=300))
+plain = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**63), max_value=2**63 - 1),
+    st.sampled_from([0, 255, 256, 65535, 65536, 2**31 - 1, 2**31, -(2**31), -(2**31) - 1]),
+    st.floats(allow_nan=False),
+    texts,
+    st.binary(max_size=300),
+)
+# (A pytz zone is made a ZoneInfo of its name, as APScheduler 3.11 does.)
+SUPPORTED_ZONES = [timezone.utc, "UTC", zoneinfo.ZoneInfo("Europe/Berlin"), zoneinfo.ZoneInfo("America/New_York"),
+                   "Asia/Kolkata", pytz.timezone("Australia/Adelaide"), pytz.utc]
+
+
+@pytest.fixture
+def scheduler():  # per test: conftest shuts down every scheduler a test leaves running
+    s = BackgroundScheduler(timezone=timezone.utc)
+    s.start(paused=True)
+    yield s
+    s.shutdown(wait=False)
+
+
+def native_and_python(job, protocol):
+    # Native first: `__getstate__` turns the compact trigger into an object.
+    native = _core._native_pickle_state(job, protocol)
+    return native, pickle.dumps(job.__getstate__(), protocol)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    zone=st.sampled_from(SUPPORTED_ZONES),
+    seconds=st.integers(min_value=1, max_value=10**9),
+    days=st.integers(min_value=0, max_value=3_000),
+    start=st.one_of(st.none(), st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2200, 1, 1))),
+    args=st.lists(plain, max_size=6),
+    kwargs=st.dictionaries(texts, plain, max_size=4),
+    job_id=st.one_of(st.sampled_from(["a", "1", "é", "datetime", "x" * 300]), st.text(min_size=1, max_size=40)),
+    name=st.one_of(st.none(), texts.filter(bool)),
+    misfire=st.one_of(st.none(), st.integers(min_value=1, max_value=2**40)),
+    coalesce=st.booleans(),
+    max_instances=st.integers(min_value=1, max_value=2**40),
+    executor=st.sampled_from(["default", "a"]),
+    paused=st.booleans(),
+    protocol=st.sampled_from([4, 5, -1]),
+)
+def test_native_pickles_equal_pythons(scheduler, zone, seconds, days, start, args, kwargs, job_id, name, misfire,
+                                      coalesce, max_instances, executor, paused, protocol):
+    if start is not None:
+        start = start.replace(tzinfo=timezone.utc)
+    job = scheduler.add_job(
+        noop, "interval", seconds=seconds, days=days, start_date=start, timezone=zone, args=args,
+        kwargs=kwargs, id=job_id, name=name, misfire_grace_time=misfire, coalesce=coalesce,
+        max_instances=max_instances, executor=executor, replace_existing=True,
+        **({"next_run_time": None} if paused else {}),
+    )
+    try:
+        native, python = native_and_python(job, protocol)
+        # A given start date is kept as the object it was (its own tzinfo), so such a job
+        # holds a trigger object and is left to Python.
+        assert (native is not None) == (start is None), "this shape must take the native path"
+        assert native is None or native == python
+    finally:
+        scheduler.remove_job(job_id)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        dict(timezone=timezone(timedelta(hours=2))),  # a fixed offset: a new tzinfo per datetime
+        dict(jitter=5),
+        dict(end_date=datetime(2100, 1, 1, tzinfo=timezone.utc)),
+        dict(args=[[1, 2]]),
+        dict(args=[2**64]),
+        dict(kwargs={"x": object()}),
+        dict(args=["\ud800"]),  # a lone surrogate: CPython pickles it with surrogatepass
+        dict(next_run_time=datetime(2100, 1, 1, tzinfo=zoneinfo.ZoneInfo("Europe/Berlin"))),
+    ],
+)
+def test_other_shapes_are_left_to_python(scheduler, options):
+    job = scheduler.add_job(noop, "interval", seconds=5, id="other", replace_existing=True, **options)
+    try:
+        assert _core._native_pickle_state(job, 5) is None
+    finally:
+        scheduler.remove_job("other")
+
+
+def test_methods_triggers_objects_and_old_protocols_are_left_to_python(scheduler):
+    from apscheduler_rs.triggers.interval import IntervalTrigger
+
+    for job in (
+        scheduler.add_job(Owner().method, "interval", seconds=5, id="method"),
+        scheduler.add_job(noop, IntervalTrigger(seconds=5), id="object"),
+        scheduler.add_job(noop, "interval", seconds=5, id="protocol"),
+    ):
+        assert _core._native_pickle_state(job, 2 if job.id == "protocol" else 5) is None
+        scheduler.remove_job(job.id)
+
+
+def test_a_store_writes_the_native_pickle_and_reads_it_back(tmp_path):
+    db = tmp_path / "jobs.sqlite"
+    s = BackgroundScheduler(jobstores={"default": SQLAlchemyJobStore(url=f"sqlite:///{db}")}, timezone="UTC")
+    s.start(paused=True)
+    job = s.add_job(noop, "interval", seconds=90, id="j", args=(1, "datetime", "datetime"), kwargs={"k": b"v"},
+                    timezone=zoneinfo.ZoneInfo("Europe/Berlin"))
+    assert _core._native_pickle_state(job, 5) is not None  # the store took the native path
+    with sqlite3.connect(db) as conn:
+        (stored,) = conn.execute("SELECT job_state FROM apscheduler_jobs WHERE id = 'j'").fetchone()
+    assert _core._native_restorable(stored)
+    assert stored == pickle.dumps(job.__getstate__(), pickle.HIGHEST_PROTOCOL)
+    s.shutdown(wait=False)
+    s = BackgroundScheduler(jobstores={"default": SQLAlchemyJobStore(url=f"sqlite:///{db}")}, timezone="UTC")
+    s.start(paused=True)
+    (again,) = s.get_jobs()
+    assert (again.args, again.kwargs, again.trigger.interval, again.next_run_time) == (
+        job.args, job.kwargs, job.trigger.interval, job.next_run_time)
+    s.shutdown(wait=False)
