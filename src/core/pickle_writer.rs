@@ -133,23 +133,20 @@ impl Writer {
 
     /// A `str`, memoized.
     pub fn str(&mut self, value: &str) -> Memo {
-        match u8::try_from(value.len()) {
-            Ok(n) => self.buf.extend_from_slice(&[0x8c, n]),
-            Err(_) => {
-                self.buf.push(b'X');
-                self.buf.extend_from_slice(&(value.len() as u32).to_le_bytes());
-            }
-        }
-        self.buf.extend_from_slice(value.as_bytes());
-        self.memoize()
+        self.counted([0x8c, b'X'], value.as_bytes())
     }
 
     /// A `bytes`, memoized.
     pub fn bytes(&mut self, value: &[u8]) -> Memo {
+        self.counted([b'C', b'B'], value)
+    }
+
+    /// `value` after its length: a one-byte length with the short opcode, else four bytes.
+    fn counted(&mut self, [short, long]: [u8; 2], value: &[u8]) -> Memo {
         match u8::try_from(value.len()) {
-            Ok(n) => self.buf.extend_from_slice(&[b'C', n]),
+            Ok(n) => self.buf.extend_from_slice(&[short, n]),
             Err(_) => {
-                self.buf.push(b'B');
+                self.buf.push(long);
                 self.buf.extend_from_slice(&(value.len() as u32).to_le_bytes());
             }
         }

@@ -263,14 +263,7 @@ impl<'py> StateWriter<'py> {
     /// `datetime(payload, tz)`.
     fn datetime(&mut self, t: &ZonedTime, tz: Memo) -> Option<()> {
         let payload = datetime_payload(t)?;
-        match self.classes.datetime {
-            Some(class) => self.w.get(class),
-            None => {
-                self.datetime_module()?;
-                self.w.str("datetime");
-                self.classes.datetime = Some(self.w.stack_global());
-            }
-        }
+        self.classes.datetime = Some(self.datetime_class(self.classes.datetime, "datetime")?);
         self.w.bytes(&payload);
         self.w.get(tz);
         self.w.tuple(2);
@@ -280,14 +273,7 @@ impl<'py> StateWriter<'py> {
 
     /// `timedelta(days, seconds, microseconds)`, normalized as Python normalizes it.
     fn timedelta(&mut self, micros: i64) -> Option<()> {
-        match self.classes.timedelta {
-            Some(class) => self.w.get(class),
-            None => {
-                self.datetime_module()?;
-                self.w.str("timedelta");
-                self.classes.timedelta = Some(self.w.stack_global());
-            }
-        }
+        self.classes.timedelta = Some(self.datetime_class(self.classes.timedelta, "timedelta")?);
         const DAY: i64 = 86_400_000_000;
         let (days, rest) = (micros.div_euclid(DAY), micros.rem_euclid(DAY));
         self.w.int(days);
@@ -296,6 +282,18 @@ impl<'py> StateWriter<'py> {
         self.w.tuple(3);
         self.w.reduce();
         Some(())
+    }
+
+    /// A class of the `datetime` module: written the first time (`memo` `None`), then referred
+    /// back to. Returns its memo.
+    fn datetime_class(&mut self, memo: Option<Memo>, name: &str) -> Option<Memo> {
+        if let Some(memo) = memo {
+            self.w.get(memo);
+            return Some(memo);
+        }
+        self.datetime_module()?;
+        self.w.str(name);
+        Some(self.w.stack_global())
     }
 
     /// The module name of `datetime`'s classes: the interned string CPython's pickler writes
