@@ -60,6 +60,21 @@ def scheduler():  # per test: conftest shuts down every scheduler a test leaves 
     s.shutdown(wait=False)
 
 
+def next_run_option(next_run, zone):
+    if next_run is None:
+        return {}
+    if next_run == "paused":
+        return {"next_run_time": None}
+    wall, fold = next_run
+    if isinstance(zone, str):
+        tz = timezone.utc if zone == "UTC" else zoneinfo.ZoneInfo(zone)
+    elif hasattr(zone, "localize"):  # pytz: the scheduler makes it the ZoneInfo of its name
+        tz = zoneinfo.ZoneInfo(zone.zone)
+    else:
+        tz = zone
+    return {"next_run_time": wall.replace(tzinfo=tz, fold=fold)}
+
+
 def native_and_python(job, protocol):
     # Native first: `__getstate__` turns the compact trigger into an object.
     native = _core._native_pickle_state(job, protocol)
@@ -80,18 +95,21 @@ def native_and_python(job, protocol):
     coalesce=st.booleans(),
     max_instances=st.integers(min_value=1, max_value=2**40),
     executor=st.sampled_from(["default", "a"]),
-    paused=st.booleans(),
+    # computed from now, paused, or given in the trigger's zone (wall times in DST overlaps,
+    # with either fold: the fold bit lives in the pickled datetime's bytes)
+    next_run=st.one_of(st.none(), st.just("paused"), st.tuples(
+        st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(2200, 1, 1)), st.sampled_from([0, 1]))),
     protocol=st.sampled_from([4, 5, -1]),
 )
 def test_native_pickles_equal_pythons(scheduler, zone, seconds, days, start, args, kwargs, job_id, name, misfire,
-                                      coalesce, max_instances, executor, paused, protocol):
+                                      coalesce, max_instances, executor, next_run, protocol):
     if start is not None:
         start = start.replace(tzinfo=timezone.utc)
     job = scheduler.add_job(
         noop, "interval", seconds=seconds, days=days, start_date=start, timezone=zone, args=args,
         kwargs=kwargs, id=job_id, name=name, misfire_grace_time=misfire, coalesce=coalesce,
         max_instances=max_instances, executor=executor, replace_existing=True,
-        **({"next_run_time": None} if paused else {}),
+        **next_run_option(next_run, zone),
     )
     try:
         native, python = native_and_python(job, protocol)
