@@ -364,7 +364,15 @@ impl RowJobStore {
             let job = self.keep_one(py, &home, restored, &mut failed)?;
             Job::handle(py, &job).map_err(|e| out_of_memory = Some(e)).ok()
         };
-        let jobs = fetch_and_restore(py, &*rows, &mut reread, &mut keep).map_err(backend_error)?;
+        let jobs = match fetch_and_restore(py, &*rows, &mut reread, &mut keep) {
+            Ok(jobs) => jobs,
+            Err(e) => {
+                // Rows logged as unrestorable before the reading failed are set aside all the
+                // same, when the store still answers.
+                let _ = self.set_aside_failed(py, failed);
+                return Err(backend_error(e));
+            }
+        };
         self.set_aside_failed(py, failed)?;
         if let Some(e) = out_of_memory {
             return Err(e);
