@@ -259,10 +259,6 @@ impl TriggerTemplate {
         (same && self.expand(c).start == core.start).then_some(c)
     }
 
-    pub fn zone(&self) -> crate::core::time::Zone {
-        self.zone
-    }
-
     /// What its trigger objects pickle as, when [`crate::py::state_pickle`] can write them.
     pub fn pickle_parts(&self, py: Python<'_>) -> Option<&TemplatePickle> {
         self.pickle.get_or_init(|| TemplatePickle::of(py, &self.class, &self.tz, &self.jitter, self.zone)).as_ref()

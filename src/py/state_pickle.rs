@@ -3,9 +3,10 @@
 //! object or the pickler (issue #4: `add_job` on a persistent store).
 //!
 //! The shape: an interval trigger `add_job` made from the `'interval'` alias and still holds
-//! compactly (no end date, no jitter) in UTC or a `ZoneInfo` zone, a next run time in that
-//! zone, plain arguments (`None`, `bool`, `int`, `float`, `str`, `bytes`), protocol 4 or 5.
-//! Anything else — and any doubt — returns `None`, and the caller pickles with Python.
+//! compactly (no end date, no jitter), or a `DateTrigger`; in UTC (`datetime.timezone.utc`) or
+//! a cached `ZoneInfo` zone, with a next run time in that very tzinfo object; plain arguments
+//! (`None`, `bool`, `int`, `float`, `str`, `bytes`); protocol 4 or 5. Anything else — and any
+//! doubt — returns `None`, and the caller pickles with Python.
 //!
 //! CPython's pickler memoizes strings, bytes, tuples, dicts and classes, and refers back to an
 //! object it has already written *by identity*. So does this writer: Python objects by their
@@ -18,9 +19,11 @@ use crate::core::pickle_writer::{Memo, Writer, dict_batches};
 use crate::core::time::{Zone, ZonedTime};
 use crate::py::job::{CompactInterval, JobRecord, TriggerSlot, TriggerTemplate, datetime_payload};
 use crate::py::pyref::Cached;
+use crate::py::time::zone_from_tzinfo;
 use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyString, PyTuple, PyTzInfo};
+use pyo3::types::{PyBool, PyBytes, PyDateTime, PyDict, PyFloat, PyInt, PyString, PyTuple, PyTzInfo, PyTzInfoAccess};
+use std::sync::Arc;
 
 /// What the trigger objects of one template pickle as, found once per template.
 pub struct TemplatePickle {
@@ -37,6 +40,32 @@ enum PickledZone {
     ZoneInfo { module: Py<PyString>, key: Py<PyString> },
 }
 
+impl PickledZone {
+    /// How `tz` (the tzinfo object of `zone`) pickles, if it is one this writer writes.
+    fn of(py: Python<'_>, tz: &Bound<'_, PyAny>, zone: Zone) -> Option<PickledZone> {
+        match zone {
+            Zone::Utc if tz.is(PyTzInfo::utc(py).ok()?) => Some(PickledZone::Utc),
+            Zone::Iana(iana) => {
+                static ZONEINFO: Cached = Cached::new("zoneinfo", "ZoneInfo");
+                let class = ZONEINFO.get(py).ok()?;
+                let key = str_attr(tz, "key")?;
+                // Only the cached instance `ZoneInfo(key)` pickles as `_unpickle(key, 1)`.
+                let cached = tz.get_type().is(class)
+                    && key.bind(py).to_str().ok()? == iana.name()
+                    && class.call1((key.bind(py),)).ok()?.is(tz);
+                cached.then(|| Some(PickledZone::ZoneInfo { module: str_attr(class, "__module__")?, key }))?
+            }
+            _ => None,
+        }
+    }
+}
+
+/// `obj.name` when it is exactly a `str`.
+fn str_attr(obj: &Bound<'_, PyAny>, name: &str) -> Option<Py<PyString>> {
+    let value = obj.getattr(name).ok()?;
+    value.is_exact_instance_of::<PyString>().then(|| value.cast_into::<PyString>().ok().map(Bound::unbind))?
+}
+
 impl TemplatePickle {
     /// `None` unless the template's objects have the supported shape (see the module doc).
     pub fn of(
@@ -49,34 +78,26 @@ impl TemplatePickle {
         if !jitter.is_none(py) {
             return None;
         }
-        let attr = |obj: &Py<PyAny>, name: &str| -> Option<Py<PyString>> {
-            let value = obj.bind(py).getattr(name).ok()?;
-            value.is_exact_instance_of::<PyString>().then(|| value.cast_into::<PyString>().ok().map(Bound::unbind))?
-        };
-        let tz_obj = tz.bind(py);
-        let zone = match zone {
-            Zone::Utc if tz_obj.is(PyTzInfo::utc(py).ok()?) => PickledZone::Utc,
-            Zone::Iana(iana) => {
-                let zoneinfo = py.import("zoneinfo").ok()?.getattr("ZoneInfo").ok()?;
-                let key = attr(tz, "key")?;
-                // Only the cached instance `ZoneInfo(key)` pickles as `_unpickle(key, 1)`.
-                let cached = tz_obj.get_type().is(&zoneinfo)
-                    && key.bind(py).to_str().ok()? == iana.name()
-                    && zoneinfo.call1((key.bind(py),)).ok()?.is(tz_obj);
-                if !cached {
-                    return None;
-                }
-                PickledZone::ZoneInfo { module: attr(&zoneinfo.unbind(), "__module__")?, key }
-            }
-            _ => return None,
-        };
         Some(TemplatePickle {
-            module: attr(class, "__module__")?,
-            qualname: attr(class, "__qualname__")?,
+            module: str_attr(class.bind(py), "__module__")?,
+            qualname: str_attr(class.bind(py), "__qualname__")?,
             tz: tz.clone_ref(py),
-            zone,
+            zone: PickledZone::of(py, tz.bind(py), zone)?,
         })
     }
+}
+
+/// A job's trigger as taken under its lock.
+enum Held {
+    Interval(Arc<TriggerTemplate>, CompactInterval),
+    Object(Py<PyAny>),
+}
+
+/// The trigger of a job this writer can pickle.
+enum TriggerShape<'py> {
+    Interval(Arc<TriggerTemplate>, CompactInterval),
+    /// A `DateTrigger` (exactly our class) and its `run_date` object.
+    Date(Bound<'py, PyAny>, Bound<'py, PyDateTime>),
 }
 
 /// The job's state pickled as `pickle.dumps(job.__getstate__(), protocol)` would, or `None`
@@ -88,9 +109,13 @@ pub fn pickle_state(py: Python<'_>, job: &JobRecord, protocol: i32) -> Option<Ve
         _ => return None,
     };
     let id = job.id()?;
-    let (template, compact, parts) = {
+    let (trigger, parts) = {
         let f = job.fields.lock();
-        let Some(TriggerSlot::Interval(template, compact)) = &f.trigger else { return None };
+        let trigger = match &f.trigger {
+            Some(TriggerSlot::Interval(template, compact)) => Held::Interval(template.clone(), *compact),
+            Some(TriggerSlot::Object(obj, _)) => Held::Object(obj.clone_ref(py)),
+            _ => return None,
+        };
         let c = |o: &Option<Py<PyAny>>| o.as_ref().map(|x| x.clone_ref(py));
         let parts = Parts {
             func: c(&f.func)?,
@@ -104,16 +129,28 @@ pub fn pickle_state(py: Python<'_>, job: &JobRecord, protocol: i32) -> Option<Ve
             max_instances: f.max_instances()?,
             next_run_time: f.next_run_time?,
         };
-        (template.clone(), *compact, parts)
+        (trigger, parts)
+    };
+    // Python runs from here on: no lock held.
+    let trigger = match trigger {
+        Held::Interval(template, compact) => TriggerShape::Interval(template, compact),
+        Held::Object(obj) => {
+            static DATE_TRIGGER: Cached = Cached::new("apscheduler_rs.triggers.date", "DateTrigger");
+            let obj = obj.into_bound(py);
+            if !obj.get_type().is(DATE_TRIGGER.get(py).ok()?) {
+                return None;
+            }
+            let run_date = obj.getattr("run_date").ok()?.cast_into_exact::<PyDateTime>().ok()?;
+            TriggerShape::Date(obj, run_date)
+        }
     };
     // `__getstate__` stores a bound method as its function plus the instance.
     static METHOD_TYPE: Cached = Cached::new("types", "MethodType");
     if parts.func.bind(py).get_type().is(METHOD_TYPE.get(py).ok()?) {
         return None;
     }
-    let trigger = template.pickle_parts(py)?;
     let mut w = StateWriter { py, w: Writer::new(protocol), seen: Vec::new(), classes: Classes::default() };
-    w.state(&id, &parts, trigger, &template, compact)?;
+    w.state(&id, &parts, &trigger)?;
     w.w.finish()
 }
 
@@ -148,14 +185,7 @@ struct StateWriter<'py> {
 }
 
 impl<'py> StateWriter<'py> {
-    fn state(
-        &mut self,
-        id: &str,
-        p: &Parts,
-        trigger: &TemplatePickle,
-        template: &TriggerTemplate,
-        compact: CompactInterval,
-    ) -> Option<()> {
+    fn state(&mut self, id: &str, p: &Parts, trigger: &TriggerShape<'py>) -> Option<()> {
         let py = self.py;
         let (id, executor) = (PyString::new(py, id), PyString::new(py, &p.executor));
         self.w.empty_dict();
@@ -167,7 +197,10 @@ impl<'py> StateWriter<'py> {
         self.key("func");
         self.str(p.func_ref.bind(py).cast::<PyString>().ok()?)?;
         self.key("trigger");
-        let tz = self.trigger(trigger, template, compact)?;
+        match trigger {
+            TriggerShape::Interval(template, compact) => self.interval(template, *compact)?,
+            TriggerShape::Date(obj, run_date) => self.date(obj, run_date)?,
+        }
         self.key("executor");
         self.str(&executor)?;
         self.key("args");
@@ -189,49 +222,80 @@ impl<'py> StateWriter<'py> {
         match &p.next_run_time {
             None => self.w.none(),
             Some(t) => {
-                // `__getstate__` makes it in its own zone's tzinfo: it must be the trigger's.
-                if t.zone != template.zone() || !crate::py::time::zone_to_tzinfo(py, &t.zone).ok()?.is(&trigger.tz) {
-                    return None;
-                }
-                self.datetime(t, tz)?;
+                // `__getstate__` makes it with its zone's tzinfo: it must be the very object
+                // the trigger's dates have (written once, referred back to here).
+                let tz = crate::py::time::zone_to_tzinfo(py, &t.zone).ok()?.into_any();
+                self.seen_before(&tz)?;
+                self.datetime(datetime_payload(t)?, &tz, None)?;
             }
         }
         self.w.setitems();
         Some(())
     }
 
-    /// The trigger object (`cls.__new__(cls)` built with its state); returns the memo of its
-    /// zone.
-    fn trigger(&mut self, t: &TemplatePickle, template: &TriggerTemplate, compact: CompactInterval) -> Option<Memo> {
+    /// A compact interval trigger as its object (`cls.__new__(cls)` built with its state).
+    fn interval(&mut self, template: &TriggerTemplate, compact: CompactInterval) -> Option<()> {
         let py = self.py;
-        self.str(t.module.bind(py))?;
-        self.str(t.qualname.bind(py))?;
-        self.w.stack_global();
-        self.w.empty_tuple();
-        self.w.new_obj();
-        self.w.empty_dict();
-        self.w.mark();
-        self.key("version");
+        let t = template.pickle_parts(py)?;
+        self.new_object(t.module.bind(py), t.qualname.bind(py))?;
         self.w.int(2);
         self.key("timezone");
-        let tz = self.zone(&t.zone)?;
+        self.zone(t.tz.bind(py), &t.zone)?;
         self.key("start_date");
         let core = template.expand(compact);
-        self.datetime(&core.start, tz)?;
+        self.datetime(datetime_payload(&core.start)?, t.tz.bind(py), None)?;
         self.key("end_date");
         self.w.none();
         self.key("interval");
         self.timedelta(core.interval_micros)?;
         self.key("jitter");
         self.w.none();
-        self.w.setitems();
-        self.w.build();
-        Some(tz)
+        self.end_object();
+        Some(())
     }
 
-    fn zone(&mut self, zone: &PickledZone) -> Option<Memo> {
+    /// A `DateTrigger`: its state is its version and its `run_date` object.
+    fn date(&mut self, obj: &Bound<'py, PyAny>, run_date: &Bound<'py, PyDateTime>) -> Option<()> {
+        let class = obj.get_type();
+        let (module, qualname) = (str_attr(&class, "__module__")?, str_attr(&class, "__qualname__")?);
+        let tz = run_date.get_tzinfo()?.into_any();
+        let zone = PickledZone::of(self.py, &tz, zone_from_tzinfo(&tz).ok()?)?;
+        self.new_object(module.bind(self.py), qualname.bind(self.py))?;
+        self.w.int(1);
+        self.key("run_date");
+        self.datetime(payload_of(run_date)?, &tz, Some(&zone))?;
+        self.end_object();
+        Some(())
+    }
+
+    /// `cls.__new__(cls)` of the class at `module.qualname`, and the start of its state dict up
+    /// to the `'version'` key (the caller writes the version and the rest).
+    fn new_object(&mut self, module: &Bound<'_, PyString>, qualname: &Bound<'_, PyString>) -> Option<()> {
+        self.str(module)?;
+        self.str(qualname)?;
+        self.w.stack_global();
+        self.w.empty_tuple();
+        self.w.new_obj();
+        self.w.empty_dict();
+        self.w.mark();
+        self.key("version");
+        Some(())
+    }
+
+    /// The end of an object's state dict, applied to the object.
+    fn end_object(&mut self) {
+        self.w.setitems();
+        self.w.build();
+    }
+
+    /// The tzinfo object `tz`, pickled as `form`; once written, referred back to.
+    fn zone(&mut self, tz: &Bound<'_, PyAny>, form: &PickledZone) -> Option<()> {
+        if let Some(memo) = self.seen_before(tz) {
+            self.w.get(memo);
+            return Some(());
+        }
         let py = self.py;
-        match zone {
+        let memo = match form {
             // timezone(timedelta(0))
             PickledZone::Utc => {
                 self.datetime_module()?;
@@ -239,7 +303,7 @@ impl<'py> StateWriter<'py> {
                 self.w.stack_global();
                 self.timedelta(0)?;
                 self.w.tuple(1);
-                Some(self.w.reduce())
+                self.w.reduce()
             }
             // getattr(ZoneInfo, '_unpickle')(key, 1)
             PickledZone::ZoneInfo { module, key } => {
@@ -255,17 +319,21 @@ impl<'py> StateWriter<'py> {
                 self.str(key.bind(py))?;
                 self.w.int(1);
                 self.w.tuple(2);
-                Some(self.w.reduce())
+                self.w.reduce()
             }
-        }
+        };
+        self.seen.push((tz.as_ptr(), memo));
+        Some(())
     }
 
-    /// `datetime(payload, tz)`.
-    fn datetime(&mut self, t: &ZonedTime, tz: Memo) -> Option<()> {
-        let payload = datetime_payload(t)?;
+    /// `datetime(payload, tz)`; `form` tells how to write `tz` if it was not written before.
+    fn datetime(&mut self, payload: [u8; 10], tz: &Bound<'_, PyAny>, form: Option<&PickledZone>) -> Option<()> {
         self.classes.datetime = Some(self.datetime_class(self.classes.datetime, "datetime")?);
         self.w.bytes(&payload);
-        self.w.get(tz);
+        match self.seen_before(tz) {
+            Some(memo) => self.w.get(memo),
+            None => self.zone(tz, form?)?,
+        }
         self.w.tuple(2);
         self.w.reduce();
         Some(())
@@ -391,6 +459,16 @@ impl<'py> StateWriter<'py> {
         }
         Some(())
     }
+}
+
+/// What `datetime.__reduce_ex__` (protocol 4 and up) puts in the bytes of `dt` (see
+/// `datetime_payload`).
+fn payload_of(dt: &Bound<'_, PyDateTime>) -> Option<[u8; 10]> {
+    use pyo3::types::{PyDateAccess, PyTimeAccess};
+    let [yhi, ylo] = u16::try_from(dt.get_year()).ok()?.to_be_bytes();
+    let [_, us1, us2, us3] = dt.get_microsecond().to_be_bytes();
+    let month = dt.get_month() | if dt.get_fold() { 0x80 } else { 0 };
+    Some([yhi, ylo, month, dt.get_day(), dt.get_hour(), dt.get_minute(), dt.get_second(), us1, us2, us3])
 }
 
 /// `_core._native_pickle_state(job, protocol)`: the bytes the native writer gives for a job,

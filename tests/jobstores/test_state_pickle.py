@@ -1,7 +1,7 @@
 """A job's state pickled natively is byte for byte what Python's pickle makes of it.
 
-``add_job`` on a persistent store pickles the job's state. For the common shape (an interval
-trigger made from the ``'interval'`` alias, plain arguments) the store writes the pickle
+``add_job`` on a persistent store pickles the job's state. For the common shapes (an interval
+trigger made from the ``'interval'`` alias or a date trigger, plain arguments) the store writes the pickle
 itself (``src/py/state_pickle.rs``); everything else goes through ``pickle.dumps``. The native
 bytes must equal ``pickle.dumps(job.__getstate__(), protocol)`` exactly — including which
 objects CPython's pickler refers back to because they are the same object.
@@ -121,6 +121,44 @@ def test_native_pickles_equal_pythons(scheduler, zone, seconds, days, start, arg
         scheduler.remove_job(job_id)
 
 
+DATE_ZONES = [None, timezone.utc, "UTC", zoneinfo.ZoneInfo("Europe/Berlin"), "Asia/Kolkata",
+              pytz.timezone("US/Eastern"), timezone(timedelta(hours=2))]
+
+
+def natively_pickled_zone(tz):
+    return tz is timezone.utc or (type(tz) is zoneinfo.ZoneInfo and zoneinfo.ZoneInfo(tz.key) is tz)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    zone=st.sampled_from(DATE_ZONES),
+    wall=st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(2200, 1, 1)),
+    fold=st.sampled_from([0, 1]),
+    form=st.sampled_from(["aware", "naive", "text"]),
+    args=st.lists(plain, max_size=4),
+    kwargs=st.dictionaries(texts, plain, max_size=3),
+    job_id=st.one_of(st.sampled_from(["a", "datetime", "UTC"]), st.text(min_size=1, max_size=40)),
+    paused=st.booleans(),
+    protocol=st.sampled_from([4, 5, -1]),
+)
+def test_date_jobs_pickle_natively_as_python_does(scheduler, zone, wall, fold, form, args, kwargs, job_id, paused,
+                                                   protocol):
+    if form == "aware":
+        tz = zoneinfo.ZoneInfo(zone) if isinstance(zone, str) and zone != "UTC" else zone
+        tz = timezone.utc if tz in (None, "UTC") else tz
+        run_date = tz.localize(wall) if hasattr(tz, "localize") else wall.replace(tzinfo=tz, fold=fold)
+    else:
+        run_date = wall if form == "naive" else wall.isoformat(sep=" ")
+    job = scheduler.add_job(noop, "date", run_date=run_date, timezone=zone, args=args, kwargs=kwargs, id=job_id,
+                            replace_existing=True, **({"next_run_time": None} if paused else {}))
+    try:
+        native = _core._native_pickle_state(job, protocol)
+        assert (native is not None) == natively_pickled_zone(job.trigger.run_date.tzinfo)
+        assert native is None or native == pickle.dumps(job.__getstate__(), protocol)
+    finally:
+        scheduler.remove_job(job_id)
+
+
 @pytest.mark.parametrize(
     "options",
     [
@@ -143,11 +181,17 @@ def test_other_shapes_are_left_to_python(scheduler, options):
 
 
 def test_methods_triggers_objects_and_old_protocols_are_left_to_python(scheduler):
+    from apscheduler_rs.triggers.date import DateTrigger
     from apscheduler_rs.triggers.interval import IntervalTrigger
+
+    class MyDateTrigger(DateTrigger):
+        __slots__ = ()
 
     for job in (
         scheduler.add_job(Owner().method, "interval", seconds=5, id="method"),
         scheduler.add_job(noop, IntervalTrigger(seconds=5), id="object"),
+        scheduler.add_job(noop, "cron", minute="*", id="cron"),
+        scheduler.add_job(noop, MyDateTrigger(datetime(2100, 1, 1, tzinfo=timezone.utc)), id="subclass"),
         scheduler.add_job(noop, "interval", seconds=5, id="protocol"),
     ):
         assert _core._native_pickle_state(job, 2 if job.id == "protocol" else 5) is None
