@@ -195,7 +195,7 @@ def _neighbours(n):
 
 def test_rows_of_one_shape_restore_each_with_its_own_values(tmp_path):
     url = f"sqlite:///{tmp_path / 'jobs.sqlite'}"
-    jobs = dict(_neighbours(2500))  # more than one chunk of rows: two decoding threads
+    jobs = dict(_neighbours(2500))  # more than one chunk of rows: decoded on both threads
     s = BackgroundScheduler(jobstores={"default": SQLAlchemyJobStore(url=url)}, timezone="UTC")
     s.start(paused=True)
     for job_id, options in jobs.items():
