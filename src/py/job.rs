@@ -1302,15 +1302,26 @@ impl JobRecord {
     }
 }
 
-/// The bytes `datetime.__reduce_ex__` (protocol 4 and up) gives for `t`'s wall time:
-/// year (2 bytes), month (+128 when `fold`), day, hour, minute, second, microsecond (3 bytes).
+/// The bytes `datetime.__reduce_ex__` (protocol 4 and up) gives for `t`'s wall time.
 pub fn datetime_payload(t: &ZonedTime) -> Option<[u8; 10]> {
     use chrono::{Datelike, Timelike};
     let d = t.local;
-    let [yhi, ylo] = u16::try_from(d.year()).ok()?.to_be_bytes();
-    let [_, us1, us2, us3] = (d.nanosecond() / 1_000).to_be_bytes();
-    let month = d.month() as u8 | if t.fold { 0x80 } else { 0 };
-    Some([yhi, ylo, month, d.day() as u8, d.hour() as u8, d.minute() as u8, d.second() as u8, us1, us2, us3])
+    let fields = [d.month(), d.day(), d.hour(), d.minute(), d.second()].map(|f| f as u8);
+    payload_bytes(d.year(), fields, d.nanosecond() / 1_000, t.fold)
+}
+
+/// `datetime`'s pickled bytes: year (2 bytes), month (+128 when `fold`), day, hour, minute,
+/// second, microsecond (3 bytes). `None` for a year outside them.
+pub fn payload_bytes(
+    year: i32,
+    [month, day, hour, minute, second]: [u8; 5],
+    micro: u32,
+    fold: bool,
+) -> Option<[u8; 10]> {
+    let [yhi, ylo] = u16::try_from(year).ok()?.to_be_bytes();
+    let [_, us1, us2, us3] = micro.to_be_bytes();
+    let month = month | if fold { 0x80 } else { 0 };
+    Some([yhi, ylo, month, day, hour, minute, second, us1, us2, us3])
 }
 
 /// `uuid4().hex`: 32 lowercase hex digits with the version-4 and variant bits set.

@@ -17,7 +17,7 @@
 
 use crate::core::pickle_writer::{Memo, Writer, dict_batches};
 use crate::core::time::{Zone, ZonedTime};
-use crate::py::job::{CompactInterval, JobRecord, TriggerSlot, TriggerTemplate, datetime_payload};
+use crate::py::job::{CompactInterval, JobRecord, TriggerSlot, TriggerTemplate, datetime_payload, payload_bytes};
 use crate::py::pyref::Cached;
 use crate::py::time::zone_from_tzinfo;
 use pyo3::ffi;
@@ -461,14 +461,11 @@ impl<'py> StateWriter<'py> {
     }
 }
 
-/// What `datetime.__reduce_ex__` (protocol 4 and up) puts in the bytes of `dt` (see
-/// `datetime_payload`).
+/// The pickled bytes of a Python `datetime` (see `payload_bytes`).
 fn payload_of(dt: &Bound<'_, PyDateTime>) -> Option<[u8; 10]> {
     use pyo3::types::{PyDateAccess, PyTimeAccess};
-    let [yhi, ylo] = u16::try_from(dt.get_year()).ok()?.to_be_bytes();
-    let [_, us1, us2, us3] = dt.get_microsecond().to_be_bytes();
-    let month = dt.get_month() | if dt.get_fold() { 0x80 } else { 0 };
-    Some([yhi, ylo, month, dt.get_day(), dt.get_hour(), dt.get_minute(), dt.get_second(), us1, us2, us3])
+    let fields = [dt.get_month(), dt.get_day(), dt.get_hour(), dt.get_minute(), dt.get_second()];
+    payload_bytes(dt.get_year(), fields, dt.get_microsecond(), dt.get_fold())
 }
 
 /// `_core._native_pickle_state(job, protocol)`: the bytes the native writer gives for a job,
