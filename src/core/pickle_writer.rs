@@ -180,6 +180,22 @@ impl Writer {
         self.memoize()
     }
 
+    /// A new list, memoized (items go in with [`Self::append`] or [`Self::appends`]).
+    pub fn empty_list(&mut self) -> Memo {
+        self.buf.push(b']');
+        self.memoize()
+    }
+
+    /// `APPEND`: one item into the list below it.
+    pub fn append(&mut self) {
+        self.buf.push(b'a');
+    }
+
+    /// `APPENDS`: the items since the last mark into the list below it.
+    pub fn appends(&mut self) {
+        self.buf.push(b'e');
+    }
+
     /// A new dict, memoized (items go in with [`Self::setitem`] or [`Self::setitems`]).
     pub fn empty_dict(&mut self) -> Memo {
         self.buf.push(b'}');

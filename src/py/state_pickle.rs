@@ -3,7 +3,9 @@
 //! object or the pickler (issue #4: `add_job` on a persistent store).
 //!
 //! The shape: an interval trigger `add_job` made from the `'interval'` alias and still holds
-//! compactly (no end date, no jitter), or a `DateTrigger`; in UTC (`datetime.timezone.utc`) or
+//! compactly (no end date, no jitter), a `DateTrigger`, or a `CronTrigger` with no start or end
+//! date, no jitter and field objects never handed out (written from its native fields as the
+//! objects `fields` would make); in UTC (`datetime.timezone.utc`) or
 //! a cached `ZoneInfo` zone, with a next run time in that very tzinfo object; plain arguments
 //! (`None`, `bool`, `int`, `float`, `str`, `bytes`); protocol 4 or 5. Anything else — and any
 //! doubt — returns `None`, and the caller pickles with Python.
@@ -17,9 +19,11 @@
 
 use crate::core::pickle_writer::{Memo, Writer, dict_batches};
 use crate::core::time::{Zone, ZonedTime};
+use crate::core::trigger::cron::CronTrigger;
 use crate::py::job::{CompactInterval, JobRecord, TriggerSlot, TriggerTemplate, datetime_payload, payload_bytes};
 use crate::py::pyref::Cached;
 use crate::py::time::zone_from_tzinfo;
+use crate::py::trigger::cron::{PyCronTrigger, expr_attrs};
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDateTime, PyDict, PyFloat, PyInt, PyString, PyTuple, PyTzInfo, PyTzInfoAccess};
@@ -98,6 +102,8 @@ enum TriggerShape<'py> {
     Interval(Arc<TriggerTemplate>, CompactInterval),
     /// A `DateTrigger` (exactly our class) and its `run_date` object.
     Date(Bound<'py, PyAny>, Bound<'py, PyDateTime>),
+    /// A `CronTrigger` (exactly our class) whose state is its fields and zone.
+    Cron(Bound<'py, PyAny>, Arc<CronTrigger>, Bound<'py, PyAny>),
 }
 
 /// The job's state pickled as `pickle.dumps(job.__getstate__(), protocol)` would, or `None`
@@ -136,12 +142,18 @@ pub fn pickle_state(py: Python<'_>, job: &JobRecord, protocol: i32) -> Option<Ve
         Held::Interval(template, compact) => TriggerShape::Interval(template, compact),
         Held::Object(obj) => {
             static DATE_TRIGGER: Cached = Cached::new("apscheduler_rs.triggers.date", "DateTrigger");
+            static CRON_TRIGGER: Cached = Cached::new("apscheduler_rs.triggers.cron", "CronTrigger");
             let obj = obj.into_bound(py);
-            if !obj.get_type().is(DATE_TRIGGER.get(py).ok()?) {
+            let class = obj.get_type();
+            if class.is(DATE_TRIGGER.get(py).ok()?) {
+                let run_date = obj.getattr("run_date").ok()?.cast_into_exact::<PyDateTime>().ok()?;
+                TriggerShape::Date(obj, run_date)
+            } else if class.is(CRON_TRIGGER.get(py).ok()?) {
+                let (core, tz) = obj.cast::<PyCronTrigger>().ok()?.borrow().plain_state(py)?;
+                TriggerShape::Cron(obj, core, tz.into_bound(py))
+            } else {
                 return None;
             }
-            let run_date = obj.getattr("run_date").ok()?.cast_into_exact::<PyDateTime>().ok()?;
-            TriggerShape::Date(obj, run_date)
         }
     };
     // `__getstate__` stores a bound method as its function plus the instance.
@@ -149,7 +161,8 @@ pub fn pickle_state(py: Python<'_>, job: &JobRecord, protocol: i32) -> Option<Ve
     if parts.func.bind(py).get_type().is(METHOD_TYPE.get(py).ok()?) {
         return None;
     }
-    let mut w = StateWriter { py, w: Writer::new(protocol), seen: Vec::new(), classes: Classes::default() };
+    let mut w =
+        StateWriter { py, w: Writer::new(protocol), seen: Vec::new(), held: Vec::new(), classes: Classes::default() };
     w.state(&id, &parts, &trigger)?;
     w.w.finish()
 }
@@ -181,6 +194,8 @@ struct StateWriter<'py> {
     /// Python objects written so far (by address) and their memo indices. The objects stay
     /// alive while the state is written: the job, its template or this writer hold them.
     seen: Vec<(*mut ffi::PyObject, Memo)>,
+    /// Objects in `seen` nothing else holds.
+    held: Vec<Bound<'py, PyAny>>,
     classes: Classes,
 }
 
@@ -200,6 +215,7 @@ impl<'py> StateWriter<'py> {
         match trigger {
             TriggerShape::Interval(template, compact) => self.interval(template, *compact)?,
             TriggerShape::Date(obj, run_date) => self.date(obj, run_date)?,
+            TriggerShape::Cron(obj, core, tz) => self.cron(obj, core, tz)?,
         }
         self.key("executor");
         self.str(&executor)?;
@@ -266,6 +282,105 @@ impl<'py> StateWriter<'py> {
         self.datetime(payload_of(run_date)?, &tz, Some(&zone))?;
         self.end_object();
         Some(())
+    }
+
+    /// A `CronTrigger`: its version, zone, empty start and end dates, the field objects
+    /// `fields` would make (see `py/trigger/cron.rs`) and no jitter.
+    fn cron(&mut self, obj: &Bound<'py, PyAny>, core: &CronTrigger, tz: &Bound<'py, PyAny>) -> Option<()> {
+        let py = self.py;
+        let class = obj.get_type();
+        let zone = PickledZone::of(py, tz, core.zone)?;
+        let fields_map = class.getattr("FIELDS_MAP").ok()?.cast_into_exact::<PyDict>().ok()?;
+        let expressions = py.import("apscheduler_rs.triggers.cron.expressions").ok()?;
+        self.new_object(
+            &str_attr(&class, "__module__")?.into_bound(py),
+            &str_attr(&class, "__qualname__")?.into_bound(py),
+        )?;
+        self.w.int(2);
+        self.key("timezone");
+        self.zone(tz, &zone)?;
+        self.key("start_date");
+        self.w.none();
+        self.key("end_date");
+        self.w.none();
+        self.key("fields");
+        self.w.empty_list();
+        self.w.mark();
+        for field in &core.fields {
+            let name = field.kind.name();
+            self.instance_of(&fields_map.get_item(name).ok()??)?;
+            self.w.empty_dict();
+            self.w.mark();
+            self.interned("name");
+            self.w.str(name); // a new string, as the field specs make it
+            self.interned("is_default");
+            self.w.bool(field.is_default);
+            self.interned("expressions");
+            self.w.empty_list();
+            if field.exprs.len() > 1 {
+                self.w.mark();
+            }
+            for expr in &field.exprs {
+                let (class_name, attrs, len) = expr_attrs(expr);
+                self.instance_of(&expressions.getattr(class_name).ok()?)?;
+                self.w.empty_dict();
+                if len > 1 {
+                    self.w.mark();
+                }
+                for (key, value) in &attrs[..len] {
+                    self.interned(key);
+                    match value {
+                        Some(v) => self.w.int(*v),
+                        None => self.w.none(),
+                    }
+                }
+                if len > 1 {
+                    self.w.setitems()
+                } else {
+                    self.w.setitem()
+                }
+                self.w.build();
+            }
+            if field.exprs.len() > 1 {
+                self.w.appends()
+            } else {
+                self.w.append()
+            }
+            self.w.setitems();
+            self.w.build();
+        }
+        self.w.appends();
+        self.key("jitter");
+        self.w.none();
+        self.end_object();
+        Some(())
+    }
+
+    /// `cls.__new__(cls)` for a plain Python class (its state follows, then `BUILD`): the
+    /// class written once and referred back to, as `save_global` memoizes it.
+    fn instance_of(&mut self, class: &Bound<'py, PyAny>) -> Option<()> {
+        match self.seen_before(class) {
+            Some(memo) => self.w.get(memo),
+            None => {
+                self.str(&str_attr(class, "__module__")?.into_bound(self.py))?;
+                self.str(&str_attr(class, "__qualname__")?.into_bound(self.py))?;
+                let memo = self.w.stack_global();
+                self.seen.push((class.as_ptr(), memo));
+            }
+        }
+        self.w.empty_tuple();
+        self.w.new_obj();
+        Some(())
+    }
+
+    /// An attribute name of an instance dict: the interned string, written once (and held,
+    /// so that no other object takes its address while the state is written).
+    fn interned(&mut self, name: &str) {
+        let s = PyString::intern(self.py, name);
+        if self.seen_before(&s).is_none() {
+            self.held.push(s.clone().into_any());
+        }
+        let _ = self.str(&s);
     }
 
     /// `cls.__new__(cls)` of the class at `module.qualname`, and the start of its state dict up

@@ -1,7 +1,7 @@
 """A job's state pickled natively is byte for byte what Python's pickle makes of it.
 
 ``add_job`` on a persistent store pickles the job's state. For the common shapes (an interval
-trigger made from the ``'interval'`` alias or a date trigger, plain arguments) the store writes the pickle
+trigger made from the ``'interval'`` alias, a date or a cron trigger, plain arguments) the store writes the pickle
 itself (``src/py/state_pickle.rs``); everything else goes through ``pickle.dumps``. The native
 bytes must equal ``pickle.dumps(job.__getstate__(), protocol)`` exactly — including which
 objects CPython's pickler refers back to because they are the same object.
@@ -159,6 +159,62 @@ def test_date_jobs_pickle_natively_as_python_does(scheduler, zone, wall, fold, f
         scheduler.remove_job(job_id)
 
 
+CRON_PIECES = {
+    "year": ["*", "2030", "2030-2040", "*/2", "2031/3"],
+    "month": ["*", "1", "jan", "feb-apr", "*/3", "2-11/2", "dec"],
+    "day": ["*", "1", "last", "1st fri", "last sun", "5-20", "*/7", "3rd mon"],
+    "week": ["*", "1", "10-20", "*/4"],
+    "day_of_week": ["*", "mon", "mon-fri", "sun", "0-6/2", "2", "sat-sun"],
+    "hour": ["*", "0", "9-17", "*/6", "23", "1-22/7"],
+    "minute": ["*", "0", "*/5", "30", "10-50/20"],
+    "second": ["*", "0", "*/15", "59", "1-5"],
+}
+cron_fields = st.fixed_dictionaries({}, optional={
+    name: st.lists(st.sampled_from(pieces), min_size=1, max_size=3).map(",".join)
+    for name, pieces in CRON_PIECES.items()
+}).filter(bool)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    fields=cron_fields,
+    zone=st.sampled_from(DATE_ZONES),
+    args=st.lists(plain, max_size=4),
+    # interned attribute names of the field and expression objects, as argument names
+    kwargs=st.dictionaries(st.one_of(texts, st.sampled_from(["step", "first", "last", "name", "expressions"])),
+                           plain, max_size=3),
+    job_id=st.one_of(st.sampled_from(["a", "step", "is_default"]), st.text(min_size=1, max_size=40)),
+    paused=st.booleans(),
+    protocol=st.sampled_from([4, 5, -1]),
+)
+def test_cron_jobs_pickle_natively_as_python_does(scheduler, fields, zone, args, kwargs, job_id, paused, protocol):
+    job = scheduler.add_job(noop, "cron", timezone=zone, args=args, kwargs=kwargs, id=job_id, replace_existing=True,
+                            **fields, **({"next_run_time": None} if paused else {}))
+    try:
+        native = _core._native_pickle_state(job, protocol)  # before `__getstate__` makes the field objects
+        assert (native is not None) == natively_pickled_zone(job.trigger.timezone)
+        assert native is None or native == pickle.dumps(job.__getstate__(), protocol)
+    finally:
+        scheduler.remove_job(job_id)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [dict(jitter=5), dict(start_date=datetime(2030, 1, 1, tzinfo=timezone.utc)),
+     dict(end_date=datetime(2100, 1, 1, tzinfo=timezone.utc))],
+)
+def test_cron_jobs_with_dates_or_jitter_are_left_to_python(scheduler, options):
+    job = scheduler.add_job(noop, "cron", minute="*/5", id="other", **options)
+    assert _core._native_pickle_state(job, 5) is None
+
+
+def test_a_cron_trigger_whose_fields_were_handed_out_is_left_to_python(scheduler):
+    job = scheduler.add_job(noop, "cron", minute="*/5", id="c")
+    assert _core._native_pickle_state(job, 5) is not None
+    job.trigger.fields[6].expressions.clear()  # changed in place: only Python's pickle sees it
+    assert _core._native_pickle_state(job, 5) is None
+
+
 @pytest.mark.parametrize(
     "options",
     [
@@ -190,7 +246,6 @@ def test_methods_triggers_objects_and_old_protocols_are_left_to_python(scheduler
     for job in (
         scheduler.add_job(Owner().method, "interval", seconds=5, id="method"),
         scheduler.add_job(noop, IntervalTrigger(seconds=5), id="object"),
-        scheduler.add_job(noop, "cron", minute="*", id="cron"),
         scheduler.add_job(noop, MyDateTrigger(datetime(2100, 1, 1, tzinfo=timezone.utc)), id="subclass"),
         scheduler.add_job(noop, "interval", seconds=5, id="protocol"),
     ):

@@ -27,37 +27,37 @@ pub struct PyCronTrigger {
     fields: OnceLock<Py<PyAny>>,
 }
 
-/// `(class name, instance dict)` of an expression, in the pickled attribute order.
+/// An expression's class name and its attributes, in the pickled (and instance dict) order.
+/// Shared with the native job-state writer, so both give the same dicts.
+pub fn expr_attrs(e: &Expr) -> (&'static str, [(&'static str, Option<i64>); 3], usize) {
+    match *e {
+        Expr::All { step } => ("AllExpression", [("step", step), ("", None), ("", None)], 1),
+        Expr::Range { first, last, step } => {
+            ("RangeExpression", [("step", step), ("first", Some(first)), ("last", last)], 3)
+        }
+        Expr::MonthRange { first, last, step } => {
+            ("MonthRangeExpression", [("step", step), ("first", Some(first)), ("last", last)], 3)
+        }
+        Expr::WeekdayRange { first, last, step } => {
+            ("WeekdayRangeExpression", [("step", step), ("first", Some(first)), ("last", last)], 3)
+        }
+        Expr::WeekdayPosition { option_num, weekday } => (
+            "WeekdayPositionExpression",
+            [("step", None), ("option_num", Some(option_num)), ("weekday", Some(weekday))],
+            3,
+        ),
+        Expr::LastDayOfMonth => ("LastDayOfMonthExpression", [("step", None), ("", None), ("", None)], 1),
+    }
+}
+
+/// `(class name, instance dict)` of an expression. The keys are interned, as attribute names
+/// set in Python are: every instance dict holds the same key objects, however it was made.
 fn expr_spec<'py>(py: Python<'py>, e: &Expr) -> PyResult<Bound<'py, PyTuple>> {
     let d = PyDict::new(py);
-    let name = match *e {
-        Expr::All { step } => {
-            d.set_item("step", step)?;
-            "AllExpression"
-        }
-        Expr::Range { first, last, step }
-        | Expr::MonthRange { first, last, step }
-        | Expr::WeekdayRange { first, last, step } => {
-            d.set_item("step", step)?;
-            d.set_item("first", first)?;
-            d.set_item("last", last)?;
-            match e {
-                Expr::Range { .. } => "RangeExpression",
-                Expr::MonthRange { .. } => "MonthRangeExpression",
-                _ => "WeekdayRangeExpression",
-            }
-        }
-        Expr::WeekdayPosition { option_num, weekday } => {
-            d.set_item("step", py.None())?;
-            d.set_item("option_num", option_num)?;
-            d.set_item("weekday", weekday)?;
-            "WeekdayPositionExpression"
-        }
-        Expr::LastDayOfMonth => {
-            d.set_item("step", py.None())?;
-            "LastDayOfMonthExpression"
-        }
-    };
+    let (name, attrs, len) = expr_attrs(e);
+    for (key, value) in &attrs[..len] {
+        d.set_item(pyo3::types::PyString::intern(py, key), value)?;
+    }
     PyTuple::new(py, [name.into_pyobject(py)?.into_any(), d.into_any()])
 }
 
@@ -136,6 +136,17 @@ impl PyCronTrigger {
         let build = py.import("apscheduler_rs.triggers.cron.fields")?.getattr("_fields_from_specs")?;
         let obj = build.call1((specs,))?.unbind();
         Ok(self.fields.get_or_init(|| obj))
+    }
+
+    /// What a job state written natively needs of this trigger, when its state is only its
+    /// fields and zone: no start or end date, no jitter, and field objects never handed out
+    /// (handed-out ones may have been changed in place).
+    pub fn plain_state(&self, py: Python<'_>) -> Option<(std::sync::Arc<CronTrigger>, Py<PyAny>)> {
+        let plain = self.start_date.is_none()
+            && self.end_date.is_none()
+            && self.jitter.obj.is_none()
+            && self.fields.get().is_none();
+        plain.then(|| (self.core.clone(), self.tz.clone_ref(py)))
     }
 
     /// The tzinfo object for the fast `get_next_fire_time` (see `fast`), when it applies:
