@@ -595,9 +595,29 @@ impl ZonedTime {
         Self::from_instant(self.instant(), zone)
     }
 
-    /// `%Z` for this value.
+    /// `%Z` for this value. Like `utcoffset`, Python names the zone from the wall time and
+    /// `fold`, not from the instant: a wall time in a gap keeps the name before the
+    /// transition (fold 0) or after it (fold 1).
     pub fn abbreviation(&self) -> String {
-        self.zone.abbreviation(self.instant().naive_utc())
+        let Zone::Iana(tz) = self.zone else { return self.zone.abbreviation(self.instant().naive_utc()) };
+        let off = match tz.offset_from_local_datetime(&in_table_range(self.local)) {
+            LocalResult::Single(o) => o,
+            LocalResult::Ambiguous(first, second) => {
+                if self.fold {
+                    second
+                } else {
+                    first
+                }
+            }
+            LocalResult::None => {
+                let away = if self.fold { self.local + Duration::hours(24) } else { self.local - Duration::hours(24) };
+                tz.offset_from_utc_datetime(&in_table_range(away))
+            }
+        };
+        match off.abbreviation() {
+            Some(a) => a.to_owned(),
+            None => format_short_offset(off.fix().local_minus_utc()),
+        }
     }
 
     /// `datetime_repr`: `%Y-%m-%d %H:%M:%S %Z`.

@@ -29,17 +29,28 @@ pub fn zone_from_tzinfo(tz: &Bound<'_, PyAny>) -> PyResult<Zone> {
                 .map_err(|_| PyValueError::new_err(format!("unknown time zone {name:?}")));
         }
     }
-    if tz.is_instance(timezone_type(py)?.bind(py))? {
+    if tz.is_instance(timezone_type(py)?.bind(py))? || is_dateutil_fixed(tz)? {
         let offset = tz.call_method1("utcoffset", (py.None(),))?;
         let delta = offset.cast::<PyDelta>()?;
         let secs = delta.get_days() * 86_400 + delta.get_seconds();
-        let name: String = tz.call_method1("tzname", (py.None(),))?.extract()?;
-        if name == crate::core::time::format_utc_offset(secs) {
-            return Ok(Zone::Fixed(secs));
-        }
-        return Ok(Zone::NamedFixed(secs, crate::core::time::ZoneName::intern(&name)));
+        let name: Option<String> = tz.call_method1("tzname", (py.None(),))?.extract()?;
+        return Ok(fixed_zone(secs, name));
     }
     Err(PyTypeError::new_err(format!("unsupported tzinfo type {}", tz.get_type().name()?)))
+}
+
+/// dateutil's fixed zones (`tzutc()`, `tzoffset(name, offset)`), which APScheduler accepts too.
+fn is_dateutil_fixed(tz: &Bound<'_, PyAny>) -> PyResult<bool> {
+    let class = tz.get_type();
+    Ok(class.module()?.to_str()? == "dateutil.tz.tz" && matches!(class.name()?.to_str()?, "tzutc" | "tzoffset"))
+}
+
+/// A fixed offset and the name `%Z` shows for it (none: an empty `%Z`, as Python prints it).
+fn fixed_zone(secs: i32, name: Option<String>) -> Zone {
+    match name {
+        Some(name) if name == crate::core::time::format_utc_offset(secs) => Zone::Fixed(secs),
+        name => Zone::NamedFixed(secs, crate::core::time::ZoneName::intern(name.as_deref().unwrap_or_default())),
+    }
 }
 
 fn timezone_type(py: Python<'_>) -> PyResult<&Py<PyAny>> {
@@ -81,9 +92,10 @@ pub fn zoned_from_datetime(dt: &Bound<'_, PyAny>) -> PyResult<ZonedTime> {
         }
         Ok(zone) => Ok(ZonedTime::new(local, dt.get_fold(), zone)),
         Err(_) => {
-            // An exotic tzinfo: keep the instant exactly, as a fixed offset.
+            // An exotic tzinfo: keep the instant exactly, as a fixed offset with its name.
             let offset = utcoffset_seconds(dt)?;
-            Ok(ZonedTime::new(local, dt.get_fold(), Zone::Fixed(offset)))
+            let name: Option<String> = dt.call_method0("tzname")?.extract()?;
+            Ok(ZonedTime::new(local, dt.get_fold(), fixed_zone(offset, name)))
         }
     }
 }

@@ -1,6 +1,7 @@
 """``BaseTrigger``: the abstract trigger interface (APScheduler 3.x compatible)."""
 from __future__ import annotations
 
+import copyreg
 import random
 from abc import ABCMeta, abstractmethod
 from datetime import timedelta
@@ -17,6 +18,13 @@ class BaseTrigger(metaclass=ABCMeta):
     def get_next_fire_time(self, previous_fire_time, now):
         """Return the next aware datetime to fire on after ``previous_fire_time`` (``None``
         when the job is new), or ``None`` if the trigger will not fire again."""
+
+    def __reduce_ex__(self, protocol):
+        # Protocols 0 and 1 rebuild an object with `object.__new__`, which the native trigger
+        # classes refuse; `copyreg.__newobj__` (protocol 2's NEWOBJ) works with every protocol.
+        if protocol < 2:
+            return copyreg.__newobj__, (type(self),), self.__getstate__()
+        return super().__reduce_ex__(protocol)
 
     def _apply_jitter(self, next_fire_time, jitter, now):
         """Delay ``next_fire_time`` by a random 0..``jitter`` seconds (wall-clock addition)."""

@@ -38,7 +38,9 @@ const UPDATE: &str = "if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then retur
     else redis.call('ZREM', KEYS[2], ARGV[1]) end return 1";
 const DELETE: &str = "if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return 0 end \
     redis.call('ZREM', KEYS[2], ARGV[1]) return 1";
-const SET_ASIDE: &str = "local s = redis.call('HGET', KEYS[1], ARGV[1]) if not s then return 0 end \
+/// Moves a job aside; a run time with no job (nothing to keep) is only removed.
+const SET_ASIDE: &str = "local s = redis.call('HGET', KEYS[1], ARGV[1]) \
+    if not s then redis.call('ZREM', KEYS[2], ARGV[1]) return 0 end \
     redis.call('HSET', KEYS[3], ARGV[1], s) redis.call('HSET', KEYS[4], ARGV[1], ARGV[2]) \
     local t = redis.call('ZSCORE', KEYS[2], ARGV[1]) \
     if t then redis.call('ZADD', KEYS[5], t, ARGV[1]) else redis.call('ZREM', KEYS[5], ARGV[1]) end \
@@ -177,10 +179,18 @@ impl RedisRows {
             cmd.arg(id);
         }
         let states: Vec<Option<Vec<u8>>> = cmd.query(c)?;
+        // A run time whose job is missing from the hash comes back with an empty state: it
+        // cannot be restored, so it is logged and set aside like a corrupt job (which removes
+        // the run time). Skipping it would leave it first in the sorted set for ever, and a
+        // running scheduler waking for it without pause.
         Ok(ids
             .into_iter()
             .zip(states)
-            .filter_map(|((id, next_run_time), state)| state.map(|state| Row { id, next_run_time, state }))
+            .filter_map(|((id, next_run_time), state)| match (state, next_run_time) {
+                (Some(state), _) => Some(Row { id, next_run_time, state }),
+                (None, Some(_)) => Some(Row { id, next_run_time, state: Vec::new() }),
+                (None, None) => None, // removed since its id was read
+            })
             .collect())
     }
 }

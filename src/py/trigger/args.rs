@@ -57,7 +57,7 @@ fn lookup(tz: &Bound<'_, PyAny>) -> PyResult<(Zone, bool)> {
     let zone = zone_from_tzinfo(tz).map_err(|_| {
         let name = tz.get_type().name().map(|n| n.to_string()).unwrap_or_default();
         PyTypeError::new_err(format!(
-            "apscheduler_rs triggers support zoneinfo, pytz and datetime.timezone time zones, not {name}"
+            "apscheduler_rs triggers support zoneinfo, pytz, datetime.timezone and dateutil's tzutc/tzoffset time zones, not {name}"
         ))
     })?;
     let is_pytz = matches!(zone, Zone::Iana(_)) && tz.hasattr("localize")?;

@@ -79,8 +79,18 @@ pub struct PostgresRows {
     relaxed: bool,
 }
 
+/// The server's own words (`postgres::Error`'s `Display` says only "db error"), or the
+/// client's error with its cause.
 fn backend(e: &postgres::Error) -> RowError {
-    RowError::Backend(format!("postgresql: {e}"))
+    let text = match (e.as_db_error(), std::error::Error::source(e)) {
+        (Some(db), _) => match db.detail() {
+            Some(detail) => format!("{}: {} ({detail})", db.severity(), db.message()),
+            None => format!("{}: {}", db.severity(), db.message()),
+        },
+        (None, Some(cause)) => format!("{e}: {cause}"),
+        (None, None) => e.to_string(),
+    };
+    RowError::Backend(format!("postgresql: {text}"))
 }
 
 fn read_row(r: &postgres::Row) -> Result<Row, postgres::Error> {

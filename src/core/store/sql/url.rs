@@ -24,12 +24,8 @@ pub fn parse(url: &str) -> Result<Target, UrlError> {
         "sqlite" => {
             // sqlite:///relative.db, sqlite:////absolute.db; query options are ignored.
             let path = rest.split('?').next().unwrap_or_default();
-            let path = path.strip_prefix('/').unwrap_or(path);
-            if path.is_empty() || path == ":memory:" {
-                Ok(Target::SqliteMemory)
-            } else {
-                Ok(Target::SqliteFile(path.to_owned()))
-            }
+            let path = percent_decoded(path.strip_prefix('/').unwrap_or(path));
+            if path.is_empty() || path == ":memory:" { Ok(Target::SqliteMemory) } else { Ok(Target::SqliteFile(path)) }
         }
         "postgresql" | "postgres" => Ok(Target::Postgres(format!("postgresql://{rest}"))),
         "mysql" | "mariadb" => Ok(Target::Mysql(format!("mysql://{rest}"))),
@@ -38,6 +34,31 @@ pub fn parse(url: &str) -> Result<Target, UrlError> {
              (supported: sqlite, postgresql, mysql, mariadb)"
         ))),
     }
+}
+
+/// `%XX` escapes decoded, as SQLAlchemy decodes a URL's database part (invalid escapes and
+/// bytes that are not UTF-8 are kept as written).
+fn percent_decoded(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
+            .and_then(|h| u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).unwrap_or_else(|_| text.to_owned())
 }
 
 /// The URL with its password replaced by `***` (how SQLAlchemy prints engine URLs).
@@ -63,6 +84,8 @@ mod tests {
         assert_eq!(parse("sqlite:///jobs.sqlite"), Ok(Target::SqliteFile("jobs.sqlite".into())));
         assert_eq!(parse("sqlite:////tmp/j.db"), Ok(Target::SqliteFile("/tmp/j.db".into())));
         assert_eq!(parse("sqlite+pysqlite:///j.db?timeout=3"), Ok(Target::SqliteFile("j.db".into())));
+        assert_eq!(parse("sqlite:////x/my%20jobs%C3%A9.db"), Ok(Target::SqliteFile("/x/my jobsé.db".into())));
+        assert_eq!(parse("sqlite:///a%zz%+4%4.db"), Ok(Target::SqliteFile("a%zz%+4%4.db".into())));
     }
 
     #[test]
