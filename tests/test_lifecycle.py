@@ -53,3 +53,46 @@ def test_the_interpreter_exits_cleanly_while_a_scheduler_runs():
     assert "leaving without shutdown" in done.stdout
     assert "slow job finished" in done.stdout
     assert "Fatal" not in done.stderr and "panicked" not in done.stderr
+
+
+def _nested_function():
+    def nested():
+        return None
+
+    return nested
+
+
+def test_a_failed_start_stops_what_it_started_and_can_be_retried(tmp_path):
+    # A pending job that cannot be stored makes start() raise, as in 3.x. The worker threads
+    # and the store's cluster lease it had started are stopped again (3.x leaves its pools
+    # and stores started), and the pending jobs already stored are not added twice on retry.
+    import os
+    import sqlite3
+
+    from apscheduler_rs.jobstores.sqlalchemy import SQLAlchemyJobStore
+
+    def threads():
+        return len(os.listdir("/proc/self/task"))
+
+    db = tmp_path / "jobs.sqlite"
+    scheduler = BackgroundScheduler(jobstores={"default": SQLAlchemyJobStore(url=f"sqlite:///{db}")}, timezone="UTC")
+    scheduler.add_job(print, "interval", seconds=60, id="fine")
+    scheduler.add_job(_nested_function(), "interval", seconds=60, id="nested")
+    before = threads()
+    try:
+        scheduler.start(paused=True)
+    except ValueError as e:
+        assert "cannot be serialized" in str(e)
+    else:
+        raise AssertionError("start() should fail")
+    assert not scheduler.running
+    deadline = time.monotonic() + 5
+    while threads() > before and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert threads() == before
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM apscheduler_jobs_nodes").fetchone() == (0,)
+    scheduler.remove_job("nested")
+    scheduler.start(paused=True)
+    assert [job.id for job in scheduler.get_jobs()] == ["fine"]
+    scheduler.shutdown()

@@ -322,22 +322,40 @@ class BaseScheduler(metaclass=ABCMeta):
         self._check_uwsgi_threads()
         self._engine.prepare()
 
-        with self._executors_lock:
-            if "default" not in self._executors:
-                self.add_executor(self._create_default_executor(), "default")
-            for alias, executor in self._executors.items():
-                executor.start(self, alias)
-            self._sync_executors()
+        # Stopped again if the start fails: no worker threads or cluster leases are left behind.
+        executors, stores = [], []
+        try:
+            with self._executors_lock:
+                if "default" not in self._executors:
+                    self.add_executor(self._create_default_executor(), "default")
+                for alias, executor in self._executors.items():
+                    executor.start(self, alias)
+                    executors.append(executor)
+                self._sync_executors()
 
-        with self._jobstores_lock:
-            if "default" not in self._jobstores:
-                self.add_jobstore(self._create_default_jobstore(), "default")
-            for alias, store in self._jobstores.items():
-                store.start(self, alias)
-            self._sync_jobstores()
-            for job, jobstore_alias, replace_existing in self._pending_jobs:
-                self._real_add_job(job, jobstore_alias, replace_existing)
-            del self._pending_jobs[:]
+            with self._jobstores_lock:
+                if "default" not in self._jobstores:
+                    self.add_jobstore(self._create_default_jobstore(), "default")
+                for alias, store in self._jobstores.items():
+                    store.start(self, alias)
+                    stores.append(store)
+                self._sync_jobstores()
+                added = 0  # those added stay in their stores, so a new start does not add them again
+                try:
+                    for job, jobstore_alias, replace_existing in self._pending_jobs:
+                        self._real_add_job(job, jobstore_alias, replace_existing)
+                        added += 1
+                finally:
+                    del self._pending_jobs[:added]
+        except BaseException:
+            # Nothing was submitted yet: waiting for the executors only joins their idle threads.
+            stops = [store.shutdown for store in stores] + [executor.shutdown for executor in executors]
+            for stop in stops:
+                try:
+                    stop()
+                except Exception:
+                    self._logger.exception("Error stopping a part of the scheduler after a failed start")
+            raise
 
         self.state = STATE_PAUSED if paused else STATE_RUNNING
         self._logger.info("Scheduler started")
