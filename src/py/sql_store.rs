@@ -217,14 +217,16 @@ impl RowJobStore {
         sharing: Sharing,
     ) -> PyResult<Self> {
         let target = url::parse(url).map_err(|e| PyValueError::new_err(e.0))?;
-        let names = TableNames { table: tablename, schema: tableschema };
+        let names = TableNames::new(tablename, tableschema);
         let rows: Arc<dyn RowStore> = match target {
             Target::SqliteMemory => Arc::new(SqliteRows::new(None, names)),
             Target::SqliteFile(path) => Arc::new(SqliteRows::new(Some(path), names)),
             #[cfg(feature = "postgres")]
             Target::Postgres(url) => Arc::new(crate::core::store::sql::postgres::PostgresRows::new(url, names)),
             #[cfg(feature = "mysql")]
-            Target::Mysql(url) => Arc::new(crate::core::store::sql::mysql::MysqlRows::new(url, names)),
+            Target::Mysql { url, options } => {
+                Arc::new(crate::core::store::sql::mysql::MysqlRows::new(url, options, names))
+            }
             #[allow(unreachable_patterns)]
             _ => return Err(PyValueError::new_err("this build of apscheduler_rs has no client for this database")),
         };

@@ -218,7 +218,7 @@ mod tests {
 
     fn store(dir: &std::path::Path) -> Arc<SqliteRows> {
         let path = dir.join("jobs.sqlite").to_string_lossy().into_owned();
-        let s = Arc::new(SqliteRows::new(Some(path), TableNames { table: "apscheduler_jobs".into(), schema: None }));
+        let s = Arc::new(SqliteRows::new(Some(path), TableNames::new("apscheduler_jobs", None)));
         s.create_tables().unwrap();
         s
     }

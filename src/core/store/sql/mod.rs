@@ -174,29 +174,95 @@ pub fn in_schedule_order(times: &[Option<f64>]) -> Vec<usize> {
     order
 }
 
+/// The longest identifier a backend takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameLimit {
+    /// SQLite.
+    None,
+    /// PostgreSQL: 63 bytes (NAMEDATALEN - 1).
+    Bytes(usize),
+    /// MySQL and MariaDB: 64 characters.
+    Chars(usize),
+}
+
+impl NameLimit {
+    pub const POSTGRES: NameLimit = NameLimit::Bytes(63);
+    pub const MYSQL: NameLimit = NameLimit::Chars(64);
+
+    fn len(self, name: &str) -> usize {
+        match self {
+            NameLimit::Bytes(_) => name.len(),
+            _ => name.chars().count(),
+        }
+    }
+
+    fn max(self) -> usize {
+        match self {
+            NameLimit::None => usize::MAX,
+            NameLimit::Bytes(n) | NameLimit::Chars(n) => n,
+        }
+    }
+}
+
+fn md5_hex(text: &str) -> String {
+    use md5::Digest;
+    md5::Md5::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Identifier names of one job table.
 #[derive(Debug, Clone)]
 pub struct TableNames {
     pub table: String,
     pub schema: Option<String>,
+    pub limit: NameLimit,
 }
 
 impl TableNames {
-    /// `ix_{table}_next_run_time`, with the schema in front when there is one.
+    pub fn new(table: impl Into<String>, schema: Option<String>) -> Self {
+        TableNames { table: table.into(), schema, limit: NameLimit::None }
+    }
+
+    /// `ix_{table}_next_run_time`, with the schema in front when there is one. Too long for
+    /// the backend, it is shortened as SQLAlchemy does (so it names APScheduler's index):
+    /// the first `max - 8` characters, `_` and the last 4 hex digits of the name's MD5.
     pub fn index(&self) -> String {
-        match &self.schema {
+        let name = match &self.schema {
             Some(s) => format!("ix_{s}_{}_next_run_time", self.table),
             None => format!("ix_{}_next_run_time", self.table),
+        };
+        let max = self.limit.max();
+        if name.chars().count() <= max {
+            return name;
         }
+        let head: String = name.chars().take(max - 8).collect();
+        format!("{head}_{}", &md5_hex(&name)[28..])
     }
+
+    /// `{table}{suffix}`; too long for the backend: the table name cut short, `_`, 8 hex
+    /// digits of the full name's MD5, and the suffix. The suffix stays, so the side tables of
+    /// one job table never collide; the hash keeps apart tables that share a long prefix.
+    fn derived(&self, suffix: &str) -> String {
+        let full = format!("{}{suffix}", self.table);
+        let limit = self.limit;
+        if limit.len(&full) <= limit.max() {
+            return full;
+        }
+        let tail = format!("_{}{suffix}", &md5_hex(&full)[..8]);
+        let mut head = self.table.clone();
+        while limit.len(&head) + limit.len(&tail) > limit.max() {
+            head.pop();
+        }
+        head + &tail
+    }
+
     pub fn side_table(&self) -> String {
-        format!("{}_unrestorable", self.table)
+        self.derived("_unrestorable")
     }
     pub fn nodes_table(&self) -> String {
-        format!("{}_nodes", self.table)
+        self.derived("_nodes")
     }
     pub fn runs_table(&self) -> String {
-        format!("{}_runs", self.table)
+        self.derived("_runs")
     }
     /// A quoted, schema-qualified name: `q` quotes one identifier.
     pub fn qualified(&self, name: &str, q: fn(&str) -> String) -> String {
@@ -254,10 +320,52 @@ mod tests {
 
     #[test]
     fn index_names_follow_sqlalchemy() {
-        let t = TableNames { table: "my_jobs".into(), schema: Some("sched".into()) };
+        let t = TableNames::new("my_jobs", Some("sched".into()));
         assert_eq!(t.index(), "ix_sched_my_jobs_next_run_time");
         assert_eq!(t.qualified("my_jobs", quote_double), "\"sched\".\"my_jobs\"");
         assert!(is_plain("apscheduler_jobs"));
         assert!(!is_plain("Jobs"));
+    }
+
+    fn limited(table: &str, limit: NameLimit) -> TableNames {
+        TableNames { limit, ..TableNames::new(table, None) }
+    }
+
+    #[test]
+    fn long_index_names_are_shortened_as_sqlalchemy_does() {
+        // Expected values printed by SQLAlchemy 2.0's CreateIndex for each dialect.
+        let q = |n| "q".repeat(n);
+        assert_eq!(limited(&q(47), NameLimit::MYSQL).index(), format!("ix_{}_next_run_time", q(47)));
+        assert_eq!(limited(&q(48), NameLimit::MYSQL).index(), format!("ix_{}_next_8e84", q(48)));
+        assert_eq!(limited(&q(47), NameLimit::POSTGRES).index(), format!("ix_{}_next_89a8", q(47)));
+        assert_eq!(limited(&q(63), NameLimit::POSTGRES).index(), format!("ix_{}_27fc", q(52)));
+        let t = TableNames { limit: NameLimit::MYSQL, ..TableNames::new(q(60), Some("sched".into())) };
+        assert_eq!(t.index(), format!("ix_sched_{}_d5b9", q(47)));
+        assert_eq!(limited(&q(200), NameLimit::None).index(), format!("ix_{}_next_run_time", q(200)));
+    }
+
+    #[test]
+    fn side_table_names_fit_the_backend_and_stay_apart() {
+        // Names that fit are kept as they always were.
+        let short = limited(&"t".repeat(50), NameLimit::POSTGRES);
+        assert_eq!(short.side_table(), format!("{}_unrestorable", short.table));
+        assert_eq!(limited(&"t".repeat(200), NameLimit::None).runs_table(), format!("{}_runs", "t".repeat(200)));
+        for (limit, max) in [(NameLimit::POSTGRES, 63), (NameLimit::MYSQL, 64)] {
+            for table in ["a".repeat(max), "é".repeat(max), format!("{}b", "a".repeat(max - 1))] {
+                let t = limited(&table, limit);
+                let names = [t.side_table(), t.nodes_table(), t.runs_table()];
+                for n in &names {
+                    assert!(limit.len(n) <= max, "{n}");
+                    assert!(n.starts_with(&table[..table.char_indices().nth(20).unwrap().0]), "{n}");
+                    assert_ne!(n, &table);
+                }
+                assert!(names[0].ends_with("_unrestorable") && names[2].ends_with("_runs"));
+                assert_eq!(names.iter().collect::<std::collections::HashSet<_>>().len(), 3);
+            }
+        }
+        // Two long names with the same first 50 characters get different side tables.
+        let (a, b) = (limited(&"x".repeat(63), NameLimit::POSTGRES), limited(&"x".repeat(62), NameLimit::POSTGRES));
+        assert_ne!(a.side_table(), b.side_table());
+        assert_eq!(a.side_table().len(), 63);
     }
 }

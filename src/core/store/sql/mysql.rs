@@ -5,14 +5,15 @@
 //! (MySQL 8.0+, MariaDB 10.6+). `job_state` is a `BLOB` as in APScheduler, so a job's pickled
 //! state is limited to 64 KiB here too.
 
-use super::{Change, Row, RowError, RowResult, RowStore, TableNames, paused_last};
+use super::url::MysqlOptions;
+use super::{Change, NameLimit, Row, RowError, RowResult, RowStore, TableNames, paused_last};
 use crate::core::clock::unix_seconds;
 use crate::core::store::cluster::{
     CLAIMED, ClaimContext, Decision, DueBatch, LOST, LOST_RUN_RETENTION, LostRun, RUNNING, RunKey, decode_run_times,
     encode_run_times, pair_adopted,
 };
 use mysql::prelude::Queryable;
-use mysql::{Conn, Opts, TxOpts};
+use mysql::{Conn, Opts, OptsBuilder, TxOpts};
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -21,6 +22,7 @@ const DUPLICATE_KEY: u16 = 1062;
 
 pub struct MysqlRows {
     url: String,
+    options: MysqlOptions,
     conn: Mutex<Option<Conn>>,
     names: TableNames,
     table: String,
@@ -44,18 +46,24 @@ fn to_row((id, next_run_time, state): RawRow) -> Row {
 }
 
 impl MysqlRows {
-    pub fn new(url: String, names: TableNames) -> Self {
+    pub fn new(url: String, options: MysqlOptions, names: TableNames) -> Self {
+        let names = TableNames { limit: NameLimit::MYSQL, ..names };
         let table = names.qualified(&names.table, quote);
         let side = names.qualified(&names.side_table(), quote);
         let nodes = names.qualified(&names.nodes_table(), quote);
         let runs = names.qualified(&names.runs_table(), quote);
-        MysqlRows { url, conn: Mutex::new(None), names, table, side, nodes, runs }
+        MysqlRows { url, options, conn: Mutex::new(None), names, table, side, nodes, runs }
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut Conn) -> Result<T, mysql::Error>) -> RowResult<T> {
         let mut guard = self.conn.lock();
         if guard.is_none() {
             let opts = Opts::from_url(&self.url).map_err(|e| RowError::Backend(format!("mysql: {e}")))?;
+            let o = &self.options;
+            let opts = OptsBuilder::from_opts(opts)
+                .tcp_connect_timeout(o.connect_timeout)
+                .read_timeout(o.read_timeout)
+                .write_timeout(o.write_timeout);
             *guard = Some(Conn::new(opts).map_err(|e| backend(&e))?);
         }
         let Some(conn) = guard.as_mut() else { return Err(RowError::Backend("mysql: no connection".into())) };
@@ -108,11 +116,13 @@ impl MysqlRows {
         {
             let schema = names.schema.as_deref();
             if !Self::table_exists(c, schema, &names.table)? {
+                // The index inside CREATE TABLE: DDL is not transactional here, and a table
+                // left without its index by a failed CREATE INDEX would never get it.
                 c.query_drop(format!(
                     "CREATE TABLE {table} (id VARCHAR(191) NOT NULL, next_run_time FLOAT(25), \
-                     job_state BLOB NOT NULL, PRIMARY KEY (id))"
+                     job_state BLOB NOT NULL, PRIMARY KEY (id), INDEX {} (next_run_time))",
+                    quote(&names.index())
                 ))?;
-                c.query_drop(format!("CREATE INDEX {} ON {table} (next_run_time)", quote(&names.index())))?;
             }
             if !Self::table_exists(c, schema, &names.side_table())? {
                 c.query_drop(format!(
@@ -399,7 +409,7 @@ impl RowStore for MysqlRows {
     }
 
     fn sibling(&self) -> Arc<dyn RowStore> {
-        Arc::new(MysqlRows::new(self.url.clone(), self.names.clone()))
+        Arc::new(MysqlRows::new(self.url.clone(), self.options.clone(), self.names.clone()))
     }
 
     fn close(&self) {

@@ -6,7 +6,7 @@
 //! another scheduler is claiming are skipped, and once that claim commits, the rows no longer
 //! match `next_run_time <= now`, so each due run is taken once.
 
-use super::{Change, Row, RowChunk, RowError, RowResult, RowStore, TableNames, paused_last, quote_double};
+use super::{Change, NameLimit, Row, RowChunk, RowError, RowResult, RowStore, TableNames, paused_last, quote_double};
 use crate::core::clock::unix_seconds;
 use crate::core::store::cluster::{
     CLAIMED, ClaimContext, Decision, DueBatch, LOST, LOST_RUN_RETENTION, LostRun, RUNNING, RunKey, decode_run_times,
@@ -99,6 +99,7 @@ fn read_row(r: &postgres::Row) -> Result<Row, postgres::Error> {
 
 impl PostgresRows {
     pub fn new(url: String, names: TableNames) -> Self {
+        let names = TableNames { limit: NameLimit::POSTGRES, ..names };
         let table = names.qualified(&names.table, quote_double);
         let side = names.qualified(&names.side_table(), quote_double);
         let nodes = names.qualified(&names.nodes_table(), quote_double);

@@ -494,7 +494,7 @@ mod tests {
     use super::*;
 
     fn store() -> SqliteRows {
-        let s = SqliteRows::new(None, TableNames { table: "apscheduler_jobs".into(), schema: None });
+        let s = SqliteRows::new(None, TableNames::new("apscheduler_jobs", None));
         s.create_tables().unwrap();
         s
     }
@@ -562,7 +562,7 @@ mod tests {
         let _ = std::fs::create_dir_all(&dir);
         let path = dir.join("jobs.sqlite").to_string_lossy().into_owned();
         let _ = std::fs::remove_file(&path);
-        let names = TableNames { table: "apscheduler_jobs".into(), schema: None };
+        let names = TableNames::new("apscheduler_jobs", None);
         let a = std::sync::Arc::new(SqliteRows::new(Some(path.clone()), names.clone()));
         let b = std::sync::Arc::new(SqliteRows::new(Some(path.clone()), names));
         a.create_tables().unwrap();
