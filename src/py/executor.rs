@@ -30,6 +30,7 @@ const GIL_HOLD_BUDGET: Duration = Duration::from_micros(100);
 static POOL_COUNTER: AtomicUsize = AtomicUsize::new(0);
 static CURRENT_THREAD: Cached = Cached::new("threading", "current_thread");
 static CLEAR_FRAMES: Cached = Cached::new("traceback", "clear_frames");
+static FORGET_THREAD: Cached = Cached::new("apscheduler_rs.executors.pool", "_forget_this_thread");
 
 struct Work {
     job: JobRef,
@@ -62,12 +63,44 @@ impl LogLevels {
 
 #[derive(Default)]
 struct Shared {
+    max_workers: usize,
+    name_prefix: Option<String>,
+    /// The worker threads, started as work needs them (as `concurrent.futures` does).
+    workers: Mutex<Workers>,
     /// Running submissions per job id (a batch of run times counts once, as in APScheduler).
     instances: Mutex<HashMap<Arc<str>, i64>>,
     context: RwLock<Option<Arc<PoolContext>>>,
     gate: Mutex<Gate>,
     /// Wakes the fence thread: runs arrived, a worker came free, or the pool stops.
     gate_changed: Condvar,
+}
+
+#[derive(Default)]
+struct Workers {
+    /// The queue new workers take work from; `None` while the pool is shut down.
+    queue: Option<Receiver<Work>>,
+    /// Names the threads `ThreadPoolExecutor-{pool}_{n}` without a prefix.
+    pool_no: usize,
+    handles: Vec<JoinHandle<()>>,
+}
+
+/// Starts workers until there are `wanted` (at most `max_workers`): one for every run handed
+/// out and not finished, so a run never waits for a thread while the pool has room.
+fn ensure_workers(shared: &Arc<Shared>, wanted: usize) {
+    let mut workers = shared.workers.lock();
+    let Some(queue) = workers.queue.clone() else { return };
+    while workers.handles.len() < wanted.min(shared.max_workers) {
+        let n = workers.handles.len();
+        let name = match &shared.name_prefix {
+            Some(prefix) => format!("{prefix}_{n}"),
+            None => format!("ThreadPoolExecutor-{}_{n}", workers.pool_no),
+        };
+        let (queue, shared) = (queue.clone(), shared.clone());
+        match std::thread::Builder::new().name(name.clone()).spawn(move || worker_main(queue, shared, name)) {
+            Ok(handle) => workers.handles.push(handle),
+            Err(_) => break, // no thread now: the next submission tries again
+        }
+    }
 }
 
 /// Runs from shared stores wait here for the fence, which admits no more of them than there
@@ -87,10 +120,9 @@ struct Gate {
 #[pyclass(module = "apscheduler_rs._core", frozen)]
 pub struct ThreadPool {
     max_workers: usize,
-    name_prefix: Option<String>,
     shared: Arc<Shared>,
     sender: Mutex<Option<Sender<Work>>>,
-    workers: Mutex<Vec<JoinHandle<()>>>,
+    fence: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl ThreadPool {
@@ -123,7 +155,12 @@ impl ThreadPool {
                 true
             }
             Some(tx) => {
-                self.shared.gate.lock().busy += 1;
+                let busy = {
+                    let mut gate = self.shared.gate.lock();
+                    gate.busy += 1;
+                    gate.busy
+                };
+                ensure_workers(&self.shared, busy);
                 tx.send(work).is_ok() || {
                     release_worker(&self.shared);
                     false
@@ -139,20 +176,13 @@ impl ThreadPool {
         }
     }
 
-    fn spawn_workers(&self) {
+    /// Opens the work queue and starts the fence thread; workers start as work arrives.
+    fn open(&self) {
         let (tx, rx) = crossbeam_channel::unbounded::<Work>();
-        let pool_no = POOL_COUNTER.fetch_add(1, Ordering::Relaxed);
-        let mut workers = self.workers.lock();
-        for n in 0..self.max_workers {
-            let name = match &self.name_prefix {
-                Some(prefix) => format!("{prefix}_{n}"),
-                None => format!("ThreadPoolExecutor-{pool_no}_{n}"),
-            };
-            let (rx, shared) = (rx.clone(), self.shared.clone());
-            let spawned = std::thread::Builder::new().name(name.clone()).spawn(move || worker_main(rx, shared, name));
-            if let Ok(handle) = spawned {
-                workers.push(handle);
-            }
+        {
+            let mut workers = self.shared.workers.lock();
+            workers.queue = Some(rx);
+            workers.pool_no = POOL_COUNTER.fetch_add(1, Ordering::Relaxed);
         }
         let epoch = {
             let mut gate = self.shared.gate.lock();
@@ -161,12 +191,10 @@ impl ThreadPool {
             gate.epoch
         };
         let (fenced, shared, max_workers) = (tx.clone(), self.shared.clone(), self.max_workers);
-        if let Ok(handle) = std::thread::Builder::new()
+        *self.fence.lock() = std::thread::Builder::new()
             .name("apscheduler-fence".into())
             .spawn(move || fence_main(fenced, shared, max_workers, epoch))
-        {
-            workers.push(handle);
-        }
+            .ok();
         *self.sender.lock() = Some(tx);
     }
 }
@@ -194,7 +222,7 @@ fn release_worker(shared: &Shared) {
 /// workers, in one transaction per store, and hands them to the workers.
 fn fence_main(workers: Sender<Work>, shared: Arc<Shared>, max_workers: usize, epoch: u64) {
     loop {
-        let batch: Vec<Work> = {
+        let (batch, busy): (Vec<Work>, usize) = {
             let mut gate = shared.gate.lock();
             loop {
                 if gate.epoch != epoch || (gate.stopping && gate.waiting.is_empty()) {
@@ -204,11 +232,12 @@ fn fence_main(workers: Sender<Work>, shared: Arc<Shared>, max_workers: usize, ep
                 if free > 0 && !gate.waiting.is_empty() {
                     let n = free.min(gate.waiting.len());
                     gate.busy += n;
-                    break gate.waiting.drain(..n).collect();
+                    break (gate.waiting.drain(..n).collect(), gate.busy);
                 }
                 shared.gate_changed.wait(&mut gate);
             }
         };
+        ensure_workers(&shared, busy);
         for mut work in pass_fence(batch) {
             if let Err(unsent) = workers.send(work) {
                 work = unsent.into_inner();
@@ -261,6 +290,8 @@ fn worker_main(rx: Receiver<Work>, shared: Arc<Shared>, name: String) {
                 }
             }
         }
+        // `threading` never forgets the dummy Thread it made for this native thread.
+        let _ = FORGET_THREAD.get(py).and_then(|f| f.call0());
     });
 }
 
@@ -359,6 +390,11 @@ fn run_job<'py>(py: Python<'py>, ctx: &PoolContext, levels: &LogLevels, work: &W
             Err(err) => {
                 let exc = err.value(py).clone().into_any();
                 let tb = err.traceback(py);
+                // As in Python's `except`: the exception carries its traceback (event.exception
+                // goes to `traceback.print_exception`, error trackers, `exc_info=`).
+                if let Some(tb) = &tb {
+                    let _ = exc.setattr("__traceback__", tb);
+                }
                 if let (true, Some(rt)) = (mask & EVENT_JOB_ERROR != 0, &rt) {
                     let text = match &tb {
                         Some(tb) => pyo3::types::PyString::new(py, "")
@@ -398,12 +434,12 @@ impl ThreadPool {
     #[new]
     #[pyo3(signature = (max_workers, thread_name_prefix=None))]
     fn new(max_workers: usize, thread_name_prefix: Option<String>) -> Self {
+        let name_prefix = thread_name_prefix.filter(|p| !p.is_empty());
         ThreadPool {
             max_workers,
-            name_prefix: thread_name_prefix.filter(|p| !p.is_empty()),
-            shared: Arc::default(),
+            shared: Arc::new(Shared { max_workers, name_prefix, ..Shared::default() }),
             sender: Mutex::new(None),
-            workers: Mutex::new(Vec::new()),
+            fence: Mutex::new(None),
         }
     }
 
@@ -412,7 +448,7 @@ impl ThreadPool {
         *self.shared.context.write() =
             Some(Arc::new(PoolContext { events: EventSink::of(scheduler), logger: logger.unbind() }));
         if self.sender.lock().is_none() {
-            self.spawn_workers();
+            self.open();
         }
         Ok(())
     }
@@ -439,7 +475,11 @@ impl ThreadPool {
         // The fence thread hands on what waits for it, then leaves (closing the queue).
         self.shared.gate.lock().stopping = true;
         self.shared.gate_changed.notify_all();
-        let workers: Vec<JoinHandle<()>> = std::mem::take(&mut *self.workers.lock());
+        let workers: Vec<JoinHandle<()>> = {
+            let mut workers = self.shared.workers.lock();
+            workers.queue = None;
+            std::mem::take(&mut workers.handles).into_iter().chain(self.fence.lock().take()).collect()
+        };
         if wait {
             let current = std::thread::current().id();
             py.detach(|| {

@@ -20,13 +20,16 @@
 use crate::core::pickle_writer::{Memo, Writer, dict_batches};
 use crate::core::time::{Zone, ZonedTime};
 use crate::core::trigger::cron::CronTrigger;
+use crate::core::trigger::cron::fields::Field;
 use crate::py::job::{CompactInterval, JobRecord, TriggerSlot, TriggerTemplate, datetime_payload, payload_bytes};
 use crate::py::pyref::Cached;
 use crate::py::time::zone_from_tzinfo;
 use crate::py::trigger::cron::{PyCronTrigger, expr_attrs};
 use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyBytes, PyDateTime, PyDict, PyFloat, PyInt, PyString, PyTuple, PyTzInfo, PyTzInfoAccess};
+use pyo3::types::{
+    PyBool, PyBytes, PyDateTime, PyDict, PyFloat, PyInt, PyModule, PyString, PyTuple, PyTzInfo, PyTzInfoAccess,
+};
 use std::sync::Arc;
 
 /// What the trigger objects of one template pickle as, found once per template.
@@ -307,52 +310,58 @@ impl<'py> StateWriter<'py> {
         self.w.empty_list();
         self.w.mark();
         for field in &core.fields {
-            let name = field.kind.name();
-            self.instance_of(&fields_map.get_item(name).ok()??)?;
-            self.w.empty_dict();
-            self.w.mark();
-            self.interned("name");
-            self.w.str(name); // a new string, as the field specs make it
-            self.interned("is_default");
-            self.w.bool(field.is_default);
-            self.interned("expressions");
-            self.w.empty_list();
-            if field.exprs.len() > 1 {
-                self.w.mark();
-            }
-            for expr in &field.exprs {
-                let (class_name, attrs, len) = expr_attrs(expr);
-                self.instance_of(&expressions.getattr(class_name).ok()?)?;
-                self.w.empty_dict();
-                if len > 1 {
-                    self.w.mark();
-                }
-                for (key, value) in &attrs[..len] {
-                    self.interned(key);
-                    match value {
-                        Some(v) => self.w.int(*v),
-                        None => self.w.none(),
-                    }
-                }
-                if len > 1 {
-                    self.w.setitems()
-                } else {
-                    self.w.setitem()
-                }
-                self.w.build();
-            }
-            if field.exprs.len() > 1 {
-                self.w.appends()
-            } else {
-                self.w.append()
-            }
-            self.w.setitems();
-            self.w.build();
+            self.instance_of(&fields_map.get_item(field.kind.name()).ok()??)?;
+            self.cron_field_state(field, &expressions)?;
         }
         self.w.appends();
         self.key("jitter");
         self.w.none();
         self.end_object();
+        Some(())
+    }
+
+    /// A cron field object's instance dict (`name`, `is_default`, `expressions`), applied.
+    fn cron_field_state(&mut self, field: &Field, expressions: &Bound<'py, PyModule>) -> Option<()> {
+        self.w.empty_dict();
+        self.w.mark();
+        self.interned("name");
+        self.w.str(field.kind.name()); // a new string, as the field specs make it
+        self.interned("is_default");
+        self.w.bool(field.is_default);
+        self.interned("expressions");
+        self.w.empty_list();
+        let many = field.exprs.len() > 1;
+        if many {
+            self.w.mark();
+        }
+        for expr in &field.exprs {
+            let (class_name, attrs, len) = expr_attrs(expr);
+            self.instance_of(&expressions.getattr(class_name).ok()?)?;
+            self.w.empty_dict();
+            if len > 1 {
+                self.w.mark();
+            }
+            for (key, value) in &attrs[..len] {
+                self.interned(key);
+                match value {
+                    Some(v) => self.w.int(*v),
+                    None => self.w.none(),
+                }
+            }
+            if len > 1 {
+                self.w.setitems()
+            } else {
+                self.w.setitem()
+            }
+            self.w.build();
+        }
+        if many {
+            self.w.appends()
+        } else {
+            self.w.append()
+        }
+        self.w.setitems();
+        self.w.build();
         Some(())
     }
 

@@ -7,8 +7,10 @@ import concurrent.futures
 import multiprocessing
 import os
 import pickle
+import threading
 from multiprocessing import spawn
 import weakref
+from collections import defaultdict
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 from typing import Any
@@ -54,6 +56,13 @@ def _join_thread_pools() -> None:
         executor._pool.shutdown(True)
 
 
+def _forget_this_thread() -> None:
+    """Called by a native worker as it ends: drop the ``threading._DummyThread`` that naming the
+    thread made (``threading`` keeps those for ever, so ended workers would stay listed)."""
+    with threading._active_limbo_lock:  # type: ignore[attr-defined]
+        threading._active.pop(threading.get_ident(), None)  # type: ignore[attr-defined]
+
+
 class ThreadPoolExecutor(BasePoolExecutor):
     """Runs jobs on ``max_workers`` native worker threads.
 
@@ -70,24 +79,50 @@ class ThreadPoolExecutor(BasePoolExecutor):
         if pool_kwargs:
             unsupported = ", ".join(pool_kwargs)
             raise TypeError(f"ThreadPoolExecutor does not support pool_kwargs: {unsupported}")
-        super().__init__(ThreadPool(max_workers, prefix))
+        # A subclass that overrides a 3.x hook gets 3.x's path (a concurrent.futures pool and
+        # the hooks), since the native pool runs jobs and reports their results itself.
+        self._native = not any(getattr(type(self), hook) is not getattr(ThreadPoolExecutor, hook) for hook in _HOOKS)
+        if self._native:
+            super().__init__(ThreadPool(max_workers, prefix))
+        else:
+            super().__init__(concurrent.futures.ThreadPoolExecutor(max_workers, thread_name_prefix=prefix or ""))
+
+    @property  # type: ignore[override]
+    def _instances(self) -> defaultdict[str, int]:
+        """Running submissions per job id (the native pool counts them; 3.x code reads this)."""
+        if self._native:
+            return defaultdict(int, self._pool.instances())
+        return self.__dict__["_python_instances"]
+
+    @_instances.setter
+    def _instances(self, value: defaultdict[str, int]) -> None:
+        self.__dict__["_python_instances"] = value
 
     def start(self, scheduler: Any, alias: str) -> None:
         super().start(scheduler, alias)
-        self._pool.start(scheduler, self._logger)
-        _live_thread_pools.add(self)
+        if self._native:
+            self._pool.start(scheduler, self._logger)
+            _live_thread_pools.add(self)
 
     def submit_job(self, job: Job, run_times: list[datetime]) -> None:
+        if not self._native:
+            return super().submit_job(job, run_times)
         if self._lock is None:
             raise AssertionError("This executor has not been started yet")
         self._pool.submit_job(job, run_times)
 
-    def _do_submit_job(self, job: Job, run_times: list[datetime]) -> None:  # pragma: no cover
-        self._pool.submit_job(job, run_times)
+    def _do_submit_job(self, job: Job, run_times: list[datetime]) -> None:
+        if self._native:  # pragma: no cover - the native pool is given jobs by submit_job
+            self._pool.submit_job(job, run_times)
+        else:
+            super()._do_submit_job(job, run_times)
 
     def shutdown(self, wait: bool = True) -> None:
         self._pool.shutdown(wait)
         _live_thread_pools.discard(self)
+
+
+_HOOKS = ("_do_submit_job", "_run_job_success", "_run_job_error")
 
 
 _live_process_pools: weakref.WeakSet[ProcessPoolExecutor] = weakref.WeakSet()

@@ -71,6 +71,15 @@ class _LoopScheduler(BaseScheduler):
         if wait is not None and self.state != STATE_STOPPED:
             self._timer = self._arm_timer(wait, self._run_pass)
 
+    # 3.x's timer helpers, for subclasses with a wakeup() of their own that call them.
+    def _start_timer(self, wait_seconds: float | None) -> None:
+        self._stop_timer()
+        if wait_seconds is not None:
+            self._timer = self._arm_timer(wait_seconds, self.wakeup)
+
+    def _stop_timer(self) -> None:
+        self._cancel_timer()
+
     # --- per event loop ------------------------------------------------------------------------
 
     @abstractmethod

@@ -193,7 +193,14 @@ class BaseScheduler(metaclass=ABCMeta):
         self._listeners_lock = self._create_lock()
         self._listener_mask = 0
         self._pending_jobs: list[tuple[Job, str, bool]] = []
+        # A subclass with a wakeup() of its own (as 3.x's docs on custom schedulers show) gets it
+        # called wherever 3.x calls it; ours let the engine decide whether a pass is needed.
+        self._own_wakeup = not type(self).wakeup.__module__.startswith("apscheduler_rs.")
+        # Likewise a _dispatch_event() of its own sees every event, also those sent natively.
+        self._own_dispatch = not type(self)._dispatch_event.__module__.startswith("apscheduler_rs.")
         self.state = STATE_STOPPED
+        if self._own_dispatch:
+            self._update_listener_mask()
         self.configure(gconfig, **options)
 
     def __getstate__(self) -> Any:
@@ -413,6 +420,14 @@ class BaseScheduler(metaclass=ABCMeta):
     def wakeup(self) -> None:
         """Ask for a processing pass as soon as possible."""
 
+    def _process_jobs(self) -> float | None:
+        """One processing pass, for subclasses that schedule their own (as in 3.x): runs the due
+        jobs and returns the seconds until the next one (``None``: no job is scheduled)."""
+        if self.state == STATE_PAUSED:
+            self._logger.debug("Scheduler is paused -- not processing jobs")
+            return None
+        return self._engine.process_pass(self)
+
     # --- executors and job stores -------------------------------------------------------------
 
     def add_executor(self, executor: BaseExecutor | str, alias: str = "default", **executor_opts: Any) -> None:
@@ -486,6 +501,11 @@ class BaseScheduler(metaclass=ABCMeta):
             self._update_listener_mask()
 
     def _update_listener_mask(self) -> None:
+        if self._own_dispatch:
+            # Every event goes to the subclass's _dispatch_event(), which calls the listeners.
+            self._listener_mask = EVENT_ALL
+            self._engine.set_listeners([(self._dispatch_event, EVENT_ALL & 0xFFFFFFFF)])
+            return
         mask = 0
         for _, listener_mask in self._listeners:
             mask |= listener_mask
@@ -496,7 +516,17 @@ class BaseScheduler(metaclass=ABCMeta):
     def _dispatch_event(self, event: SchedulerEvent) -> None:
         """Call each listener whose mask matches, in registration order; one that raises is
         logged as ``Error notifying listener`` and the others are still called."""
-        self._engine.dispatch(event)
+        if not self._own_dispatch:
+            self._engine.dispatch(event)
+            return
+        with self._listeners_lock:
+            listeners = tuple(self._listeners)
+        for callback, mask in listeners:
+            if event.code & mask:
+                try:
+                    callback(event)
+                except BaseException:
+                    self._logger.exception("Error notifying listener")
 
     # --- jobs -----------------------------------------------------------------------------------
 
@@ -524,11 +554,14 @@ class BaseScheduler(metaclass=ABCMeta):
         native = _native_target(store) if self._engine.state != STATE_STOPPED else None
         if native is not None:
             # The common case, natively: same validation, events, logs and wake-up.
-            return add_job_native(
+            job = add_job_native(
                 self._engine, self, native, jobstore, replace_existing, self._job_defaults_tuple,
                 trigger, executor, func, args, kwargs, id, name, misfire_grace_time, coalesce,
                 max_instances, next_run_time, private,
             )  # fmt: skip
+            if self._own_wakeup and self.state == STATE_RUNNING:
+                self.wakeup()
+            return job
         job_kwargs: dict[str, Any] = {
             "trigger": trigger,
             "executor": executor,
@@ -625,8 +658,7 @@ class BaseScheduler(metaclass=ABCMeta):
             warnings.warn(
                 'The "pending" option is deprecated -- get_jobs() always returns scheduled jobs if '
                 "the scheduler has been started and pending jobs otherwise",
-                DeprecationWarning,
-                stacklevel=2,
+                DeprecationWarning,  # attributed to this module, as 3.x does
             )
         with self._jobstores_lock:
             if self.state == STATE_STOPPED:
@@ -818,8 +850,11 @@ class BaseScheduler(metaclass=ABCMeta):
             self._dispatch_event(JobEvent(EVENT_JOB_ADDED, job.id, jobstore_alias))
         self._logger.info('Added job "%s" to job store "%s"', job.name, jobstore_alias)
         if self.state == STATE_RUNNING:
-            # The loop only needs waking if this job runs before it would wake anyway.
-            self._engine.wakeup_for(job.next_run_time)
+            if self._own_wakeup:
+                self.wakeup()
+            else:
+                # The loop only needs waking if this job runs before it would wake anyway.
+                self._engine.wakeup_for(job.next_run_time)
 
     def _create_plugin_instance(self, type_: str, alias: str, constructor_kwargs: dict[str, Any]) -> Any:
         plugins, classes, base = {
