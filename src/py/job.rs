@@ -473,6 +473,21 @@ fn positive_int(value: &Bound<'_, PyAny>) -> Option<i64> {
 }
 
 /// `(name, func_ref)` of a callable, cached by identity: `obj_to_ref` imports and resolves.
+/// A misfire grace set without `modify`'s check (by `__setstate__` or assignment), in whole
+/// seconds: `None`, an int, or a float rounded up (a run is never missed for the rounding).
+fn grace_seconds(value: &Bound<'_, PyAny>) -> PyResult<Option<i64>> {
+    if value.is_none() {
+        return Ok(None);
+    }
+    if let Ok(secs) = value.extract::<i64>() {
+        return Ok(Some(secs));
+    }
+    match value.extract::<f64>() {
+        Ok(secs) if secs.is_finite() => Ok(Some(secs.ceil() as i64)),
+        _ => Err(PyTypeError::new_err("misfire_grace_time must be either None or a positive integer")),
+    }
+}
+
 fn describe_callable(func: &Bound<'_, PyAny>) -> PyResult<(Py<PyAny>, Option<Py<PyAny>>)> {
     use rustc_hash::FxHashMap as HashMap;
     /// callable -> (the callable, its name, its reference)
@@ -1072,8 +1087,10 @@ impl Job {
         self.fields.lock().misfire_grace_time().ok_or_else(|| missing("misfire_grace_time"))
     }
     #[setter]
-    fn set_misfire_grace_time(&self, value: Option<i64>) {
-        self.fields.lock().set_misfire_grace_time(value);
+    fn set_misfire_grace_time(&self, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let grace = grace_seconds(value)?;
+        self.fields.lock().set_misfire_grace_time(grace);
+        Ok(())
     }
 
     #[getter]
@@ -1081,8 +1098,10 @@ impl Job {
         self.fields.lock().coalesce.ok_or_else(|| missing("coalesce"))
     }
     #[setter]
-    fn set_coalesce(&self, value: bool) {
-        self.fields.lock().coalesce = Some(value);
+    fn set_coalesce(&self, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let coalesce = value.is_truthy()?; // 3.x takes any value here and tests its truth
+        self.fields.lock().coalesce = Some(coalesce);
+        Ok(())
     }
 
     #[getter]
@@ -1156,8 +1175,9 @@ impl Job {
         let trigger = TriggerSlot::object(&trigger);
         let executor: String = get("executor")?.extract()?;
         let (args, kwargs, name) = (get("args")?, get("kwargs")?, get("name")?);
-        let misfire: Option<i64> = get("misfire_grace_time")?.extract()?;
-        let coalesce: bool = get("coalesce")?.extract()?;
+        // Stores that rebuild the state from their own columns may give 0/1 and floats.
+        let misfire = grace_seconds(&get("misfire_grace_time")?)?;
+        let coalesce = get("coalesce")?.is_truthy()?;
         let max_instances: i64 = get("max_instances")?.extract()?;
         let next = get("next_run_time")?;
         let next = if next.is_none() { None } else { Some(zoned_from_datetime(&next)?) };

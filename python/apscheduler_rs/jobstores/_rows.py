@@ -13,7 +13,7 @@ from typing import Any
 from .. import _compat
 from .._core import RowJobStore
 from ..job import Job
-from .base import BaseJobStore
+from .base import BaseJobStore, JobLookupError
 
 
 class NativeRowsJobStore(BaseJobStore):
@@ -42,6 +42,8 @@ class NativeRowsJobStore(BaseJobStore):
         self._native.shutdown()
 
     def lookup_job(self, job_id: str) -> Job | None:
+        if job_id.__class__ is not str:
+            return None  # ids are strings: nothing else names a stored job (as in 3.x)
         if self._exact:
             return self._native.lookup(job_id)
         state = self._native.lookup_state(job_id)
@@ -67,6 +69,8 @@ class NativeRowsJobStore(BaseJobStore):
         self._native.update(job)
 
     def remove_job(self, job_id: str) -> None:
+        if job_id.__class__ is not str:
+            raise JobLookupError(job_id)
         self._native.remove(job_id)
 
     def remove_all_jobs(self) -> None:

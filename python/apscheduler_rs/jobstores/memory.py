@@ -6,7 +6,7 @@ from datetime import datetime
 
 from .._core import MemoryIndexStore
 from ..job import Job
-from .base import BaseJobStore
+from .base import BaseJobStore, JobLookupError
 
 __all__ = ("MemoryJobStore",)
 
@@ -29,9 +29,13 @@ class MemoryJobStore(BaseJobStore):
         return self._native if type(self) is MemoryJobStore else None
 
     def lookup_job(self, job_id: str) -> Job | None:
+        if job_id.__class__ is not str:
+            return None  # ids are strings: nothing else names a stored job (as in 3.x)
         return self._native.lookup(job_id)
 
     def get_due_jobs(self, now: datetime) -> list[Job]:
+        if now.tzinfo is None:
+            now = now.astimezone()  # a naive "now" is local time, as in 3.x
         return self._native.due_jobs(now)
 
     def get_next_run_time(self) -> datetime | None:
@@ -47,6 +51,8 @@ class MemoryJobStore(BaseJobStore):
         self._native.update(job)
 
     def remove_job(self, job_id: str) -> None:
+        if job_id.__class__ is not str:
+            raise JobLookupError(job_id)
         self._native.remove(job_id)
 
     def remove_all_jobs(self) -> None:
