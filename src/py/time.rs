@@ -29,7 +29,14 @@ pub fn zone_from_tzinfo(tz: &Bound<'_, PyAny>) -> PyResult<Zone> {
                 .map_err(|_| PyValueError::new_err(format!("unknown time zone {name:?}")));
         }
     }
-    if tz.is_instance(timezone_type(py)?.bind(py))? || is_dateutil_fixed(tz)? {
+    if is_dateutil(tz, "tzlocal")? {
+        // The system's zone, which dateutil's tzlocal follows through the C library.
+        let local = py.import("tzlocal")?.getattr("get_localzone")?.call0()?;
+        if !is_dateutil(&local, "tzlocal")? {
+            return zone_from_tzinfo(&local);
+        }
+    }
+    if tz.is_instance(timezone_type(py)?.bind(py))? || is_dateutil(tz, "tzutc")? || is_dateutil(tz, "tzoffset")? {
         let offset = tz.call_method1("utcoffset", (py.None(),))?;
         let delta = offset.cast::<PyDelta>()?;
         let secs = delta.get_days() * 86_400 + delta.get_seconds();
@@ -39,10 +46,11 @@ pub fn zone_from_tzinfo(tz: &Bound<'_, PyAny>) -> PyResult<Zone> {
     Err(PyTypeError::new_err(format!("unsupported tzinfo type {}", tz.get_type().name()?)))
 }
 
-/// dateutil's fixed zones (`tzutc()`, `tzoffset(name, offset)`), which APScheduler accepts too.
-fn is_dateutil_fixed(tz: &Bound<'_, PyAny>) -> PyResult<bool> {
+/// Whether `tz` is dateutil's `class_name` (`tzutc`, `tzoffset`, `tzlocal`), which APScheduler
+/// accepts too.
+fn is_dateutil(tz: &Bound<'_, PyAny>, class_name: &str) -> PyResult<bool> {
     let class = tz.get_type();
-    Ok(class.module()?.to_str()? == "dateutil.tz.tz" && matches!(class.name()?.to_str()?, "tzutc" | "tzoffset"))
+    Ok(class.module()?.to_str()? == "dateutil.tz.tz" && class.name()?.to_str()? == class_name)
 }
 
 /// A fixed offset and the name `%Z` shows for it (none: an empty `%Z`, as Python prints it).

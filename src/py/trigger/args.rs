@@ -154,6 +154,15 @@ pub fn zoned_opt(dt: Option<&Bound<'_, PyAny>>) -> PyResult<Option<ZonedTime>> {
     dt.filter(|d| !d.is_none()).map(zoned).transpose()
 }
 
+/// The `now` given to `get_next_fire_time`: as [`zoned`], but a naive `datetime` (such as
+/// `datetime.now()`) is local time, as 3.x reads it (`now.astimezone(zone)`).
+pub fn zoned_now(dt: &Bound<'_, PyAny>) -> PyResult<ZonedTime> {
+    match dt.cast::<PyDateTime>() {
+        Ok(d) if d.get_tzinfo().is_none() => zoned(&dt.call_method0("astimezone")?),
+        _ => zoned(dt),
+    }
+}
+
 /// A `datetime` for a core time, carrying the given tzinfo object. A pytz zone (only found in
 /// old pickled states) gets its offset through `fromutc`, as `datetime.fromtimestamp` would.
 pub fn to_datetime<'py>(py: Python<'py>, t: &ZonedTime, tz: &Py<PyAny>) -> PyResult<Bound<'py, PyAny>> {

@@ -267,7 +267,7 @@ impl PyCronTrigger {
         now: &Bound<'py, PyAny>,
     ) -> PyResult<Option<Bound<'py, PyAny>>> {
         let prev = args::zoned_opt(previous_fire_time)?;
-        let now = args::zoned(now)?;
+        let now = args::zoned_now(now)?;
         self.jitter.check(py)?;
         self.to_py(py, self.core.next_fire_time(prev.as_ref(), &now))
     }

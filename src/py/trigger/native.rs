@@ -42,7 +42,7 @@ impl NativeTrigger {
         now: &Bound<'py, PyAny>,
     ) -> PyResult<Option<Bound<'py, PyAny>>> {
         let prev = args::zoned_opt(previous_fire_time)?;
-        let now = args::zoned(now)?;
+        let now = args::zoned_now(now)?;
         self.to_py(py, self.inner.next_fire_time(prev.as_ref(), &now))
     }
 
