@@ -59,3 +59,40 @@ def test_downgraded_rows_open_in_apscheduler(tmp_path):
     assert sorted(j.id for j in again.get_jobs()) == sorted(expected)
     assert type(again.get_job("cron").trigger).__module__ == "apscheduler_rs.triggers.cron"
     again.shutdown()
+
+
+def test_downgraded_redis_jobs_open_in_apscheduler():
+    from .conftest import require_server
+
+    require_server("Redis", "127.0.0.1", 6379)
+    import uuid
+
+    import redis
+
+    from apscheduler.jobstores.redis import RedisJobStore as UpstreamRedis
+    from apscheduler.schedulers.background import BackgroundScheduler as UpstreamScheduler
+    from apscheduler_rs.jobstores.redis import RedisJobStore
+
+    keys = {"jobs_key": f"downgrade.{uuid.uuid4().hex}.jobs", "run_times_key": f"downgrade.{uuid.uuid4().hex}.rt"}
+    client = redis.Redis(host="127.0.0.1", port=6379)
+    try:
+        ours = BackgroundScheduler(jobstores={"default": RedisJobStore(**keys)}, timezone="UTC")
+        ours.start(paused=True)
+        ours.add_job(noop, "interval", minutes=15, start_date=START, id="interval", args=(1, "a"))
+        ours.add_job(noop, "cron", hour=9, timezone="Europe/Berlin", start_date=START, id="cron")
+        expected = {j.id: j.next_run_time for j in ours.get_jobs()}
+        ours.shutdown()
+
+        assert downgrade(["redis://127.0.0.1:6379/0", "--jobs-key", keys["jobs_key"],
+                          "--run-times-key", keys["run_times_key"]]) == 0
+
+        upstream = UpstreamScheduler(jobstores={"default": UpstreamRedis(**keys)}, timezone="UTC")
+        upstream.start(paused=True)
+        try:
+            jobs = {j.id: j for j in upstream.get_jobs()}
+            assert type(jobs["cron"].trigger).__module__ == "apscheduler.triggers.cron"
+            assert {i: j.next_run_time for i, j in jobs.items()} == expected
+        finally:
+            upstream.shutdown()
+    finally:
+        client.delete(*[k for k in client.keys(keys["jobs_key"] + "*")], keys["run_times_key"])

@@ -99,7 +99,8 @@ def main(argv: list[str] | None = None) -> int:
         from .redis import RedisJobStore
 
         store = RedisJobStore(jobs_key=args.jobs_key, run_times_key=args.run_times_key)
-        store._native = RowJobStore.redis(args.url, args.jobs_key, args.run_times_key, store.pickle_protocol)
+        # A one-off rewrite: no cluster lease (sharing off).
+        store._native = RowJobStore.redis(args.url, args.jobs_key, args.run_times_key, store.pickle_protocol, (False, 10.0))
     else:
         from .sqlalchemy import SQLAlchemyJobStore
 
