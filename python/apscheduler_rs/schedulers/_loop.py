@@ -59,7 +59,13 @@ class _LoopScheduler(BaseScheduler):
             if self._pass_requested:
                 return
             self._pass_requested = True
-        self._call_soon_threadsafe(self._run_pass)
+        try:
+            self._call_soon_threadsafe(self._run_pass)
+        except BaseException:
+            # No loop to ask (not running yet, or closed): later wake-ups must try again.
+            with self._pass_flag_lock:
+                self._pass_requested = False
+            raise
 
     def _run_pass(self) -> None:
         with self._pass_flag_lock:
