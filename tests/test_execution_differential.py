@@ -440,6 +440,7 @@ def test_uncoalesced_run_times_some_missed_some_run(make_sched):
     sched.add_job(calls.append, "interval", seconds=2, args=["x"], next_run_time=first,
                   coalesce=False, misfire_grace_time=2, id="c")
     got.wait(lambda ev: len([e for e in ev if e.code != EVENT_JOB_SUBMITTED]) >= 3)
+    got.wait_code(EVENT_JOB_SUBMITTED)  # may come after the runs' events, in both libraries
     sched.remove_job("c")
     (submitted,) = [e for e in got.events if e.code == EVENT_JOB_SUBMITTED][:1]
     assert submitted.scheduled_run_times == [first, first + timedelta(seconds=2), first + timedelta(seconds=4)]
@@ -992,6 +993,9 @@ def test_coalescing_in_the_thread_pool(make_sched):
                   coalesce=False, misfire_grace_time=None, id="noco")
     got.wait_code(EVENT_JOB_EXECUTED, job_id="co")
     got.wait_code(EVENT_JOB_EXECUTED, count=3, job_id="noco")
+    # A submission's event may come after its run's (in both libraries): wait for it too.
+    got.wait_code(EVENT_JOB_SUBMITTED, job_id="co")
+    got.wait_code(EVENT_JOB_SUBMITTED, job_id="noco")
     sched.pause()
     (co_sub,) = [e for e in got.events if e.code == EVENT_JOB_SUBMITTED and e.job_id == "co"][:1]
     (noco_sub,) = [e for e in got.events if e.code == EVENT_JOB_SUBMITTED and e.job_id == "noco"][:1]
