@@ -811,6 +811,9 @@ def test_coalesce_and_misfire_grace_with_a_backlog(store_kind):
     s.add_job(add, "interval", seconds=1, id="grace", coalesce=False, misfire_grace_time=3, **common)
     s.resume()
     assert _wait_for(lambda: sum(e.code in (EVENT_JOB_EXECUTED, EVENT_JOB_MISSED) for e in events) >= 14)
+    # A submission's event may come after its runs' events (in both libraries): wait for them.
+    submitted = lambda: {e.job_id for e in events if e.code == EVENT_JOB_SUBMITTED}  # noqa: E731
+    assert _wait_for(lambda: submitted() >= {"nocoal", "coal", "grace"})
     s.pause()
 
     def offsets(job_id, code):
